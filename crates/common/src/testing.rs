@@ -1,0 +1,88 @@
+//! The local stack, for integration tests (feature `testing`, never in a release binary).
+//!
+//! `scripts/stack.sh up` (or `make stack-up`, which `make test` runs) writes the endpoints and
+//! credentials to one env file. Tests read it here and fail, never skip, when it is missing.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Endpoints and credentials of a running local stack.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    values: HashMap<String, String>,
+}
+
+impl LocalStack {
+    /// Reads the stack's env file: `$STACK_ENV_FILE`, else `.stack/stack.env` at the workspace root.
+    ///
+    /// # Panics
+    /// When the file is missing or incomplete, with a message saying how to start the stack.
+    #[must_use]
+    #[allow(clippy::panic, clippy::expect_used)]
+    pub fn load() -> Self {
+        let path = std::env::var_os("STACK_ENV_FILE").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.stack/stack.env"),
+            PathBuf::from,
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the local stack is not running ({}: {e}). Start it with `make stack-up` \
+                 (`make test` starts it itself), or point STACK_ENV_FILE at its env file.",
+                path.display()
+            )
+        });
+        let values = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let stack = Self { values };
+        for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "PG_PORT", "MARIADB_PORT"] {
+            assert!(stack.values.contains_key(key), "the local stack's env file {} lacks {key}: run `make stack-up` again", path.display());
+        }
+        stack
+    }
+
+    /// A value from the env file.
+    ///
+    /// # Panics
+    /// When the key is absent.
+    #[must_use]
+    #[allow(clippy::panic)]
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map_or_else(|| panic!("the local stack's env file lacks {key}"), String::as_str)
+    }
+
+    /// The moto server's URL.
+    #[must_use]
+    pub fn endpoint(&self) -> &str {
+        self.get("AWS_ENDPOINT_URL")
+    }
+
+    /// All values, to pass to a child process's environment.
+    #[must_use]
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.values
+    }
+
+    /// SDK configuration pointed at the moto server, with the stack's dummy credentials.
+    #[must_use]
+    pub fn sdk_config(&self) -> SdkConfig {
+        let credentials = aws_credential_types::Credentials::new(
+            self.get("AWS_ACCESS_KEY_ID"),
+            self.get("AWS_SECRET_ACCESS_KEY"),
+            None,
+            None,
+            "local-stack",
+        );
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.get("AWS_REGION").to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+            .build()
+    }
+}

@@ -1,0 +1,576 @@
+//! The reader: resolves names, serves them from the cache, fetches the rest in batches, and
+//! builds the response. Generic over [`ParameterSource`] and [`Clock`], so it is tested with fakes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{Clock, SystemClock, TtlCache};
+use crate::config::{Config, MAX_NAMES_PER_REQUEST, ReadMode};
+use crate::error::ReadError;
+use crate::name::{Environment, ParameterRef};
+use crate::source::{MAX_BATCH, Parameter, ParameterSource, ParameterType};
+
+/// Most entries the cache keeps (parameters and trees).
+const CACHE_CAPACITY: usize = 1024;
+/// `GetParametersByPath` returns at most 10 parameters a page: this allows 10,000.
+const MAX_PAGES: usize = 1000;
+
+/// An invocation. Every field is optional: `{}` reads what the deployment configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Request {
+    /// Names to read instead of the configured ones (relative to `/<prefix>/<env>/` or full).
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+    /// `names` or `path`; the deployment's `READ_MODE` when absent.
+    #[serde(default)]
+    pub mode: Option<ReadMode>,
+    /// Skip the cache for this invocation (the fresh values are cached).
+    #[serde(default)]
+    pub refresh: bool,
+}
+
+/// What the function returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    pub environment: Environment,
+    /// `/<prefix>/<env>/`.
+    pub scope: String,
+    pub mode: ReadMode,
+    pub parameters: Vec<ParameterView>,
+    /// How many parameters came from the cache.
+    pub cache_hits: usize,
+    /// How many Parameter Store calls this invocation made.
+    pub aws_calls: u64,
+}
+
+/// One parameter in the response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterView {
+    /// The full name.
+    pub name: String,
+    /// The name relative to the scope (`db-url`, `nested/key`), or the full name of a reference.
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: ParameterType,
+    pub version: i64,
+    pub last_modified: Option<String>,
+    /// The value; `None` for a SecureString unless the deployment exposes them.
+    pub value: Option<String>,
+    /// True when `value` was withheld.
+    pub redacted: bool,
+}
+
+/// The reader, built once at cold start and shared by warm invocations.
+#[derive(Debug)]
+pub struct Reader<S, C = SystemClock> {
+    source: S,
+    config: Config,
+    clock: C,
+    parameters: TtlCache<Parameter>,
+    trees: TtlCache<Vec<Parameter>>,
+    calls: AtomicU64,
+}
+
+impl<S: ParameterSource + Sync> Reader<S, SystemClock> {
+    pub fn new(source: S, config: Config) -> Self {
+        Self::with_clock(source, config, SystemClock)
+    }
+}
+
+impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
+    pub fn with_clock(source: S, config: Config, clock: C) -> Self {
+        let ttl = config.cache_ttl;
+        Self {
+            source,
+            config,
+            clock,
+            parameters: TtlCache::new(ttl, CACHE_CAPACITY),
+            trees: TtlCache::new(ttl, CACHE_CAPACITY),
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Handles one invocation.
+    ///
+    /// # Errors
+    /// A [`ReadError`] saying what is wrong; nothing is cached from a failed call.
+    pub async fn read(&self, request: &Request) -> Result<Response, ReadError> {
+        let started = Instant::now();
+        let calls_before = self.calls.load(Ordering::Relaxed);
+        let mode = request.mode.unwrap_or(self.config.mode);
+        let result = match mode {
+            ReadMode::Names => self.read_names(request).await,
+            ReadMode::Path => {
+                if request.names.is_some() {
+                    Err(ReadError::InvalidRequest { reason: "\"names\" and mode \"path\" exclude each other".into() })
+                } else {
+                    self.read_path(request.refresh).await
+                }
+            }
+        };
+        let aws_calls = self.calls.load(Ordering::Relaxed) - calls_before;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let environment = self.config.scope.environment().as_str();
+        match result {
+            Ok((found, cache_hits)) => {
+                let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
+                tracing::info!(environment, ?mode, parameters = found.len(), names, cache_hits, aws_calls, elapsed_ms, "configuration read");
+                Ok(Response {
+                    environment: self.config.scope.environment(),
+                    scope: self.config.scope.root().to_owned(),
+                    mode,
+                    parameters: found.iter().map(|p| self.view(p)).collect(),
+                    cache_hits,
+                    aws_calls,
+                })
+            }
+            Err(err) => {
+                let error_type = common::ErrorKind::error_type(&err);
+                tracing::error!(environment, ?mode, error_type, error = %err, aws_calls, elapsed_ms, "configuration read failed");
+                Err(err)
+            }
+        }
+    }
+
+    async fn read_names(&self, request: &Request) -> Result<(Vec<Parameter>, usize), ReadError> {
+        let refs = match &request.names {
+            None => self.config.names.clone(),
+            Some(names) => self.resolve(names)?,
+        };
+        let now = self.clock.now();
+        let mut found: HashMap<String, Parameter> = HashMap::new();
+        let mut to_fetch = Vec::new();
+        for r in &refs {
+            let key = r.request_name();
+            match (!request.refresh).then(|| self.parameters.get(&key, now)).flatten() {
+                Some(p) => {
+                    found.insert(key, p);
+                }
+                None => to_fetch.push(key),
+            }
+        }
+        let cache_hits = found.len();
+        let mut missing = Vec::new();
+        for chunk in to_fetch.chunks(MAX_BATCH) {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let batch = self.source.get_parameters(chunk).await.map_err(|e| ReadError::from_source(e, self.config.scope.root()))?;
+            missing.extend(batch.missing);
+            let fetched_at = self.clock.now();
+            for p in batch.found {
+                let key = response_key(&p, chunk);
+                self.parameters.put(key.clone(), p.clone(), fetched_at);
+                found.insert(key, p);
+            }
+        }
+        // A name Parameter Store neither returned nor listed as invalid is missing too.
+        for key in &to_fetch {
+            if !found.contains_key(key) && !missing.contains(key) {
+                missing.push(key.clone());
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ReadError::MissingParameters { names: missing });
+        }
+        let ordered = refs.iter().filter_map(|r| found.remove(&r.request_name())).collect();
+        Ok((ordered, cache_hits))
+    }
+
+    async fn read_path(&self, refresh: bool) -> Result<(Vec<Parameter>, usize), ReadError> {
+        let root = self.config.scope.root();
+        if !refresh && let Some(tree) = self.trees.get(root, self.clock.now()) {
+            let hits = tree.len();
+            return Ok((tree, hits));
+        }
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let page = self.source.get_parameters_by_path(root, token.as_deref()).await.map_err(|e| ReadError::from_source(e, root))?;
+            all.extend(page.parameters);
+            match page.next_token {
+                None => {
+                    all.sort_by(|a, b| a.name.cmp(&b.name));
+                    self.trees.put(root.to_owned(), all.clone(), self.clock.now());
+                    return Ok((all, 0));
+                }
+                Some(next) => {
+                    if !seen.insert(next.clone()) {
+                        return Err(ReadError::Pagination { path: root.to_owned(), reason: "Parameter Store repeated a page token".into() });
+                    }
+                    token = Some(next);
+                }
+            }
+        }
+        Err(ReadError::Pagination { path: root.to_owned(), reason: format!("more than {MAX_PAGES} pages") })
+    }
+
+    fn resolve(&self, names: &[String]) -> Result<Vec<ParameterRef>, ReadError> {
+        if names.is_empty() {
+            return Err(ReadError::InvalidRequest { reason: "\"names\" is empty; leave it out to read the configured names".into() });
+        }
+        if names.len() > MAX_NAMES_PER_REQUEST {
+            return Err(ReadError::InvalidRequest { reason: format!("{} names asked for, at most {MAX_NAMES_PER_REQUEST}", names.len()) });
+        }
+        let mut refs = Vec::with_capacity(names.len());
+        let mut errors = Vec::new();
+        for raw in names {
+            match self.config.scope.resolve(raw) {
+                Ok(r) if !refs.contains(&r) => refs.push(r),
+                Ok(_) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() { Ok(refs) } else { Err(ReadError::Names { errors }) }
+    }
+
+    fn view(&self, p: &Parameter) -> ParameterView {
+        let redacted = p.kind.is_secure() && !self.config.expose_secure_values;
+        let key = p.name.strip_prefix(self.config.scope.root()).unwrap_or(&p.name).to_owned();
+        ParameterView {
+            name: p.name.clone(),
+            key,
+            selector: p.selector.clone(),
+            kind: p.kind,
+            version: p.version,
+            last_modified: p.last_modified.clone(),
+            value: (!redacted).then(|| p.value.expose().to_owned()),
+            redacted,
+        }
+    }
+}
+
+/// The requested name a returned parameter answers: its name plus the selector it was read with.
+/// Parameter Store may spell a reference differently from the request (e.g. a leading slash in
+/// the secret id), so fall back to the request that names it.
+fn response_key(p: &Parameter, requested: &[String]) -> String {
+    let key = format!("{}{}", p.name, p.selector.as_deref().unwrap_or(""));
+    if requested.contains(&key) {
+        return key;
+    }
+    requested
+        .iter()
+        .find(|r| r.split_once(':').map_or(r.as_str(), |(n, _)| n).trim_end_matches('/') == p.name.trim_end_matches('/'))
+        .cloned()
+        .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use common::{ErrorKind, SecretString};
+
+    use super::*;
+    use crate::source::{Batch, Page, SourceError};
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Call {
+        Get(Vec<String>),
+        Path(Option<String>),
+    }
+
+    #[derive(Default)]
+    struct FakeSource {
+        parameters: Mutex<BTreeMap<String, Parameter>>,
+        calls: Mutex<Vec<Call>>,
+        fail_with: Mutex<Option<SourceError>>,
+        repeat_token: bool,
+    }
+
+    impl FakeSource {
+        fn with(params: &[(&str, ParameterType, &str)]) -> Arc<Self> {
+            let source = Self::default();
+            for (name, kind, value) in params {
+                source.put(name, *kind, value);
+            }
+            Arc::new(source)
+        }
+
+        fn put(&self, name: &str, kind: ParameterType, value: &str) {
+            let p = Parameter {
+                name: (*name).to_owned(),
+                selector: None,
+                kind,
+                value: SecretString::new(value),
+                version: 1,
+                last_modified: Some("2026-11-01T00:00:00Z".into()),
+            };
+            self.parameters.lock().unwrap().insert((*name).to_owned(), p);
+        }
+
+        fn calls(&self) -> Vec<Call> {
+            self.calls.lock().unwrap().clone()
+        }
+
+        fn fail(&self, err: Option<SourceError>) {
+            *self.fail_with.lock().unwrap() = err;
+        }
+    }
+
+    impl ParameterSource for Arc<FakeSource> {
+        async fn get_parameters(&self, names: &[String]) -> Result<Batch, SourceError> {
+            assert!(names.len() <= MAX_BATCH, "batch of {}", names.len());
+            self.calls.lock().unwrap().push(Call::Get(names.to_vec()));
+            if let Some(err) = self.fail_with.lock().unwrap().clone() {
+                return Err(err);
+            }
+            let params = self.parameters.lock().unwrap();
+            let mut batch = Batch::default();
+            for n in names {
+                let (name, selector) = n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
+                match params.get(name) {
+                    Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => batch.found.push(Parameter { selector, ..p.clone() }),
+                    _ => batch.missing.push(n.clone()),
+                }
+            }
+            Ok(batch)
+        }
+
+        async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, SourceError> {
+            self.calls.lock().unwrap().push(Call::Path(next_token.map(str::to_owned)));
+            if let Some(err) = self.fail_with.lock().unwrap().clone() {
+                return Err(err);
+            }
+            let params = self.parameters.lock().unwrap();
+            let under: Vec<_> = params.values().filter(|p| p.name.starts_with(path)).cloned().collect();
+            let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
+            let end = (start + MAX_BATCH).min(under.len());
+            let next_token = if self.repeat_token { Some("0".to_owned()) } else { (end < under.len()).then(|| end.to_string()) };
+            Ok(Page { parameters: under[start..end].to_vec(), next_token })
+        }
+    }
+
+    #[derive(Debug)]
+    struct FakeClock(Mutex<Instant>);
+
+    impl FakeClock {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap() += by;
+        }
+    }
+
+    impl Clock for Arc<FakeClock> {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut map: HashMap<&str, &str> = [("DEV_OR_PROD", "dev")].into_iter().collect();
+        map.extend(pairs.iter().copied());
+        Config::from_lookup(&map).unwrap()
+    }
+
+    fn reader(source: &Arc<FakeSource>, pairs: &[(&str, &str)]) -> (Reader<Arc<FakeSource>, Arc<FakeClock>>, Arc<FakeClock>) {
+        let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
+        (Reader::with_clock(Arc::clone(source), config(pairs), Arc::clone(&clock)), clock)
+    }
+
+    fn classic() -> Arc<FakeSource> {
+        FakeSource::with(&[
+            ("/my-app/dev/db-url", ParameterType::String, "postgres://db.dev:5432/app"),
+            ("/my-app/dev/db-password", ParameterType::SecureString, "dev-password-s3cr3t"),
+            ("/my-app/prod/db-url", ParameterType::String, "postgres://db.prod:5432/app"),
+            ("/my-app/prod/db-password", ParameterType::SecureString, "prod-password-s3cr3t"),
+        ])
+    }
+
+    fn names(r: &[&str]) -> Request {
+        Request { names: Some(r.iter().map(|s| (*s).to_owned()).collect()), ..Request::default() }
+    }
+
+    #[tokio::test]
+    async fn reads_the_configured_names_in_one_call_and_redacts_secure_strings() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[]);
+        let response = reader.read(&Request::default()).await.unwrap();
+        assert_eq!(source.calls(), [Call::Get(vec!["/my-app/dev/db-url".into(), "/my-app/dev/db-password".into()])]);
+        assert_eq!(response.environment, Environment::Dev);
+        assert_eq!(response.aws_calls, 1);
+        let [url, password] = response.parameters.as_slice() else { panic!("two parameters") };
+        assert_eq!((url.key.as_str(), url.value.as_deref(), url.redacted), ("db-url", Some("postgres://db.dev:5432/app"), false));
+        assert_eq!((password.key.as_str(), password.value.as_deref(), password.redacted), ("db-password", None, true));
+        assert_eq!(password.kind, ParameterType::SecureString);
+        let json = serde_json::to_string(&response).unwrap();
+        assert!(!json.contains("s3cr3t"), "{json}");
+    }
+
+    #[tokio::test]
+    async fn prod_reads_prod_only() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[("DEV_OR_PROD", "prod"), ("EXPOSE_SECURE_VALUES", "true")]);
+        let response = reader.read(&Request::default()).await.unwrap();
+        let values: Vec<_> = response.parameters.iter().map(|p| p.value.clone().unwrap()).collect();
+        assert_eq!(values, ["postgres://db.prod:5432/app", "prod-password-s3cr3t"]);
+        let err = reader.read(&names(&["/my-app/dev/db-url"])).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.NameOutOfScope");
+        assert_eq!(source.calls().len(), 1, "a refused name makes no call");
+    }
+
+    #[tokio::test]
+    async fn warm_invocations_inside_the_ttl_make_no_calls() {
+        let source = classic();
+        let (reader, clock) = reader(&source, &[]);
+        reader.read(&Request::default()).await.unwrap();
+        clock.advance(Duration::from_secs(299));
+        let warm = reader.read(&Request::default()).await.unwrap();
+        assert_eq!((warm.aws_calls, warm.cache_hits), (0, 2));
+        assert_eq!(source.calls().len(), 1);
+        clock.advance(Duration::from_secs(1));
+        let expired = reader.read(&Request::default()).await.unwrap();
+        assert_eq!((expired.aws_calls, expired.cache_hits), (1, 0));
+        let refreshed = reader.read(&Request { refresh: true, ..Request::default() }).await.unwrap();
+        assert_eq!(refreshed.aws_calls, 1);
+    }
+
+    #[tokio::test]
+    async fn only_uncached_names_are_fetched() {
+        let source = classic();
+        source.put("/my-app/dev/feature-flags", ParameterType::StringList, "a,b");
+        let (reader, _) = reader(&source, &[]);
+        reader.read(&Request::default()).await.unwrap();
+        let r = reader.read(&names(&["db-url", "feature-flags"])).await.unwrap();
+        assert_eq!((r.aws_calls, r.cache_hits), (1, 1));
+        assert_eq!(source.calls()[1], Call::Get(vec!["/my-app/dev/feature-flags".into()]));
+        assert_eq!(r.parameters[1].value.as_deref(), Some("a,b"));
+    }
+
+    #[tokio::test]
+    async fn a_zero_ttl_never_caches() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[("CACHE_TTL_SECONDS", "0")]);
+        reader.read(&Request::default()).await.unwrap();
+        assert_eq!(reader.read(&Request::default()).await.unwrap().aws_calls, 1);
+    }
+
+    #[tokio::test]
+    async fn many_names_go_in_batches_of_ten() {
+        let source = classic();
+        let many: Vec<String> = (0..23).map(|i| format!("p{i:02}")).collect();
+        for n in &many {
+            source.put(&format!("/my-app/dev/{n}"), ParameterType::String, n);
+        }
+        let (reader, _) = reader(&source, &[]);
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let r = reader.read(&names(&refs)).await.unwrap();
+        let sizes: Vec<usize> = source.calls().iter().map(|c| if let Call::Get(n) = c { n.len() } else { 0 }).collect();
+        assert_eq!(sizes, [10, 10, 3]);
+        assert_eq!(r.parameters.len(), 23);
+        assert_eq!(r.parameters[22].key, "p22", "order of the request is kept");
+    }
+
+    #[tokio::test]
+    async fn every_missing_name_is_listed_and_nothing_failed_is_cached() {
+        let source = classic();
+        let mut asked: Vec<String> = (0..12).map(|i| format!("absent-{i}")).collect();
+        asked.push("db-url".into());
+        let (reader, _) = reader(&source, &[]);
+        let refs: Vec<&str> = asked.iter().map(String::as_str).collect();
+        let err = reader.read(&names(&refs)).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.MissingParameter");
+        let ReadError::MissingParameters { names: missing } = &err else { panic!("{err}") };
+        assert_eq!(missing.len(), 12);
+        assert!(err.to_string().contains("/my-app/dev/absent-11"));
+        source.put("/my-app/dev/absent-0", ParameterType::String, "now here");
+        let err = reader.read(&names(&["absent-0", "absent-1"])).await.unwrap_err();
+        let ReadError::MissingParameters { names: missing } = &err else { panic!("{err}") };
+        assert_eq!(missing, &["/my-app/dev/absent-1".to_owned()]);
+        assert!(reader.read(&names(&["absent-0", "db-url"])).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn selectors_are_passed_through() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[]);
+        let r = reader.read(&names(&["db-url:1"])).await.unwrap();
+        assert_eq!(source.calls(), [Call::Get(vec!["/my-app/dev/db-url:1".into()])]);
+        assert_eq!(r.parameters[0].selector.as_deref(), Some(":1"));
+        let err = reader.read(&names(&["db-url:7"])).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.MissingParameter");
+    }
+
+    #[tokio::test]
+    async fn bad_names_are_all_reported_without_a_call() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[]);
+        let err = reader.read(&names(&["../prod/db-url", "/my-app/prod/db-url", "ok-name", "a b"])).await.unwrap_err();
+        let ReadError::Names { errors } = &err else { panic!("{err}") };
+        assert_eq!(errors.len(), 3);
+        assert_eq!(err.error_type(), "Config.MalformedName");
+        assert!(source.calls().is_empty());
+        let too_many: Vec<String> = (0..=MAX_NAMES_PER_REQUEST).map(|i| format!("n{i}")).collect();
+        let refs: Vec<&str> = too_many.iter().map(String::as_str).collect();
+        assert_eq!(reader.read(&names(&refs)).await.unwrap_err().error_type(), "Config.InvalidRequest");
+        assert_eq!(reader.read(&names(&[])).await.unwrap_err().error_type(), "Config.InvalidRequest");
+    }
+
+    #[tokio::test]
+    async fn source_errors_map_to_stable_types_and_are_not_cached() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[]);
+        let cases = [
+            (SourceError::AccessDenied { message: "AccessDeniedException: no".into() }, "Config.AccessDenied"),
+            (SourceError::KmsDecrypt { message: "AccessDeniedException: kms:Decrypt".into() }, "Config.KmsDecryptDenied"),
+            (SourceError::Throttled { message: "ThrottlingException".into() }, "Config.Throttled"),
+            (SourceError::Invalid { message: "ValidationException".into() }, "Config.RequestRefused"),
+            (SourceError::Unavailable { message: "timed out".into() }, "Config.Unavailable"),
+        ];
+        for (failure, error_type) in cases {
+            source.fail(Some(failure));
+            let err = reader.read(&Request::default()).await.unwrap_err();
+            assert_eq!(err.error_type(), error_type, "{err}");
+            let diagnostic: lambda_runtime::Diagnostic = err.into();
+            assert_eq!(diagnostic.error_type, error_type);
+        }
+        source.fail(None);
+        let ok = reader.read(&Request::default()).await.unwrap();
+        assert_eq!(ok.aws_calls, 1, "the failures left nothing in the cache");
+    }
+
+    #[tokio::test]
+    async fn path_mode_follows_every_page_and_caches_the_tree() {
+        let source = classic();
+        for i in 0..27 {
+            source.put(&format!("/my-app/dev/tree/k{i:02}"), ParameterType::String, "v");
+        }
+        let (reader, _) = reader(&source, &[("READ_MODE", "path")]);
+        let r = reader.read(&Request::default()).await.unwrap();
+        assert_eq!(r.parameters.len(), 29, "27 + db-url + db-password, nothing from prod");
+        assert_eq!(r.aws_calls, 3);
+        assert_eq!(source.calls(), [Call::Path(None), Call::Path(Some("10".into())), Call::Path(Some("20".into()))]);
+        assert!(r.parameters.iter().all(|p| p.name.starts_with("/my-app/dev/")));
+        assert!(r.parameters.iter().any(|p| p.key == "tree/k26"));
+        let warm = reader.read(&Request::default()).await.unwrap();
+        assert_eq!((warm.aws_calls, warm.parameters.len()), (0, 29));
+        let mixed = reader.read(&Request { mode: Some(ReadMode::Path), names: Some(vec!["x".into()]), refresh: false }).await;
+        assert_eq!(mixed.unwrap_err().error_type(), "Config.InvalidRequest");
+    }
+
+    #[tokio::test]
+    async fn a_repeated_page_token_stops_the_loop() {
+        let mut source = FakeSource::default();
+        source.repeat_token = true;
+        let source = Arc::new(source);
+        source.put("/my-app/dev/a", ParameterType::String, "v");
+        let (reader, _) = reader(&source, &[("READ_MODE", "path")]);
+        let err = reader.read(&Request::default()).await.unwrap_err();
+        assert!(matches!(err, ReadError::Pagination { .. }), "{err}");
+        assert_eq!(source.calls().len(), 2);
+    }
+}

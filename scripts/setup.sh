@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for the tests, the demo and the build: the pinned Python
+# tools (moto, awscli, cfn-lint, cargo-lambda), the aarch64 Rust target and a MariaDB server.
+# Safe to run again: each step checks first and does nothing when it is already satisfied.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# Python tools, pinned. pip skips the index when every pin is already satisfied.
+if ! python3 - "$root/requirements-dev.txt" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+ok = True
+for line in open(sys.argv[1]):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    name, want = line.split("==")
+    name = name.split("[")[0]
+    try:
+        have = version(name)
+    except PackageNotFoundError:
+        have = None
+    if have != want:
+        print(f"[setup] {name}: have {have}, want {want}")
+        ok = False
+sys.exit(0 if ok else 1)
+PY
+then
+    say "installing pinned Python tools"
+    python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+fi
+
+# The Rust toolchain pinned in rust-toolchain.toml, with the arm64 target Lambda runs on.
+toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+if ! rustup target list --toolchain "$toolchain" --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    say "adding aarch64-unknown-linux-gnu to toolchain $toolchain"
+    rustup target add --toolchain "$toolchain" aarch64-unknown-linux-gnu
+fi
+
+# A MariaDB server for the rotation tests (the local stack starts its own instance).
+if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
+    say "installing mariadb-server (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
+    # The package may start a system-wide server; the local stack runs its own, so stop that one.
+    if command -v service >/dev/null 2>&1; then service mariadb stop >/dev/null 2>&1 || true; fi
+fi
+
+# PostgreSQL 15 server binaries (the machine image usually has them).
+if ! command -v initdb >/dev/null 2>&1 && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+    say "installing postgresql-15 (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi
+say "ready"

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The local stack: a moto server (the AWS API), PostgreSQL 15 (TLS + SCRAM) and MariaDB (TLS),
+# each on 127.0.0.1 and a free port, with data under a temporary folder.
+#
+#   scripts/stack.sh up       start (does nothing when the stack is already up and healthy)
+#   scripts/stack.sh down     stop what `up` started, by PID, and remove its data
+#   scripts/stack.sh status   say whether it is up
+#
+# Endpoints and credentials go to one env file ($STACK_DIR/stack.env, default .stack/stack.env)
+# that the tests, the demo, the benchmark and `cargo lambda invoke` read.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK_DIR="${STACK_DIR:-$root/.stack}"
+ENV_FILE="$STACK_DIR/stack.env"
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '[stack] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+pg_bin() {
+    local b
+    for b in "$(command -v "$1" 2>/dev/null || true)" "/usr/lib/postgresql/15/bin/$1"; do
+        [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return; }
+    done
+    die "PostgreSQL 15 '$1' not found: run 'make setup'"
+}
+
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_ports() {
+    "$PYTHON" - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+wait_tcp() { # port seconds
+    local deadline=$((SECONDS + $2))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+healthy() {
+    [ -f "$ENV_FILE" ] || return 1
+    # shellcheck disable=SC1090
+    ( set -a; . "$ENV_FILE"; set +a
+      alive "$MOTO_PID" && alive "$PG_PID" && alive "$MARIADB_PID" &&
+      wait_tcp "$MOTO_PORT" 1 && wait_tcp "$PG_PORT" 1 && wait_tcp "$MARIADB_PORT" 1 )
+}
+
+make_certs() { # dir
+    local d="$1"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=local-stack test CA" \
+        -keyout "$d/ca.key" -out "$d/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$d/server.ext"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -out "$d/server.pem" -extfile "$d/server.ext" 2>/dev/null
+    rm -f "$d/server.csr" "$d/server.ext" "$d/ca.srl" "$d/ca.key"
+}
+
+random_password() { "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+start_moto() { # port log
+    "$PYTHON" -m moto.server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+    echo $!
+}
+
+start_postgres() { # data port ca-dir password log
+    local data="$1" port="$2" certs="$3" password="$4" log="$5"
+    local pw; pw="$(mktemp)"; printf '%s\n' "$password" > "$pw"
+    mkdir -p "$data"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$data" "$pw"; fi
+    as_postgres "$(pg_bin initdb)" -D "$data" -U postgres --pwfile="$pw" -N -A scram-sha-256 \
+        --auth-local=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$log" 2>&1 || { cat "$log" >&2; rm -f "$pw"; return 1; }
+    rm -f "$pw"
+    cp "$certs/server.pem" "$data/server.crt"; cp "$certs/server.key" "$data/server.key"; cp "$certs/ca.pem" "$data/root.crt"
+    chmod 600 "$data/server.key"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$data/server.crt" "$data/server.key" "$data/root.crt"; fi
+    cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$data'
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+password_encryption = 'scram-sha-256'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_statement = 'all'
+log_destination = 'stderr'
+logging_collector = off
+CONF
+    cat >"$data/pg_hba.conf" <<HBA
+local     all all                scram-sha-256
+hostssl   all all 127.0.0.1/32   scram-sha-256
+hostnossl all all 127.0.0.1/32   scram-sha-256
+HBA
+    as_postgres "$(pg_bin pg_ctl)" -D "$data" -l "$data/server.log" -w -t 30 start >>"$log" 2>&1 \
+        || { cat "$log" "$data/server.log" >&2; return 1; }
+    head -n 1 "$data/postmaster.pid"
+}
+
+start_mariadb() { # data port ca-dir password log
+    local data="$1" port="$2" certs="$3" password="$4" log="$5"
+    local installdb server client
+    installdb="$(command -v mariadb-install-db || true)"
+    server="$(command -v mariadbd || echo /usr/sbin/mariadbd)"
+    client="$(command -v mariadb || true)"
+    [ -n "$installdb" ] && [ -x "$server" ] && [ -n "$client" ] || die "MariaDB server not found: run 'make setup'"
+    mkdir -p "$data"
+    "$installdb" --no-defaults --datadir="$data/db" --user="$(id -un)" --auth-root-authentication-method=normal \
+        --skip-test-db >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+    "$server" --no-defaults --datadir="$data/db" --user="$(id -un)" --bind-address=127.0.0.1 --port="$port" \
+        --socket="$data/mariadb.sock" --pid-file="$data/mariadb.pid" --log-error="$data/server.log" \
+        --ssl-ca="$certs/ca.pem" --ssl-cert="$certs/server.pem" --ssl-key="$certs/server.key" \
+        --skip-name-resolve --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=32M \
+        --general-log=1 --general-log-file="$data/general.log" >>"$log" 2>&1 &
+    local pid=$!
+    local deadline=$((SECONDS + 30))
+    until [ -S "$data/mariadb.sock" ] && "$client" --no-defaults --socket="$data/mariadb.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1; do
+        alive "$pid" || { cat "$log" "$data/server.log" >&2; return 1; }
+        [ "$SECONDS" -lt "$deadline" ] || { say "MariaDB did not start in 30 s"; return 1; }
+        sleep 0.1
+    done
+    "$client" --no-defaults --socket="$data/mariadb.sock" -uroot <<SQL
+CREATE USER 'admin'@'127.0.0.1' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON *.* TO 'admin'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER 'admin'@'localhost' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON *.* TO 'admin'@'localhost' WITH GRANT OPTION;
+FLUSH PRIVILEGES;
+SQL
+    echo "$pid"
+}
+
+up() {
+    if healthy; then say "already up ($ENV_FILE)"; return 0; fi
+    down quiet
+    mkdir -p "$STACK_DIR"
+    local tmp; tmp="$(mktemp -d "${TMPDIR:-/tmp}/local-stack.XXXXXX")"
+    chmod 755 "$tmp"
+    local ports moto_port pg_port maria_port
+    read -r moto_port pg_port maria_port <<<"$(free_ports 3)"
+    mkdir -p "$tmp/certs"; make_certs "$tmp/certs"; chmod 644 "$tmp/certs/"*
+    local pg_password maria_password
+    pg_password="$(random_password)"; maria_password="$(random_password)"
+
+    local moto_pid; moto_pid="$(start_moto "$moto_port" "$STACK_DIR/moto.log")"
+    # Record what is starting at once, so `down` can stop it even if a later step fails.
+    printf 'STACK_TMP=%s\nMOTO_PID=%s\n' "$tmp" "$moto_pid" >"$STACK_DIR/pids"
+    start_postgres "$tmp/pg" "$pg_port" "$tmp/certs" "$pg_password" "$STACK_DIR/postgres.log" >"$tmp/pg.pid" &
+    local pg_job=$!
+    start_mariadb "$tmp/mariadb" "$maria_port" "$tmp/certs" "$maria_password" "$STACK_DIR/mariadb.log" >"$tmp/mariadb.pid" &
+    local maria_job=$!
+    local failed=0
+    wait "$pg_job" || failed=1
+    wait "$maria_job" || failed=1
+    printf 'PG_PID=%s\nPG_DATA=%s\nMARIADB_PID=%s\n' "$(cat "$tmp/pg.pid")" "$tmp/pg" "$(cat "$tmp/mariadb.pid")" >>"$STACK_DIR/pids"
+    wait_tcp "$moto_port" 20 || { cat "$STACK_DIR/moto.log" >&2; failed=1; }
+    if [ "$failed" = 1 ]; then down quiet; die "the local stack did not start (logs in $STACK_DIR)"; fi
+    # moto cannot run Lambda code; its no-Docker Lambda backend lets RotateSecret work as the service does.
+    "$PYTHON" - "$moto_port" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/moto-api/config",
+                             data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+                             headers={"Content-Type": "application/json"}, method="POST")
+urllib.request.urlopen(req, timeout=10).read()
+PY
+    # shellcheck disable=SC1091
+    . "$STACK_DIR/pids"
+    cat >"$ENV_FILE.tmp" <<ENV
+# Written by scripts/stack.sh: the local stack's endpoints and (throw-away) credentials.
+AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
+AWS_REGION=us-east-1
+AWS_DEFAULT_REGION=us-east-1
+AWS_ACCESS_KEY_ID=testing
+AWS_SECRET_ACCESS_KEY=testing
+MOTO_PORT=$moto_port
+MOTO_PID=$MOTO_PID
+PG_HOST=127.0.0.1
+PG_PORT=$pg_port
+PG_USER=postgres
+PG_PASSWORD=$pg_password
+PG_CA_FILE=$tmp/certs/ca.pem
+PG_PID=$PG_PID
+MARIADB_HOST=127.0.0.1
+MARIADB_PORT=$maria_port
+MARIADB_USER=admin
+MARIADB_PASSWORD=$maria_password
+MARIADB_CA_FILE=$tmp/certs/ca.pem
+MARIADB_PID=$MARIADB_PID
+STACK_TMP=$tmp
+ENV
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+    say "up: moto :$moto_port, postgres :$pg_port (TLS, SCRAM), mariadb :$maria_port (TLS); env in $ENV_FILE"
+}
+
+stop_pid() {
+    local pid="$1"
+    alive "$pid" || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do alive "$pid" || return 0; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+down() {
+    local quiet="${1:-}"
+    [ -f "$STACK_DIR/pids" ] || { rm -f "$ENV_FILE"; [ -n "$quiet" ] || say "not running"; return 0; }
+    local MOTO_PID="" PG_PID="" PG_DATA="" MARIADB_PID="" STACK_TMP=""
+    # shellcheck disable=SC1091
+    . "$STACK_DIR/pids"
+    if alive "$PG_PID" && [ -n "$PG_DATA" ]; then
+        as_postgres "$(pg_bin pg_ctl)" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    for pid in "$PG_PID" "$MARIADB_PID" "$MOTO_PID"; do [ -n "$pid" ] && stop_pid "$pid"; done
+    case "$STACK_TMP" in */local-stack.*) rm -rf "$STACK_TMP" ;; esac
+    rm -f "$STACK_DIR/pids" "$ENV_FILE"
+    [ -n "$quiet" ] || say "down"
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    status) if healthy; then say "up ($ENV_FILE)"; else say "down"; exit 1; fi ;;
+    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -86,3 +86,53 @@ impl LocalStack {
             .build()
     }
 }
+
+/// Captures what the code under test logs, as the JSON lines a function writes in production.
+#[derive(Debug, Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    /// A JSON subscriber at TRACE for our code (SDK crates capped as in production) writing here.
+    /// Use it with `tracing::instrument::WithSubscriber::with_subscriber` on the future under test.
+    #[must_use]
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
+        let sink = self.clone();
+        crate::logging::json_subscriber(move || sink.clone(), tracing::level_filters::LevelFilter::TRACE)
+    }
+
+    /// Everything captured so far.
+    #[must_use]
+    #[allow(clippy::missing_panics_doc)]
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+    }
+
+    /// Panics if any of `secrets` appears in the captured logs (the message names the secret's
+    /// position in the list, never the secret).
+    ///
+    /// # Panics
+    /// When a secret was logged, or when nothing was logged at all (a capture that saw nothing
+    /// proves nothing).
+    #[allow(clippy::panic)]
+    pub fn assert_free_of(&self, secrets: &[&str]) {
+        let text = self.text();
+        assert!(!text.is_empty(), "no log line was captured");
+        for (i, secret) in secrets.iter().enumerate() {
+            assert!(!secret.is_empty(), "secret #{i} is empty");
+            if text.contains(secret) {
+                panic!("secret #{i} appears in the captured logs");
+            }
+        }
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

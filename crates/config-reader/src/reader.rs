@@ -169,8 +169,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             let batch = self.source.get_parameters(chunk).await.map_err(|e| ReadError::from_source(e, self.config.scope.root()))?;
             missing.extend(batch.missing);
             let fetched_at = self.clock.now();
-            for p in batch.found {
-                let key = response_key(&p, chunk);
+            for (key, p) in batch.found {
                 self.parameters.put(key.clone(), p.clone(), fetched_at);
                 found.insert(key, p);
             }
@@ -253,21 +252,6 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
     }
 }
 
-/// The requested name a returned parameter answers: its name plus the selector it was read with.
-/// Parameter Store may spell a reference differently from the request (e.g. a leading slash in
-/// the secret id), so fall back to the request that names it.
-fn response_key(p: &Parameter, requested: &[String]) -> String {
-    let key = format!("{}{}", p.name, p.selector.as_deref().unwrap_or(""));
-    if requested.contains(&key) {
-        return key;
-    }
-    requested
-        .iter()
-        .find(|r| r.split_once(':').map_or(r.as_str(), |(n, _)| n).trim_end_matches('/') == p.name.trim_end_matches('/'))
-        .cloned()
-        .unwrap_or(key)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap};
@@ -335,7 +319,7 @@ mod tests {
             for n in names {
                 let (name, selector) = n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
                 match params.get(name) {
-                    Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => batch.found.push(Parameter { selector, ..p.clone() }),
+                    Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => batch.found.push((n.clone(), Parameter { selector, ..p.clone() })),
                     _ => batch.missing.push(n.clone()),
                 }
             }

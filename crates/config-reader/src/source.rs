@@ -37,7 +37,8 @@ pub struct Parameter {
 /// The answer to one `GetParameters` call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Batch {
-    pub found: Vec<Parameter>,
+    /// Each parameter found, with the requested name (and selector) it answers.
+    pub found: Vec<(String, Parameter)>,
     /// The requested names (with their selectors) that do not exist.
     pub missing: Vec<String>,
 }

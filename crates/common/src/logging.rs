@@ -38,7 +38,12 @@ where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     let capped = level.min(LevelFilter::WARN);
-    let filter = CAPPED_TARGETS.iter().fold(Targets::new().with_default(level), |f, target| f.with_target(*target, capped));
+    let filter = CAPPED_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(level), |f, target| f.with_target(*target, capped))
+        // The runtime logs a handler's error again, unstructured, as its Debug form; our handlers
+        // log each error once with its errorType. Panics still reach standard error.
+        .with_target("lambda_runtime::layers::panic", LevelFilter::OFF);
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)

@@ -16,6 +16,16 @@ pub enum ReadMode {
     Path,
 }
 
+impl ReadMode {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Names => "names",
+            Self::Path => "path",
+        }
+    }
+}
+
 impl std::str::FromStr for ReadMode {
     type Err = String;
 

@@ -8,6 +8,8 @@ pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod error;
+#[cfg(test)]
+pub(crate) mod fakes;
 pub mod name;
 pub mod reader;
 pub mod source;
@@ -53,4 +55,67 @@ where
         }
     };
     reader.read(&request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    use common::ErrorKind;
+    use lambda_runtime::{Context, LambdaEvent};
+
+    use super::*;
+    use crate::fakes::{Call, FakeClock, FakeSource};
+    use crate::source::ParameterType;
+
+    fn event(json: &str) -> LambdaEvent<serde_json::Value> {
+        LambdaEvent::new(serde_json::from_str(json).unwrap(), Context::default())
+    }
+
+    fn dev_reader() -> (Reader<Arc<FakeSource>, Arc<FakeClock>>, Arc<FakeSource>) {
+        let source = FakeSource::with(&[
+            ("/my-app/dev/db-url", ParameterType::String, "postgres://db.dev:5432/app"),
+            ("/my-app/dev/db-password", ParameterType::SecureString, "dev-s3cr3t"),
+            ("/aws/reference/secretsmanager/my-app/dev/db-credentials", ParameterType::SecureString, "{\"password\":\"x\"}"),
+        ]);
+        let env: HashMap<&str, &str> = [("DEV_OR_PROD", "dev")].into_iter().collect();
+        let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
+        (Reader::with_clock(Arc::clone(&source), Config::from_lookup(&env).unwrap(), clock), source)
+    }
+
+    #[tokio::test]
+    async fn sample_events_do_what_their_names_say() {
+        let (reader, source) = dev_reader();
+        let default = handle(&reader, event(include_str!("../../../events/config-reader/default.json"))).await.unwrap();
+        assert_eq!(default.parameters.len(), 2);
+        let named = handle(&reader, event(include_str!("../../../events/config-reader/names.json"))).await.unwrap();
+        assert_eq!((named.parameters.len(), named.aws_calls), (2, 0), "served from the cache");
+        let refreshed = handle(&reader, event(include_str!("../../../events/config-reader/refresh.json"))).await.unwrap();
+        assert_eq!(refreshed.aws_calls, 1);
+        let path = handle(&reader, event(include_str!("../../../events/config-reader/path.json"))).await.unwrap();
+        assert_eq!(path.mode, ReadMode::Path);
+        assert_eq!(path.parameters.len(), 2);
+        let selected = handle(&reader, event(include_str!("../../../events/config-reader/selectors.json"))).await.unwrap();
+        assert_eq!(selected.parameters[0].selector.as_deref(), Some(":1"));
+        assert!(selected.parameters[1].redacted);
+        let calls_before = source.calls().len();
+        let refused = handle(&reader, event(include_str!("../../../events/config-reader/out-of-scope.json"))).await.unwrap_err();
+        assert_eq!(refused.error_type(), "Config.MalformedName");
+        assert_eq!(source.calls().len(), calls_before, "a refused request makes no call");
+        let malformed = handle(&reader, event(include_str!("../../../events/config-reader/malformed.json"))).await.unwrap_err();
+        assert_eq!(malformed.error_type(), "Config.InvalidRequest");
+        assert!(malformed.to_string().contains("unknown field `name`"), "{malformed}");
+        assert!(matches!(source.calls()[0], Call::Get(_)));
+    }
+
+    #[test]
+    fn payloads_that_are_not_requests_are_refused() {
+        assert_eq!(parse_request(serde_json::Value::Null).unwrap(), Request::default());
+        for bad in ["[]", "\"db-url\"", "42", "{\"names\": \"db-url\"}", "{\"mode\": \"all\"}", "{\"refresh\": \"yes\"}"] {
+            let err = parse_request(serde_json::from_str(bad).unwrap()).unwrap_err();
+            assert_eq!(err.error_type(), "Config.InvalidRequest", "{bad}");
+        }
+    }
 }

@@ -127,7 +127,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         match result {
             Ok((found, cache_hits)) => {
                 let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
-                tracing::info!(environment, ?mode, parameters = found.len(), names, cache_hits, aws_calls, elapsed_ms, "configuration read");
+                tracing::info!(environment, mode = mode.as_str(), parameters = found.len(), names, cache_hits, aws_calls, elapsed_ms, "configuration read");
                 Ok(Response {
                     environment: self.config.scope.environment(),
                     scope: self.config.scope.root().to_owned(),
@@ -139,7 +139,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             }
             Err(err) => {
                 let error_type = common::ErrorKind::error_type(&err);
-                tracing::error!(environment, ?mode, error_type, error = %err, aws_calls, elapsed_ms, "configuration read failed");
+                tracing::error!(environment, mode = mode.as_str(), error_type, error = %err, aws_calls, elapsed_ms, "configuration read failed");
                 Err(err)
             }
         }
@@ -254,106 +254,15 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap};
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use common::{ErrorKind, SecretString};
+    use common::ErrorKind;
 
     use super::*;
-    use crate::source::{Batch, Page, SourceError};
-
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Call {
-        Get(Vec<String>),
-        Path(Option<String>),
-    }
-
-    #[derive(Default)]
-    struct FakeSource {
-        parameters: Mutex<BTreeMap<String, Parameter>>,
-        calls: Mutex<Vec<Call>>,
-        fail_with: Mutex<Option<SourceError>>,
-        repeat_token: bool,
-    }
-
-    impl FakeSource {
-        fn with(params: &[(&str, ParameterType, &str)]) -> Arc<Self> {
-            let source = Self::default();
-            for (name, kind, value) in params {
-                source.put(name, *kind, value);
-            }
-            Arc::new(source)
-        }
-
-        fn put(&self, name: &str, kind: ParameterType, value: &str) {
-            let p = Parameter {
-                name: (*name).to_owned(),
-                selector: None,
-                kind,
-                value: SecretString::new(value),
-                version: 1,
-                last_modified: Some("2026-11-01T00:00:00Z".into()),
-            };
-            self.parameters.lock().unwrap().insert((*name).to_owned(), p);
-        }
-
-        fn calls(&self) -> Vec<Call> {
-            self.calls.lock().unwrap().clone()
-        }
-
-        fn fail(&self, err: Option<SourceError>) {
-            *self.fail_with.lock().unwrap() = err;
-        }
-    }
-
-    impl ParameterSource for Arc<FakeSource> {
-        async fn get_parameters(&self, names: &[String]) -> Result<Batch, SourceError> {
-            assert!(names.len() <= MAX_BATCH, "batch of {}", names.len());
-            self.calls.lock().unwrap().push(Call::Get(names.to_vec()));
-            if let Some(err) = self.fail_with.lock().unwrap().clone() {
-                return Err(err);
-            }
-            let params = self.parameters.lock().unwrap();
-            let mut batch = Batch::default();
-            for n in names {
-                let (name, selector) = n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
-                match params.get(name) {
-                    Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => batch.found.push((n.clone(), Parameter { selector, ..p.clone() })),
-                    _ => batch.missing.push(n.clone()),
-                }
-            }
-            Ok(batch)
-        }
-
-        async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, SourceError> {
-            self.calls.lock().unwrap().push(Call::Path(next_token.map(str::to_owned)));
-            if let Some(err) = self.fail_with.lock().unwrap().clone() {
-                return Err(err);
-            }
-            let params = self.parameters.lock().unwrap();
-            let under: Vec<_> = params.values().filter(|p| p.name.starts_with(path)).cloned().collect();
-            let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
-            let end = (start + MAX_BATCH).min(under.len());
-            let next_token = if self.repeat_token { Some("0".to_owned()) } else { (end < under.len()).then(|| end.to_string()) };
-            Ok(Page { parameters: under[start..end].to_vec(), next_token })
-        }
-    }
-
-    #[derive(Debug)]
-    struct FakeClock(Mutex<Instant>);
-
-    impl FakeClock {
-        fn advance(&self, by: Duration) {
-            *self.0.lock().unwrap() += by;
-        }
-    }
-
-    impl Clock for Arc<FakeClock> {
-        fn now(&self) -> Instant {
-            *self.0.lock().unwrap()
-        }
-    }
+    use crate::fakes::{Call, FakeClock, FakeSource};
+    use crate::source::SourceError;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let mut map: HashMap<&str, &str> = [("DEV_OR_PROD", "dev")].into_iter().collect();

@@ -1,0 +1,57 @@
+# The one entry point for people and CI. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+FUNCTIONS    := config-reader
+FN           ?= config-reader
+EVENT        ?= events/$(FN)/default.json
+ENV          ?= dev
+STACK_DIR    ?= $(CURDIR)/.stack
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export STACK_DIR CARGO_TARGET_DIR
+
+.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke watch clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## Install what this machine lacks (pinned Python tools, arm64 target, MariaDB)
+	@scripts/setup.sh
+
+stack-up: setup ## Start the local stack (moto, PostgreSQL, MariaDB) on free loopback ports
+	@scripts/stack.sh up
+
+stack-down: ## Stop the local stack and remove its data
+	@scripts/stack.sh down
+
+stack-status: ## Say whether the local stack is up
+	@scripts/stack.sh status
+
+test: setup ## fmt, clippy, every test against the local stack, cfn-lint
+	@scripts/with-stack.sh scripts/check.sh
+
+lint: ## fmt check and clippy only
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+demo: setup ## Seed the local stack and run the built config reader for dev and prod
+	@scripts/with-stack.sh scripts/demo.sh
+
+bench: setup ## Cold start, warm latency, peak memory, zip size and AWS calls per invocation
+	@scripts/with-stack.sh scripts/bench.sh
+
+build: setup ## Release arm64 zips for Lambda: target/lambda/<function>/bootstrap.zip
+	cargo lambda build --release --arm64 --output-format zip --locked $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do ls -l $(CARGO_TARGET_DIR)/lambda/$$f/bootstrap.zip; done
+
+invoke: setup ## Run the built function FN locally with EVENT (ENV=dev|prod) against the local stack
+	cargo build --locked -p $(FN)
+	@scripts/with-stack.sh scripts/lambda-local.py --binary $(CARGO_TARGET_DIR)/debug/$(FN) \
+		--env-file $(STACK_DIR)/stack.env --env DEV_OR_PROD=$(ENV) --event $(EVENT)
+
+watch: setup ## cargo lambda watch with the local stack's endpoints (invoke with cargo lambda invoke)
+	KEEP_STACK=1 scripts/with-stack.sh cargo lambda watch --env-var DEV_OR_PROD=$(ENV)
+
+clean: stack-down ## Stop the stack and remove build output
+	cargo clean

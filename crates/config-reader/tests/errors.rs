@@ -1,0 +1,127 @@
+//! The Parameter Store adapter's error handling through the real SDK stack (signing, retries,
+//! deserialisation), with the HTTP layer answering as AWS does when IAM or KMS refuse, when the
+//! service throttles, and when it never answers. moto cannot produce these refusals.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_sdk_ssm::config::retry::RetryConfig;
+use aws_sdk_ssm::config::timeout::TimeoutConfig;
+use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region, SharedHttpClient};
+use aws_smithy_http_client::test_util::{NeverClient, infallible_client_fn};
+use common::ErrorKind;
+use common::testing::LogCapture;
+use config_reader::aws::SsmSource;
+use config_reader::{Config, Reader, Request};
+use tracing::instrument::WithSubscriber;
+
+fn reader(http: SharedHttpClient, attempts: u32) -> Reader<SsmSource> {
+    let conf = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+        .http_client(http)
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts).with_initial_backoff(Duration::from_millis(5)))
+        .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_millis(200)).build())
+        .build();
+    let env = std::collections::HashMap::from([("DEV_OR_PROD", "dev")]);
+    Reader::new(SsmSource::from_client(aws_sdk_ssm::Client::from_conf(conf)), Config::from_lookup(&env).unwrap())
+}
+
+/// An HTTP client that answers every request with `status` and an AWS JSON error, counting requests.
+fn answering(status: u16, code: &'static str, message: &'static str) -> (SharedHttpClient, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let client = infallible_client_fn(move |_request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-requestid", "00000000-0000-0000-0000-000000000000")
+            .body(format!(r#"{{"__type":"{code}","message":"{message}"}}"#))
+            .unwrap()
+    });
+    (client, count)
+}
+
+#[tokio::test]
+async fn iam_denial_of_the_ssm_call() {
+    let (http, count) = answering(
+        400,
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url because no identity-based policy allows the ssm:GetParameters action",
+    );
+    let err = reader(http, 3).read(&Request::default()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.AccessDenied");
+    let message = err.to_string();
+    assert!(message.contains("ssm:GetParameters"), "{message}");
+    assert!(message.contains("/my-app/dev/*"), "the message says what to allow: {message}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "an access denial is not retried");
+}
+
+#[tokio::test]
+async fn kms_denial_of_the_decryption() {
+    let (http, count) = answering(
+        400,
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)",
+    );
+    let err = reader(http, 3).read(&Request::default()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.KmsDecryptDenied");
+    assert!(err.to_string().contains("kms:Decrypt"), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    let (http, _) = answering(400, "InvalidKeyId", "The KMS key is disabled.");
+    let err = reader(http, 3).read(&Request::default()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.KmsDecryptDenied");
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_then_reported() {
+    let (http, count) = answering(400, "ThrottlingException", "Rate exceeded");
+    let logs = LogCapture::default();
+    let err = reader(http, 4).read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.Throttled");
+    assert_eq!(count.load(Ordering::SeqCst), 4, "every attempt the retry policy allows was made");
+    assert!(logs.text().contains("Config.Throttled"));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_reported_unavailable() {
+    let (http, count) = answering(500, "InternalServerError", "Internal error");
+    let err = reader(http, 2).read(&Request::default()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.Unavailable");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_black_holed_endpoint_times_out() {
+    let started = std::time::Instant::now();
+    let err = reader(SharedHttpClient::new(NeverClient::new()), 2).read(&Request::default()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Config.Unavailable", "{err}");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_success_after_a_throttle_is_served() {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let http = infallible_client_fn(move |_request| {
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        let (status, body) = if n == 0 {
+            (400, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned())
+        } else {
+            (200, r#"{"Parameters":[{"Name":"/my-app/dev/db-url","Type":"String","Value":"postgres://x","Version":4,"LastModifiedDate":1.7e9},{"Name":"/my-app/dev/db-password","Type":"SecureString","Value":"p4ss-w0rd-from-ssm","Version":2}],"InvalidParameters":[]}"#.to_owned())
+        };
+        http::Response::builder().status(status).header("content-type", "application/x-amz-json-1.1").body(body).unwrap()
+    });
+    let logs = LogCapture::default();
+    let r = reader(http, 3).read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap();
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(r.parameters[0].version, 4);
+    assert_eq!(r.parameters[0].last_modified.as_deref(), Some("2023-11-14T22:13:20Z"));
+    assert!(r.parameters[1].redacted);
+    logs.assert_free_of(&["p4ss-w0rd-from-ssm"]);
+}

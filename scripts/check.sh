@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The project's checks, as `make test` runs them: formatting, lints, every test (unit tests with
+# fakes and integration tests against the local stack, which must be up), and the templates.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+[ -n "${STACK_ENV_FILE:-}" ] && [ -f "$STACK_ENV_FILE" ] || { echo "check: the local stack is not up (run via make test)" >&2; exit 1; }
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
+templates=$(find cloudformation -name '*.yaml' -o -name '*.yml' -o -name '*.json' 2>/dev/null | sort)
+if [ -n "$templates" ]; then
+    echo "== cfn-lint"
+    # shellcheck disable=SC2086
+    cfn-lint $templates
+fi

@@ -22,10 +22,8 @@ impl LocalStack {
     #[must_use]
     #[allow(clippy::panic, clippy::expect_used)]
     pub fn load() -> Self {
-        let path = std::env::var_os("STACK_ENV_FILE").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.stack/stack.env"),
-            PathBuf::from,
-        );
+        let path = std::env::var_os("STACK_ENV_FILE")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.stack/stack.env"), PathBuf::from);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "the local stack is not running ({}: {e}). Start it with `make stack-up` \

@@ -29,7 +29,8 @@ impl SsmSource {
 impl ParameterSource for SsmSource {
     async fn get_parameters(&self, names: &[String]) -> Result<Batch, SourceError> {
         debug_assert!(names.len() <= MAX_BATCH);
-        let out = self.client.get_parameters().set_names(Some(names.to_vec())).with_decryption(true).send().await.map_err(|e| classify(&e))?;
+        let out =
+            self.client.get_parameters().set_names(Some(names.to_vec())).with_decryption(true).send().await.map_err(|e| classify(&e))?;
         let returned = out.parameters.unwrap_or_default().into_iter().map(convert).collect();
         let (found, unmatched) = match_requests(names, returned);
         if unmatched > 0 {
@@ -90,7 +91,8 @@ fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(Strin
         })
         .collect();
     let answers = |name: &str, path: &str| {
-        name == path || path.strip_prefix(SECRETS_MANAGER_REFERENCE).is_some_and(|id| name.trim_start_matches('/') == id.trim_start_matches('/'))
+        name == path
+            || path.strip_prefix(SECRETS_MANAGER_REFERENCE).is_some_and(|id| name.trim_start_matches('/') == id.trim_start_matches('/'))
     };
     let mut pending = returned;
     // Highest version first, so that the plain name takes the latest version.
@@ -160,12 +162,19 @@ fn classify_code(code: &str, message: String) -> SourceError {
         || message.contains("customer master key");
     match code {
         _ if kms => SourceError::KmsDecrypt { message },
-        "AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException"
-        | "InvalidSignatureException" | "MissingAuthenticationToken" => SourceError::AccessDenied { message },
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "ExpiredTokenException"
+        | "InvalidSignatureException"
+        | "MissingAuthenticationToken" => SourceError::AccessDenied { message },
         "ThrottlingException" | "Throttling" | "ThrottledException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
             SourceError::Throttled { message }
         }
-        "InternalServerError" | "InternalFailure" | "ServiceUnavailable" | "ServiceUnavailableException" => SourceError::Unavailable { message },
+        "InternalServerError" | "InternalFailure" | "ServiceUnavailable" | "ServiceUnavailableException" => {
+            SourceError::Unavailable { message }
+        }
         _ => SourceError::Invalid { message },
     }
 }

@@ -76,9 +76,8 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the first variable that is missing or invalid.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let environment: Environment = env::required(lookup, "DEV_OR_PROD")?
-            .parse()
-            .map_err(|reason: String| ConfigError::new("DEV_OR_PROD", reason))?;
+        let environment: Environment =
+            env::required(lookup, "DEV_OR_PROD")?.parse().map_err(|reason: String| ConfigError::new("DEV_OR_PROD", reason))?;
         let prefix = env::optional(lookup, "PARAMETER_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
         let raw_names = env::list_or(lookup, "PARAMETER_NAMES", DEFAULT_NAMES);
         let references: Vec<String> = raw_names

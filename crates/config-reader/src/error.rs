@@ -25,7 +25,9 @@ pub enum ReadError {
     #[error("{source}; allow ssm:GetParameters and ssm:GetParametersByPath on {scope}* in the function's role")]
     AccessDenied { scope: String, source: SourceError },
 
-    #[error("{source}; allow kms:Decrypt on the parameters' key for the function's role (through ssm, kms:ViaService) and check the key is enabled")]
+    #[error(
+        "{source}; allow kms:Decrypt on the parameters' key for the function's role (through ssm, kms:ViaService) and check the key is enabled"
+    )]
     KmsDecryptDenied { source: SourceError },
 
     #[error("{source}; lower the request rate, raise AWS_MAX_ATTEMPTS, or raise the Parameter Store throughput limit")]

@@ -215,7 +215,10 @@ impl Scope {
         let id = id.trim_start_matches('/');
         let allowed = id.starts_with(&self.secret_root) || self.allowed_references.iter().any(|r| r == path);
         if !allowed {
-            return Err(NameError::OutOfScope { name: raw.to_owned(), scope: format!("{} (or {SECRETS_MANAGER_REFERENCE}{})", self.root, self.secret_root) });
+            return Err(NameError::OutOfScope {
+                name: raw.to_owned(),
+                scope: format!("{} (or {SECRETS_MANAGER_REFERENCE}{})", self.root, self.secret_root),
+            });
         }
         Ok(ParameterRef { name: path.to_owned(), selector })
     }
@@ -311,7 +314,14 @@ mod tests {
     #[test]
     fn other_environments_and_prefixes_are_out_of_scope() {
         let s = dev();
-        for name in ["/my-app/prod/db-url", "/my-app/dev", "/my-app/dev/", "/other/dev/db-url", "/my-app/devx/db-url", "/aws/service/global-infrastructure/regions"] {
+        for name in [
+            "/my-app/prod/db-url",
+            "/my-app/dev",
+            "/my-app/dev/",
+            "/other/dev/db-url",
+            "/my-app/devx/db-url",
+            "/aws/service/global-infrastructure/regions",
+        ] {
             let err = s.resolve(name).unwrap_err();
             assert!(matches!(err, NameError::OutOfScope { .. } | NameError::Malformed { .. }), "{name}: {err}");
             assert!(!matches!(err, NameError::Malformed { .. }) || name.ends_with('/'), "{name}: {err}");

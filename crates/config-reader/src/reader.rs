@@ -127,7 +127,16 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         match result {
             Ok((found, cache_hits)) => {
                 let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
-                tracing::info!(environment, mode = mode.as_str(), parameters = found.len(), names, cache_hits, aws_calls, elapsed_ms, "configuration read");
+                tracing::info!(
+                    environment,
+                    mode = mode.as_str(),
+                    parameters = found.len(),
+                    names,
+                    cache_hits,
+                    aws_calls,
+                    elapsed_ms,
+                    "configuration read"
+                );
                 Ok(Response {
                     environment: self.config.scope.environment(),
                     scope: self.config.scope.root().to_owned(),
@@ -208,7 +217,10 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
                 }
                 Some(next) => {
                     if !seen.insert(next.clone()) {
-                        return Err(ReadError::Pagination { path: root.to_owned(), reason: "Parameter Store repeated a page token".into() });
+                        return Err(ReadError::Pagination {
+                            path: root.to_owned(),
+                            reason: "Parameter Store repeated a page token".into(),
+                        });
                     }
                     token = Some(next);
                 }

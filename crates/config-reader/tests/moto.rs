@@ -47,7 +47,14 @@ impl App {
         for i in 0..TREE_SIZE {
             let kind = if i % 3 == 0 { SsmType::SecureString } else { SsmType::String };
             let value = format!("tree-value-{i}-{nanos}");
-            put(&ssm, &format!("{prefix}/dev/tree/level-{}/k{i:02}", i % 4), kind.clone(), &value, (kind == SsmType::SecureString).then_some(key_id.as_str())).await;
+            put(
+                &ssm,
+                &format!("{prefix}/dev/tree/level-{}/k{i:02}", i % 4),
+                kind.clone(),
+                &value,
+                (kind == SsmType::SecureString).then_some(key_id.as_str()),
+            )
+            .await;
             if kind == SsmType::SecureString {
                 secrets.push(value);
             }
@@ -95,7 +102,11 @@ async fn each_environment_reads_its_own_parameters_and_redacts_secure_strings() 
             let r = reader.read(&Request::default()).await.unwrap();
             assert_eq!(r.scope, format!("{}/{env}/", app.prefix));
             assert_eq!(r.aws_calls, 1, "one GetParameters call for both names");
-            let url = if env == "dev" { "postgres://db-v2.dev.internal:5432/app".to_owned() } else { format!("postgres://db.{env}.internal:5432/app") };
+            let url = if env == "dev" {
+                "postgres://db-v2.dev.internal:5432/app".to_owned()
+            } else {
+                format!("postgres://db.{env}.internal:5432/app")
+            };
             assert_eq!(values(&r), [("db-url".to_owned(), Some(url)), ("db-password".to_owned(), None)]);
             assert_eq!(r.parameters[1].kind, ParameterType::SecureString);
             assert!(r.parameters[1].redacted);

@@ -82,6 +82,8 @@ fn convert(p: ssm::Parameter) -> Parameter {
 /// secret's own name, so when the echo is missing, requests for the same parameter are paired by
 /// version (`:N` takes version N), then the plain name takes the highest remaining version (it is
 /// the latest), then labels take the rest. Returns the pairs and how many parameters matched none.
+type PairingRule = dyn Fn(&Parameter, Option<&str>) -> bool;
+
 fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(String, Parameter)>, usize) {
     let mut open: Vec<(&str, &str, Option<&str>)> = requested
         .iter()
@@ -96,10 +98,10 @@ fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(Strin
     };
     let mut pending = returned;
     // Highest version first, so that the plain name takes the latest version.
-    pending.sort_by(|a, b| b.version.cmp(&a.version));
+    pending.sort_by_key(|p| std::cmp::Reverse(p.version));
     let mut found = Vec::with_capacity(pending.len());
     let mut unmatched = 0;
-    let rules: [&dyn Fn(&Parameter, Option<&str>) -> bool; 4] = [
+    let rules: [&PairingRule; 4] = [
         &|p, sel| p.selector.is_some() && p.selector.as_deref().map(|s| s.trim_start_matches(':')) == sel,
         &|p, sel| sel.and_then(|s| s.parse::<i64>().ok()) == Some(p.version),
         &|_, sel| sel.is_none(),

@@ -66,7 +66,7 @@ impl ParameterSource for Arc<FakeSource> {
             let (name, selector) = n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
             match params.get(name) {
                 Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => {
-                    batch.found.push((n.clone(), Parameter { selector, ..p.clone() }))
+                    batch.found.push((n.clone(), Parameter { selector, ..p.clone() }));
                 }
                 _ => batch.missing.push(n.clone()),
             }

@@ -469,9 +469,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_repeated_page_token_stops_the_loop() {
-        let mut source = FakeSource::default();
-        source.repeat_token = true;
-        let source = Arc::new(source);
+        let source = Arc::new(FakeSource { repeat_token: true, ..FakeSource::default() });
         source.put("/my-app/dev/a", ParameterType::String, "v");
         let (reader, _) = reader(&source, &[("READ_MODE", "path")]);
         let err = reader.read(&Request::default()).await.unwrap_err();

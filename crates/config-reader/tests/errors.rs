@@ -2,6 +2,8 @@
 //! deserialisation), with the HTTP layer answering as AWS does when IAM or KMS refuse, when the
 //! service throttles, and when it never answers. moto cannot produce these refusals.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -4,6 +4,8 @@
 //!
 //! Needs the local stack (`make stack-up`; `make test` starts it). Fails, never skips, without it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -11,7 +11,10 @@ echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
-templates=$(find cloudformation -name '*.yaml' -o -name '*.yml' -o -name '*.json' 2>/dev/null | sort)
+templates=""
+if [ -d cloudformation ]; then
+    templates=$(find cloudformation -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | sort)
+fi
 if [ -n "$templates" ]; then
     echo "== cfn-lint"
     # shellcheck disable=SC2086

@@ -102,16 +102,21 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 log_statement = 'all'
+log_connections = on
 log_destination = 'stderr'
 logging_collector = off
 CONF
+    # Members of the role ssl_required may connect with TLS only (tests prove "ssl": false fails for them).
     cat >"$data/pg_hba.conf" <<HBA
-local     all all                scram-sha-256
-hostssl   all all 127.0.0.1/32   scram-sha-256
-hostnossl all all 127.0.0.1/32   scram-sha-256
+local     all all                      scram-sha-256
+hostssl   all all 127.0.0.1/32         scram-sha-256
+hostnossl all +ssl_required 127.0.0.1/32 reject
+hostnossl all all 127.0.0.1/32         scram-sha-256
 HBA
     as_postgres "$(pg_bin pg_ctl)" -D "$data" -l "$data/server.log" -w -t 30 start >>"$log" 2>&1 \
         || { cat "$log" "$data/server.log" >&2; return 1; }
+    PGPASSWORD="$password" psql -qX -h "$data" -p "$port" -U postgres -d postgres -c 'CREATE ROLE ssl_required NOLOGIN' >>"$log" 2>&1 \
+        || { cat "$log" >&2; return 1; }
     head -n 1 "$data/postmaster.pid"
 }
 
@@ -180,6 +185,21 @@ req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/moto-api/config",
                              headers={"Content-Type": "application/json"}, method="POST")
 urllib.request.urlopen(req, timeout=10).read()
 PY
+    # A placeholder rotation function in moto: RotateSecret needs one to create the AWSPENDING
+    # version as the service does. moto never runs its code; the tests and `make rotate` run ours.
+    AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
+        AWS_SECRET_ACCESS_KEY=testing "$PYTHON" - <<'PY'
+import io, json, zipfile
+import boto3
+iam, lam = boto3.client("iam"), boto3.client("lambda")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="secret-rotation-local", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+code = io.BytesIO()
+with zipfile.ZipFile(code, "w") as z:
+    z.writestr("bootstrap", "#!/bin/sh\n")
+lam.create_function(FunctionName="secret-rotation", Runtime="provided.al2023", Role=role, Handler="bootstrap",
+                    Code={"ZipFile": code.getvalue()}, Architectures=["arm64"])
+PY
     # shellcheck disable=SC1091
     . "$STACK_DIR/pids"
     cat >"$ENV_FILE.tmp" <<ENV
@@ -197,6 +217,7 @@ PG_USER=postgres
 PG_PASSWORD=$pg_password
 PG_CA_FILE=$tmp/certs/ca.pem
 PG_PID=$PG_PID
+PG_LOG=$tmp/pg/server.log
 MARIADB_HOST=127.0.0.1
 MARIADB_PORT=$maria_port
 MARIADB_USER=admin
@@ -204,6 +225,7 @@ MARIADB_PASSWORD=$maria_password
 MARIADB_CA_FILE=$tmp/certs/ca.pem
 MARIADB_PID=$MARIADB_PID
 STACK_TMP=$tmp
+ROTATION_LAMBDA_ARN=arn:aws:lambda:us-east-1:123456789012:function:secret-rotation
 ENV
     mv "$ENV_FILE.tmp" "$ENV_FILE"
     say "up: moto :$moto_port, postgres :$pg_port (TLS, SCRAM), mariadb :$maria_port (TLS); env in $ENV_FILE"

@@ -1,0 +1,85 @@
+//! What can go wrong in a rotation, each with a stable `errorType`.
+
+use common::{ConfigError, ErrorKind};
+
+use crate::ports::{DbError, StoreError};
+use crate::secret::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(transparent)]
+    Configuration(#[from] ConfigError),
+    #[error("invalid rotation event: {0}")]
+    InvalidEvent(String),
+    #[error("rotation is not enabled for secret {secret}")]
+    NotEnabled { secret: String },
+    #[error("version {token} is not a version of secret {secret}")]
+    UnknownVersion { secret: String, token: String },
+    #[error("version {token} of secret {secret} is not AWSPENDING")]
+    NotPending { secret: String, token: String },
+    #[error("unknown step {0:?}: expected createSecret, setSecret, testSecret or finishSecret")]
+    UnknownStep(String),
+    #[error("secret {secret} has no {stage} value")]
+    MissingValue { secret: String, stage: &'static str },
+    #[error("the {which} secret is invalid: {source}")]
+    InvalidSecret { which: &'static str, source: SecretError },
+    #[error("the pending secret does not match: {0}")]
+    Mismatch(String),
+    #[error("cannot log in with the {which} credentials: {source}")]
+    Login { which: &'static str, source: DbError },
+    #[error("{source} (with the {which} credentials)")]
+    Database { which: &'static str, source: DbError },
+    #[error("testSecret: {0}")]
+    TestFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RotationError {
+    /// Wraps a database error met while using the `which` credentials.
+    pub(crate) fn db(which: &'static str, source: DbError) -> Self {
+        match source {
+            DbError::LoginFailed { .. } => Self::Login { which, source },
+            other => Self::Database { which, source: other },
+        }
+    }
+}
+
+impl ErrorKind for RotationError {
+    fn error_type(&self) -> &'static str {
+        match self {
+            Self::Configuration(_) => "Rotation.InvalidConfiguration",
+            Self::InvalidEvent(_) => "Rotation.InvalidEvent",
+            Self::NotEnabled { .. } => "Rotation.NotEnabled",
+            Self::UnknownVersion { .. } => "Rotation.UnknownVersion",
+            Self::NotPending { .. } => "Rotation.NotPending",
+            Self::UnknownStep(_) => "Rotation.UnknownStep",
+            Self::MissingValue { .. } => "Rotation.MissingValue",
+            Self::InvalidSecret { source: SecretError::UnsupportedEngine(_), .. } => "Rotation.UnsupportedEngine",
+            Self::InvalidSecret { .. } => "Rotation.InvalidSecret",
+            Self::Mismatch(_) => "Rotation.PendingMismatch",
+            Self::Login { .. } => "Rotation.DatabaseLogin",
+            Self::Database { source, .. } => match source {
+                DbError::LoginFailed { .. } => "Rotation.DatabaseLogin",
+                DbError::Unreachable { .. } => "Rotation.DatabaseUnreachable",
+                DbError::Tls { .. } => "Rotation.Tls",
+                DbError::PermissionDenied { .. } => "Rotation.PermissionDenied",
+                DbError::Timeout { .. } => "Rotation.DatabaseTimeout",
+                DbError::Other { .. } => "Rotation.Database",
+            },
+            Self::TestFailed(_) => "Rotation.TestFailed",
+            Self::Store(e) => match e {
+                StoreError::NotFound(_) => "Rotation.SecretNotFound",
+                StoreError::AccessDenied(_) => "Rotation.AccessDenied",
+                StoreError::Transient(_) => "Rotation.TransientAws",
+                StoreError::Refused(_) => "Rotation.SecretStore",
+            },
+        }
+    }
+}
+
+impl From<RotationError> for lambda_runtime::Diagnostic {
+    fn from(err: RotationError) -> Self {
+        common::diagnostic(&err)
+    }
+}

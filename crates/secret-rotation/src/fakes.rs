@@ -1,0 +1,273 @@
+//! In-memory fakes of the ports, with fault injection, for unit tests only.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use common::SecretString;
+
+use crate::ports::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, SecretMeta, SecretStore, Session, StoreError};
+
+/// When an injected fault fires: before the operation takes effect, or after (the effect stays,
+/// but the caller sees an error, as when a Lambda dies or times out mid-call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Before,
+    After,
+}
+
+#[derive(Debug, Default)]
+pub struct Faults(Mutex<Vec<(&'static str, When)>>);
+
+impl Faults {
+    pub fn inject(&self, op: &'static str, when: When) {
+        self.0.lock().unwrap().push((op, when));
+    }
+
+    fn take(&self, op: &str, when: When) -> bool {
+        let mut faults = self.0.lock().unwrap();
+        match faults.iter().position(|(o, w)| *o == op && *w == when) {
+            Some(i) => {
+                faults.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Version {
+    pub value: Option<String>,
+    pub stages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FakeSecret {
+    pub rotation_enabled: bool,
+    pub versions: HashMap<String, Version>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeStore {
+    pub secrets: Mutex<HashMap<String, FakeSecret>>,
+    pub faults: Faults,
+    pub calls: Mutex<usize>,
+}
+
+impl FakeStore {
+    pub fn add(&self, arn: &str, value: &str) {
+        let mut versions = HashMap::new();
+        versions.insert("v0".to_owned(), Version { value: Some(value.to_owned()), stages: vec![AWSCURRENT.to_owned()] });
+        self.secrets.lock().unwrap().insert(arn.to_owned(), FakeSecret { rotation_enabled: true, versions });
+    }
+
+    /// What the service does before createSecret: a new version id with AWSPENDING and no value.
+    pub fn start_rotation(&self, arn: &str, token: &str) {
+        let mut secrets = self.secrets.lock().unwrap();
+        let secret = secrets.get_mut(arn).unwrap();
+        for v in secret.versions.values_mut() {
+            v.stages.retain(|s| s != AWSPENDING);
+        }
+        secret.versions.insert(token.to_owned(), Version { value: None, stages: vec![AWSPENDING.to_owned()] });
+    }
+
+    /// What the service does after finishSecret: removes AWSPENDING from the new current version.
+    pub fn end_rotation(&self, arn: &str, token: &str) {
+        let mut secrets = self.secrets.lock().unwrap();
+        let v = secrets.get_mut(arn).unwrap().versions.get_mut(token).unwrap();
+        if v.stages.iter().any(|s| s == AWSCURRENT) {
+            v.stages.retain(|s| s != AWSPENDING);
+        }
+    }
+
+    pub fn value(&self, arn: &str, stage: &str) -> Option<String> {
+        let secrets = self.secrets.lock().unwrap();
+        secrets.get(arn)?.versions.values().find(|v| v.stages.iter().any(|s| s == stage)).and_then(|v| v.value.clone())
+    }
+
+    fn enter(&self, op: &'static str) -> Result<(), StoreError> {
+        *self.calls.lock().unwrap() += 1;
+        if self.faults.take(op, When::Before) { Err(StoreError::Transient(format!("injected fault before {op}"))) } else { Ok(()) }
+    }
+
+    fn leave(&self, op: &'static str) -> Result<(), StoreError> {
+        if self.faults.take(op, When::After) { Err(StoreError::Transient(format!("injected fault after {op}"))) } else { Ok(()) }
+    }
+}
+
+impl SecretStore for &FakeStore {
+    async fn describe(&self, secret_id: &str) -> Result<SecretMeta, StoreError> {
+        self.enter("describe")?;
+        let secrets = self.secrets.lock().unwrap();
+        let s = secrets.get(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+        let meta = SecretMeta {
+            arn: secret_id.to_owned(),
+            rotation_enabled: s.rotation_enabled,
+            versions: s.versions.iter().filter(|(_, v)| !v.stages.is_empty()).map(|(k, v)| (k.clone(), v.stages.clone())).collect(),
+        };
+        drop(secrets);
+        self.leave("describe")?;
+        Ok(meta)
+    }
+
+    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, StoreError> {
+        self.enter("get")?;
+        let secrets = self.secrets.lock().unwrap();
+        let s = secrets.get(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+        let value = s
+            .versions
+            .iter()
+            .find(|(id, v)| version_id.is_none_or(|want| want == id.as_str()) && v.stages.iter().any(|st| st == stage))
+            .and_then(|(_, v)| v.value.clone())
+            .map(SecretString::new);
+        drop(secrets);
+        self.leave("get")?;
+        Ok(value)
+    }
+
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        value: &SecretString,
+        _rotation_token: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.enter("put_pending")?;
+        {
+            let mut secrets = self.secrets.lock().unwrap();
+            let s = secrets.get_mut(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+            let v = s.versions.entry(token.to_owned()).or_default();
+            match &v.value {
+                Some(existing) if existing != value.expose() => {
+                    return Err(StoreError::Refused("ResourceExistsException: a version with this token has another value".into()));
+                }
+                _ => v.value = Some(value.expose().to_owned()),
+            }
+            if !v.stages.iter().any(|s| s == AWSPENDING) {
+                v.stages.push(AWSPENDING.to_owned());
+            }
+        }
+        self.leave("put_pending")
+    }
+
+    async fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> Result<(), StoreError> {
+        self.enter("promote")?;
+        {
+            let mut secrets = self.secrets.lock().unwrap();
+            let s = secrets.get_mut(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+            if !s.versions.get(from_version).is_some_and(|v| v.stages.iter().any(|st| st == AWSCURRENT)) {
+                return Err(StoreError::Refused("InvalidParameterException: RemoveFromVersionId is not AWSCURRENT".into()));
+            }
+            for v in s.versions.values_mut() {
+                v.stages.retain(|st| st != AWSPREVIOUS);
+            }
+            let from = s.versions.get_mut(from_version).unwrap();
+            from.stages.retain(|st| st != AWSCURRENT);
+            from.stages.push(AWSPREVIOUS.to_owned());
+            s.versions.get_mut(to_version).unwrap().stages.push(AWSCURRENT.to_owned());
+        }
+        self.leave("promote")
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct User {
+    pub password: String,
+    pub roles: Vec<String>,
+    pub can_create_roles: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeDb {
+    pub users: Mutex<HashMap<String, User>>,
+    pub faults: Faults,
+    pub connections: Mutex<usize>,
+    pub down: Mutex<bool>,
+}
+
+impl FakeDb {
+    pub fn add_user(&self, name: &str, password: &str, roles: &[&str], admin: bool) {
+        let user = User { password: password.to_owned(), roles: roles.iter().map(|r| (*r).to_owned()).collect(), can_create_roles: admin };
+        self.users.lock().unwrap().insert(name.to_owned(), user);
+    }
+
+    pub fn logs_in(&self, user: &str, password: &str) -> bool {
+        self.users.lock().unwrap().get(user).is_some_and(|u| u.password == password)
+    }
+
+    fn fault(&self, op: &'static str, when: When) -> Result<(), DbError> {
+        if self.faults.take(op, when) { Err(DbError::Other { detail: format!("injected fault {when:?} {op}") }) } else { Ok(()) }
+    }
+}
+
+#[derive(Debug)]
+pub struct FakeSession<'a> {
+    db: &'a FakeDb,
+    user: String,
+}
+
+impl<'a> Database for &'a FakeDb {
+    type Session = FakeSession<'a>;
+
+    async fn connect(&self, login: &Login) -> Result<FakeSession<'a>, DbError> {
+        *self.connections.lock().unwrap() += 1;
+        if *self.down.lock().unwrap() {
+            return Err(DbError::Unreachable { host: login.host.clone(), port: login.port, detail: "connection refused".into() });
+        }
+        self.fault("connect", When::Before)?;
+        if !self.logs_in(&login.username, login.password.expose()) {
+            return Err(DbError::LoginFailed { user: login.username.clone(), detail: "password authentication failed".into() });
+        }
+        Ok(FakeSession { db: self, user: login.username.clone() })
+    }
+}
+
+impl Session for FakeSession<'_> {
+    async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
+        self.db.fault("set_password", When::Before)?;
+        self.db.users.lock().unwrap().get_mut(&self.user).unwrap().password = password.expose().to_owned();
+        self.db.fault("set_password", When::After)
+    }
+
+    async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
+        self.db.fault("set_password", When::Before)?;
+        {
+            let mut users = self.db.users.lock().unwrap();
+            if !users.get(&self.user).is_some_and(|u| u.can_create_roles) {
+                return Err(DbError::PermissionDenied { detail: "must have CREATEROLE".into() });
+            }
+            users.get_mut(user).ok_or_else(|| DbError::Other { detail: "role does not exist".into() })?.password =
+                password.expose().to_owned();
+        }
+        self.db.fault("set_password", When::After)
+    }
+
+    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
+        Ok(self.db.users.lock().unwrap().contains_key(user))
+    }
+
+    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
+        self.db.fault("create_user", When::Before)?;
+        {
+            let mut users = self.db.users.lock().unwrap();
+            if !users.get(&self.user).is_some_and(|u| u.can_create_roles) {
+                return Err(DbError::PermissionDenied { detail: "must have CREATEROLE".into() });
+            }
+            if users.contains_key(user) {
+                return Err(DbError::Other { detail: "role already exists".into() });
+            }
+            let roles = users.get(like).map(|u| u.roles.clone()).unwrap_or_default();
+            users.insert(user.to_owned(), User { password: password.expose().to_owned(), roles, can_create_roles: false });
+        }
+        self.db.fault("create_user", When::After)
+    }
+
+    async fn whoami(&mut self) -> Result<String, DbError> {
+        self.db.fault("whoami", When::Before)?;
+        Ok(self.user.clone())
+    }
+}

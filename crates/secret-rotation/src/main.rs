@@ -1,0 +1,17 @@
+use lambda_runtime::service_fn;
+use secret_rotation::Rotator;
+use secret_rotation::aws::SecretsManager;
+use secret_rotation::password::PasswordPolicy;
+use secret_rotation::postgres::{Postgres, PostgresConfig};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    common::init_tracing();
+    let env = common::env::ProcessEnv;
+    let (policy, postgres) = PasswordPolicy::from_lookup(&env)
+        .and_then(|policy| Ok((policy, PostgresConfig::from_lookup(&env)?)))
+        .inspect_err(|err| tracing::error!(error_type = "Rotation.InvalidConfiguration", error = %err, "cold start failed"))?;
+    let sdk = common::aws_sdk_config().await;
+    let rotator = Rotator::new(SecretsManager::new(&sdk), Postgres::new(postgres), policy);
+    lambda_runtime::run(service_fn(|event| secret_rotation::handle(&rotator, event))).await
+}

@@ -1,0 +1,304 @@
+//! The PostgreSQL adapter: tokio-postgres over rustls, with certificate verification against the
+//! Amazon RDS CA bundle (in the binary), the system roots and an optional CA file.
+//!
+//! Passwords never travel in plaintext: logins use SCRAM, and a new password is sent as a
+//! SCRAM-SHA-256 verifier computed here, so the server's statement log never holds it.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::SecretString;
+use common::env::{self, ConfigError, Lookup};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::ports::{Database, DbError, Login, Session};
+use crate::secret::Tls;
+
+/// The Amazon RDS certificate authorities (global bundle), shipped in the binary.
+const RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/rds-global-bundle.pem");
+
+/// Connection settings, read once at cold start.
+#[derive(Clone)]
+pub struct PostgresConfig {
+    tls: Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+    /// How many certificate authorities are trusted, for the cold-start log.
+    pub trusted_roots: usize,
+}
+
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("trusted_roots", &self.trusted_roots)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresConfig {
+    /// Reads `DB_CONNECT_TIMEOUT_SECONDS` (default 5), `DB_STATEMENT_TIMEOUT_SECONDS` (default 5),
+    /// `DB_CA_BUNDLE` (a PEM file of extra CAs) and `DB_SYSTEM_ROOTS` (default true).
+    ///
+    /// # Errors
+    /// When a value is invalid or the CA file cannot be read.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let connect_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 300)?);
+        let statement_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_STATEMENT_TIMEOUT_SECONDS", 5, 1, 300)?);
+        let mut roots = rustls::RootCertStore::empty();
+        let (rds, _) = roots.add_parsable_certificates(CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok));
+        let mut trusted = rds;
+        if env::flag_or(lookup, "DB_SYSTEM_ROOTS", true)? {
+            let native = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(native.certs);
+            trusted += added;
+        }
+        if let Some(path) = env::optional(lookup, "DB_CA_BUNDLE") {
+            let pem = std::fs::read(&path).map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("cannot read {path}: {e}")))?;
+            let (added, _) = roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
+            if added == 0 {
+                return Err(ConfigError::new("DB_CA_BUNDLE", format!("{path} holds no PEM certificate")));
+            }
+            trusted += added;
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("TLS set-up failed: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Self { tls: Arc::new(tls), connect_timeout, statement_timeout, trusted_roots: trusted })
+    }
+}
+
+/// PostgreSQL through tokio-postgres.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    config: PostgresConfig,
+}
+
+impl Postgres {
+    #[must_use]
+    pub fn new(config: PostgresConfig) -> Self {
+        Self { config }
+    }
+}
+
+/// A logged-in PostgreSQL session.
+#[derive(Debug)]
+pub struct PgSession {
+    client: Client,
+}
+
+impl Database for Postgres {
+    type Session = PgSession;
+
+    async fn connect(&self, login: &Login) -> Result<PgSession, DbError> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&login.host)
+            .port(login.port)
+            .user(&login.username)
+            .password(login.password.expose())
+            .dbname(&login.dbname)
+            .application_name("secret-rotation")
+            .connect_timeout(self.config.connect_timeout)
+            .options(format!("-c statement_timeout={}", self.config.statement_timeout.as_millis()));
+        let deadline = self.config.connect_timeout + Duration::from_secs(1);
+        let attempt = async {
+            match login.tls {
+                Tls::Verify => {
+                    pg.ssl_mode(tokio_postgres::config::SslMode::Require);
+                    let (client, connection) = pg.connect(MakeRustlsConnect::new((*self.config.tls).clone())).await?;
+                    tokio::spawn(connection);
+                    Ok(client)
+                }
+                Tls::Disabled => {
+                    pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                    let (client, connection) = pg.connect(NoTls).await?;
+                    tokio::spawn(connection);
+                    Ok(client)
+                }
+            }
+        };
+        let client = match tokio::time::timeout(deadline, attempt).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(classify(&e, login)),
+            Err(_) => {
+                return Err(DbError::Unreachable {
+                    host: login.host.clone(),
+                    port: login.port,
+                    detail: format!("no answer within {} s", deadline.as_secs()),
+                });
+            }
+        };
+        Ok(PgSession { client })
+    }
+}
+
+impl Session for PgSession {
+    async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
+        let sql = format!("ALTER ROLE CURRENT_USER PASSWORD {}", quote_literal(&verifier(password)));
+        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e))
+    }
+
+    async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
+        let sql = format!("ALTER ROLE {} PASSWORD {}", quote_ident(user)?, quote_literal(&verifier(password)));
+        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e))
+    }
+
+    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
+        let rows = self
+            .client
+            .query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user])
+            .await
+            .map_err(|e| classify_statement(&e))?;
+        Ok(!rows.is_empty())
+    }
+
+    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
+        let memberships: Vec<String> = self
+            .client
+            .query(
+                "SELECT r.rolname::text FROM pg_catalog.pg_auth_members m \
+                 JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
+                 JOIN pg_catalog.pg_roles u ON u.oid = m.member \
+                 WHERE u.rolname = $1 ORDER BY 1",
+                &[&like],
+            )
+            .await
+            .map_err(|e| classify_statement(&e))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let user_ident = quote_ident(user)?;
+        let mut sql = format!("BEGIN; CREATE ROLE {user_ident} WITH LOGIN PASSWORD {};", quote_literal(&verifier(password)));
+        for role in &memberships {
+            let _ = write!(sql, " GRANT {} TO {user_ident};", quote_ident(role)?);
+        }
+        sql.push_str(" COMMIT;");
+        let result = self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e));
+        if result.is_err() {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+        }
+        result
+    }
+
+    async fn whoami(&mut self) -> Result<String, DbError> {
+        let row = self.client.query_one("SELECT current_user::text", &[]).await.map_err(|e| classify_statement(&e))?;
+        Ok(row.get(0))
+    }
+}
+
+/// A SCRAM-SHA-256 verifier with a fresh random salt: what the server stores, never the password.
+fn verifier(password: &SecretString) -> String {
+    postgres_protocol::password::scram_sha_256(password.expose().as_bytes())
+}
+
+/// `"name"` with inner quotes doubled: any user name becomes one identifier, never SQL.
+///
+/// # Errors
+/// When the name holds a NUL character, which no identifier may.
+pub fn quote_ident(name: &str) -> Result<String, DbError> {
+    if name.contains('\0') || name.is_empty() {
+        return Err(DbError::Other { detail: "an identifier cannot be empty or hold a NUL character".into() });
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
+/// A string literal that means exactly `value`, whatever `standard_conforming_strings` says.
+#[must_use]
+pub fn quote_literal(value: &str) -> String {
+    if value.contains('\\') {
+        format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+}
+
+fn classify(e: &tokio_postgres::Error, login: &Login) -> DbError {
+    let detail = common::diagnostic::message_chain(e);
+    if let Some(code) = e.code() {
+        if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION && detail.contains("no encryption") {
+            return DbError::Tls {
+                host: login.host.clone(),
+                port: login.port,
+                detail: format!("the server requires TLS, but the secret says \"ssl\": false ({detail})"),
+            };
+        }
+        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            return DbError::LoginFailed { user: login.username.clone(), detail };
+        }
+        return classify_code(code, detail);
+    }
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") || lower.contains("handshake") {
+        DbError::Tls { host: login.host.clone(), port: login.port, detail }
+    } else if lower.contains("timeout") || lower.contains("timed out") {
+        DbError::Unreachable { host: login.host.clone(), port: login.port, detail }
+    } else if lower.contains("password") || lower.contains("authentication") || lower.contains("scram") {
+        DbError::LoginFailed { user: login.username.clone(), detail }
+    } else {
+        DbError::Unreachable { host: login.host.clone(), port: login.port, detail }
+    }
+}
+
+fn classify_statement(e: &tokio_postgres::Error) -> DbError {
+    let detail = common::diagnostic::message_chain(e);
+    match e.code() {
+        Some(code) => classify_code(code, detail),
+        None if e.is_closed() => DbError::Other { detail: format!("the connection closed: {detail}") },
+        None => DbError::Other { detail },
+    }
+}
+
+fn classify_code(code: &SqlState, detail: String) -> DbError {
+    if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+        DbError::PermissionDenied { detail }
+    } else if *code == SqlState::QUERY_CANCELED || *code == SqlState::LOCK_NOT_AVAILABLE {
+        DbError::Timeout { detail }
+    } else {
+        DbError::Other { detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_whole() {
+        assert_eq!(quote_ident("app").unwrap(), "\"app\"");
+        assert_eq!(quote_ident("app\"; DROP ROLE x; --").unwrap(), "\"app\"\"; DROP ROLE x; --\"");
+        assert!(quote_ident("a\0b").is_err());
+        assert!(quote_ident("").is_err());
+    }
+
+    #[test]
+    fn literals_are_quoted_whole() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("a\\'b"), "E'a\\\\''b'");
+    }
+
+    #[test]
+    fn verifiers_hide_the_password_and_are_salted() {
+        let pw = SecretString::new("correct horse battery staple");
+        let (a, b) = (verifier(&pw), verifier(&pw));
+        assert!(a.starts_with("SCRAM-SHA-256$4096:"), "{a}");
+        assert_ne!(a, b, "a fresh salt every time");
+        assert!(!a.contains("horse"));
+    }
+
+    #[test]
+    fn the_rds_bundle_is_in_the_binary() {
+        let n = CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).count();
+        assert!(n > 100, "{n} certificates");
+        let config = PostgresConfig::from_lookup(&std::collections::HashMap::from([("DB_SYSTEM_ROOTS", "false")])).unwrap();
+        assert_eq!(config.trusted_roots, n);
+    }
+}

@@ -1,0 +1,341 @@
+//! The database secret's JSON: RDS-compatible fields read into types, every other key kept as it
+//! was. Error messages name the field and what it must be, never its value.
+
+use common::SecretString;
+use serde_json::{Map, Value};
+
+/// PostgreSQL's limit on identifiers (NAMEDATALEN - 1), in bytes.
+pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
+/// Secrets Manager's limit on a secret value.
+pub const MAX_SECRET_BYTES: usize = 65_536;
+const CLONE_SUFFIX: &str = "_clone";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+}
+
+impl Engine {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Self::Postgres => 5432,
+        }
+    }
+
+    fn default_dbname(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+        }
+    }
+
+    fn max_username(self) -> usize {
+        match self {
+            Self::Postgres => POSTGRES_MAX_IDENTIFIER,
+        }
+    }
+}
+
+/// Whether the connection uses TLS. Only an explicit `"ssl": false` turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS with certificate and host name verification.
+    Verify,
+    /// Plaintext, because the secret says `"ssl": false`.
+    Disabled,
+}
+
+/// How credentials rotate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// The user changes its own password.
+    SingleUser,
+    /// The master secret (`masterarn`) alternates between `user` and `user_clone`.
+    AlternatingUsers { master_arn: String },
+}
+
+impl Strategy {
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::SingleUser => "single-user",
+            Self::AlternatingUsers { .. } => "alternating-users",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the secret value is not a JSON object")]
+    NotJson,
+    #[error("the secret value is {0} bytes, over Secrets Manager's {MAX_SECRET_BYTES}")]
+    TooLarge(usize),
+    #[error("the secret has no {0:?} field")]
+    Missing(&'static str),
+    #[error("the secret's {field:?} field {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("engine {0:?} is not supported (supported: postgres)")]
+    UnsupportedEngine(String),
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SecretError {
+    SecretError::Invalid { field, reason: reason.into() }
+}
+
+/// A parsed database secret.
+#[derive(Debug, Clone)]
+pub struct DbSecret {
+    fields: Map<String, Value>,
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: SecretString,
+    pub dbname: String,
+    pub tls: Tls,
+    pub strategy: Strategy,
+}
+
+impl DbSecret {
+    /// Parses a secret value.
+    ///
+    /// # Errors
+    /// A [`SecretError`] naming the first field that is missing or wrong.
+    pub fn parse(value: &SecretString) -> Result<Self, SecretError> {
+        if value.len() > MAX_SECRET_BYTES {
+            return Err(SecretError::TooLarge(value.len()));
+        }
+        // serde_json's syntax errors carry positions only; its type errors would quote values,
+        // so fields are read by hand below.
+        let fields: Map<String, Value> = match serde_json::from_str::<Value>(value.expose()) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(SecretError::NotJson),
+        };
+        let engine = match fields.get("engine") {
+            None => return Err(SecretError::Missing("engine")),
+            Some(Value::String(e)) => match e.as_str() {
+                "postgres" | "postgresql" | "aurora-postgresql" => Engine::Postgres,
+                other => return Err(SecretError::UnsupportedEngine(other.chars().take(64).collect())),
+            },
+            Some(_) => return Err(invalid("engine", "must be a string")),
+        };
+        let host = required_string(&fields, "host")?;
+        if host.len() > 253 || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:_[]".contains(c)) {
+            return Err(invalid("host", "must be a host name or IP address"));
+        }
+        let port = match fields.get("port") {
+            None | Some(Value::Null) => engine.default_port(),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .filter(|p| *p > 0)
+                .ok_or_else(|| invalid("port", "must be a port number (1-65535)"))?,
+            Some(Value::String(s)) => {
+                s.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| invalid("port", "must be a port number (1-65535)"))?
+            }
+            Some(_) => return Err(invalid("port", "must be a number or a numeric string")),
+        };
+        let username = required_string(&fields, "username")?;
+        if username.len() > engine.max_username() {
+            return Err(invalid("username", format!("is longer than {}'s {}-byte limit", engine.as_str(), engine.max_username())));
+        }
+        if username.contains('\0') {
+            return Err(invalid("username", "contains a NUL character"));
+        }
+        let password = match fields.get("password") {
+            Some(Value::String(p)) if !p.is_empty() => SecretString::new(p.clone()),
+            Some(Value::String(_)) => return Err(invalid("password", "is empty")),
+            None => return Err(SecretError::Missing("password")),
+            Some(_) => return Err(invalid("password", "must be a string")),
+        };
+        if password.expose().contains('\0') {
+            return Err(invalid("password", "contains a NUL character"));
+        }
+        let dbname = match fields.get("dbname") {
+            None | Some(Value::Null) => engine.default_dbname().to_owned(),
+            Some(Value::String(s)) if !s.is_empty() && !s.contains('\0') => s.clone(),
+            Some(_) => return Err(invalid("dbname", "must be a non-empty string")),
+        };
+        let tls = match fields.get("ssl") {
+            None | Some(Value::Null) => Tls::Verify,
+            Some(Value::Bool(b)) => {
+                if *b {
+                    Tls::Verify
+                } else {
+                    Tls::Disabled
+                }
+            }
+            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                "true" => Tls::Verify,
+                "false" => Tls::Disabled,
+                _ => return Err(invalid("ssl", "must be true or false")),
+            },
+            Some(_) => return Err(invalid("ssl", "must be true or false")),
+        };
+        let strategy = match fields.get("masterarn") {
+            None | Some(Value::Null) => Strategy::SingleUser,
+            Some(Value::String(arn)) if arn.starts_with("arn:") && arn.contains(":secretsmanager:") => {
+                Strategy::AlternatingUsers { master_arn: arn.clone() }
+            }
+            Some(_) => return Err(invalid("masterarn", "must be the ARN of a Secrets Manager secret")),
+        };
+        Ok(Self { fields, engine, host, port, username, password, dbname, tls, strategy })
+    }
+
+    /// This secret's JSON with another username and password; every other key and value type is kept.
+    #[must_use]
+    pub fn with_credentials(&self, username: &str, password: &SecretString) -> SecretString {
+        let mut fields = self.fields.clone();
+        fields.insert("username".into(), Value::String(username.to_owned()));
+        fields.insert("password".into(), Value::String(password.expose().to_owned()));
+        SecretString::new(Value::Object(fields).to_string())
+    }
+
+    /// The user the next version belongs to: the same for single user; for alternating users the
+    /// other of `name` and `name_clone`, within the engine's limit on names.
+    ///
+    /// # Errors
+    /// When `name_clone` would be longer than the engine allows.
+    pub fn pending_username(&self) -> Result<String, SecretError> {
+        match self.strategy {
+            Strategy::SingleUser => Ok(self.username.clone()),
+            Strategy::AlternatingUsers { .. } => match self.username.strip_suffix(CLONE_SUFFIX) {
+                Some(base) if !base.is_empty() => Ok(base.to_owned()),
+                _ => {
+                    let clone = format!("{}{CLONE_SUFFIX}", self.username);
+                    if clone.len() > self.engine.max_username() {
+                        return Err(invalid(
+                            "username",
+                            format!(
+                                "leaves no room for the {CLONE_SUFFIX} suffix within {}'s {}-byte limit",
+                                self.engine.as_str(),
+                                self.engine.max_username()
+                            ),
+                        ));
+                    }
+                    Ok(clone)
+                }
+            },
+        }
+    }
+}
+
+fn required_string(fields: &Map<String, Value>, field: &'static str) -> Result<String, SecretError> {
+    match fields.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) => Err(invalid(field, "is empty")),
+        None | Some(Value::Null) => Err(SecretError::Missing(field)),
+        Some(_) => Err(invalid(field, "must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"{"engine":"postgres","host":"db.example.internal","port":5432,"username":"app","password":"Secret-Pw-1","dbname":"shop","extra":{"keep":[1,2]},"ssl":true}"#;
+
+    fn parse(json: &str) -> Result<DbSecret, SecretError> {
+        DbSecret::parse(&SecretString::new(json))
+    }
+
+    fn with(key: &str, value: Value) -> String {
+        let mut v: Value = serde_json::from_str(BASE).unwrap();
+        v[key] = value;
+        v.to_string()
+    }
+
+    fn without(key: &str) -> String {
+        let mut v: Value = serde_json::from_str(BASE).unwrap();
+        v.as_object_mut().unwrap().remove(key);
+        v.to_string()
+    }
+
+    #[test]
+    fn parses_an_rds_secret_and_keeps_unknown_keys() {
+        let s = parse(BASE).unwrap();
+        assert_eq!((s.host.as_str(), s.port, s.username.as_str(), s.dbname.as_str()), ("db.example.internal", 5432, "app", "shop"));
+        assert_eq!((s.tls, s.strategy.clone()), (Tls::Verify, Strategy::SingleUser));
+        let next = s.with_credentials("app", &SecretString::new("new-pw"));
+        let v: Value = serde_json::from_str(next.expose()).unwrap();
+        assert_eq!(v["extra"], serde_json::json!({"keep": [1, 2]}));
+        assert_eq!(v["port"], 5432, "the port stays a number");
+        assert_eq!(v["password"], "new-pw");
+        let string_port = parse(&with("port", "6432".into())).unwrap();
+        assert_eq!(string_port.port, 6432);
+        let v: Value = serde_json::from_str(string_port.with_credentials("app", &SecretString::new("x")).expose()).unwrap();
+        assert_eq!(v["port"], "6432", "a string port stays a string");
+    }
+
+    #[test]
+    fn defaults_port_dbname_and_tls() {
+        let s = parse(r#"{"engine":"postgres","host":"h","username":"u","password":"p"}"#).unwrap();
+        assert_eq!((s.port, s.dbname.as_str(), s.tls), (5432, "postgres", Tls::Verify));
+        assert_eq!(parse(&with("ssl", false.into())).unwrap().tls, Tls::Disabled);
+        assert_eq!(parse(&with("ssl", "FALSE".into())).unwrap().tls, Tls::Disabled);
+    }
+
+    #[test]
+    fn each_missing_field_is_named() {
+        for field in ["engine", "host", "username", "password"] {
+            let err = parse(&without(field)).unwrap_err();
+            assert_eq!(
+                err,
+                SecretError::Missing(match field {
+                    "engine" => "engine",
+                    "host" => "host",
+                    "username" => "username",
+                    _ => "password",
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_values_are_refused_without_repeating_them() {
+        let cases = [
+            with("port", 70000.into()),
+            with("port", "54x".into()),
+            with("port", true.into()),
+            with("username", 12.into()),
+            with("username", "x".repeat(64).into()),
+            with("password", "".into()),
+            with("ssl", "maybe".into()),
+            with("host", "evil host; rm".into()),
+            with("masterarn", "not-an-arn".into()),
+            with("engine", "oracle-ee-with-secret".into()),
+        ];
+        for json in &cases {
+            let err = parse(json).unwrap_err().to_string();
+            for fragment in ["70000", "54x", "maybe", "evil", "not-an-arn", "Secret-Pw-1"] {
+                assert!(!err.contains(fragment) || json.contains("oracle"), "{err}");
+            }
+        }
+        assert!(matches!(parse(&with("engine", "mysql".into())), Err(SecretError::UnsupportedEngine(_))));
+        assert_eq!(parse("not json").unwrap_err(), SecretError::NotJson);
+        assert_eq!(parse("[1]").unwrap_err(), SecretError::NotJson);
+        assert!(matches!(parse(&"x".repeat(MAX_SECRET_BYTES + 1)), Err(SecretError::TooLarge(_))));
+    }
+
+    #[test]
+    fn alternating_users_toggle_the_clone_suffix_within_the_limit() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf";
+        let s = parse(&with("masterarn", arn.into())).unwrap();
+        assert_eq!(s.strategy, Strategy::AlternatingUsers { master_arn: arn.into() });
+        assert_eq!(s.pending_username().unwrap(), "app_clone");
+        let mut v: Value = serde_json::from_str(&with("masterarn", arn.into())).unwrap();
+        v["username"] = "app_clone".into();
+        assert_eq!(parse(&v.to_string()).unwrap().pending_username().unwrap(), "app");
+        v["username"] = "u".repeat(58).into();
+        assert!(parse(&v.to_string()).unwrap().pending_username().is_err(), "58 + 6 > 63");
+        v["username"] = "u".repeat(57).into();
+        assert_eq!(parse(&v.to_string()).unwrap().pending_username().unwrap().len(), 63);
+        assert_eq!(parse(BASE).unwrap().pending_username().unwrap(), "app");
+    }
+}

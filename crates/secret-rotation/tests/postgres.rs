@@ -1,0 +1,411 @@
+//! The rotation function against the local stack: moto as Secrets Manager (`RotateSecret` creates
+//! the AWSPENDING version as the service does) and PostgreSQL 15 with TLS and SCRAM. Each test
+//! drives the four steps like the service, with its own users and secrets.
+//!
+//! Needs the local stack (`make stack-up`; `make test` starts it). Fails, never skips, without it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::types::RotationRulesType;
+use common::testing::{LocalStack, LogCapture};
+use common::{ErrorKind, SecretString};
+use secret_rotation::aws::SecretsManager;
+use secret_rotation::password::PasswordPolicy;
+use secret_rotation::ports::{Database, DbError, Login};
+use secret_rotation::postgres::{Postgres, PostgresConfig};
+use secret_rotation::secret::Tls;
+use secret_rotation::{Outcome, RotationEvent, Rotator};
+use serde_json::{Value, json};
+use tracing::instrument::WithSubscriber;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+struct Stack {
+    local: LocalStack,
+    sm: aws_sdk_secretsmanager::Client,
+    admin: tokio_postgres::Client,
+}
+
+impl Stack {
+    async fn new() -> Self {
+        let stack = LocalStack::load();
+        let sm = aws_sdk_secretsmanager::Client::new(&stack.sdk_config());
+        let conn = format!(
+            "host=127.0.0.1 port={} user=postgres password={} dbname=postgres sslmode=disable",
+            stack.get("PG_PORT"),
+            stack.get("PG_PASSWORD")
+        );
+        let (admin, connection) =
+            tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.expect("connect to the local PostgreSQL as postgres");
+        tokio::spawn(connection);
+        Self { local: stack, sm, admin }
+    }
+
+    fn unique(prefix: &str) -> String {
+        format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    }
+
+    fn postgres(&self, extra: &[(&str, &str)]) -> Postgres {
+        let mut env: HashMap<&str, &str> = [
+            ("DB_CA_BUNDLE", self.local.get("PG_CA_FILE")),
+            ("DB_SYSTEM_ROOTS", "false"),
+            ("DB_CONNECT_TIMEOUT_SECONDS", "2"),
+            ("DB_STATEMENT_TIMEOUT_SECONDS", "5"),
+        ]
+        .into_iter()
+        .collect();
+        env.extend(extra.iter().copied());
+        Postgres::new(PostgresConfig::from_lookup(&env).unwrap())
+    }
+
+    fn rotator(&self, extra: &[(&str, &str)]) -> Rotator<SecretsManager, Postgres> {
+        let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
+        Rotator::new(SecretsManager::from_client(self.sm.clone()), self.postgres(extra), policy)
+    }
+
+    async fn sql(&self, sql: &str) {
+        self.admin.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn create_user(&self, name: &str, password: &str, roles: &[&str], attributes: &str) {
+        let ident = format!("\"{}\"", name.replace('"', "\"\""));
+        let literal = format!("'{}'", password.replace('\'', "''"));
+        self.sql(&format!("CREATE ROLE {ident} WITH LOGIN PASSWORD {literal} {attributes}")).await;
+        for role in roles {
+            self.sql(&format!("GRANT \"{role}\" TO {ident}")).await;
+        }
+    }
+
+    async fn memberships(&self, user: &str) -> Vec<String> {
+        let rows = self
+            .admin
+            .query(
+                "SELECT r.rolname::text FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1",
+                &[&user],
+            )
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+
+    async fn role_exists(&self, name: &str) -> bool {
+        !self.admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name]).await.unwrap().is_empty()
+    }
+
+    fn secret_json(&self, user: &str, password: &str) -> Value {
+        json!({
+            "engine": "postgres",
+            "host": "127.0.0.1",
+            "port": self.local.get("PG_PORT"),
+            "username": user,
+            "password": password,
+            "dbname": "postgres",
+            "app": {"team": "payments", "tags": [1, 2]}
+        })
+    }
+
+    async fn create_secret(&self, value: &Value) -> String {
+        let name = Self::unique("rotation-it");
+        self.sm.create_secret().name(name).secret_string(value.to_string()).send().await.unwrap().arn.unwrap()
+    }
+
+    /// `RotateSecret`, as the service starts a rotation: AWSPENDING on a new, empty version.
+    async fn start_rotation(&self, arn: &str) -> String {
+        let out = self
+            .sm
+            .rotate_secret()
+            .secret_id(arn)
+            .rotation_lambda_arn(self.local.get("ROTATION_LAMBDA_ARN"))
+            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
+            .send()
+            .await
+            .unwrap();
+        out.version_id.unwrap()
+    }
+
+    /// What the service does after finishSecret: removes the AWSPENDING label.
+    async fn end_rotation(&self, arn: &str, token: &str) {
+        self.sm
+            .update_secret_version_stage()
+            .secret_id(arn)
+            .version_stage("AWSPENDING")
+            .remove_from_version_id(token)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn value(&self, arn: &str, stage: &str) -> Value {
+        let out = self.sm.get_secret_value().secret_id(arn).version_stage(stage).send().await.unwrap();
+        serde_json::from_str(&out.secret_string.unwrap()).unwrap()
+    }
+
+    async fn logs_in(&self, secret: &Value) -> bool {
+        let login = Login {
+            host: "127.0.0.1".into(),
+            port: self.local.get("PG_PORT").parse().unwrap(),
+            username: secret["username"].as_str().unwrap().into(),
+            password: SecretString::new(secret["password"].as_str().unwrap()),
+            dbname: "postgres".into(),
+            tls: Tls::Verify,
+        };
+        match self.postgres(&[]).connect(&login).await {
+            Ok(_) => true,
+            Err(DbError::LoginFailed { .. }) => false,
+            Err(e) => panic!("login check failed: {e}"),
+        }
+    }
+
+    /// Runs every step as the service does, each twice, checking after each one that AWSCURRENT
+    /// or (single user, between setSecret and finishSecret) AWSPENDING logs in.
+    async fn rotate(&self, rotator: &Rotator<SecretsManager, Postgres>, arn: &str) -> String {
+        let token = self.start_rotation(arn).await;
+        for step in STEPS {
+            for _ in 0..2 {
+                let event =
+                    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.clone(), rotation_token: None };
+                rotator.handle(&event).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+            }
+            let current = self.value(arn, "AWSCURRENT").await;
+            let ok = self.logs_in(&current).await || (step != "createSecret" && self.logs_in(&self.value(arn, "AWSPENDING").await).await);
+            assert!(ok, "after {step} neither AWSCURRENT nor AWSPENDING logs in");
+        }
+        self.end_rotation(arn, &token).await;
+        token
+    }
+}
+
+fn event(step: &str, arn: &str, token: &str) -> RotationEvent {
+    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.into(), rotation_token: None }
+}
+
+#[tokio::test]
+async fn single_user_rotation_end_to_end() {
+    let s = Stack::new().await;
+    let group = Stack::unique("readers");
+    s.sql(&format!("CREATE ROLE {group} NOLOGIN")).await;
+    let user = Stack::unique("app");
+    let old = "Old-pw-1!x";
+    s.create_user(&user, old, &[&group], "").await;
+    let arn = s.create_secret(&s.secret_json(&user, old)).await;
+    let logs = LogCapture::default();
+    let rotator = s.rotator(&[]);
+    s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
+
+    let current = s.value(&arn, "AWSCURRENT").await;
+    let previous = s.value(&arn, "AWSPREVIOUS").await;
+    let new_password = current["password"].as_str().unwrap().to_owned();
+    assert_eq!(current["username"], user.as_str());
+    assert_eq!(current["app"], json!({"team": "payments", "tags": [1, 2]}), "unknown keys kept");
+    assert_eq!(current["port"], s.local.get("PG_PORT"), "a string port stays a string");
+    assert_eq!(new_password.len(), 32);
+    assert_eq!(previous["password"], old);
+    assert!(s.logs_in(&current).await);
+    assert!(!s.logs_in(&previous).await, "the previous password stops working");
+    assert_eq!(s.memberships(&user).await, [group]);
+
+    let server_log = std::fs::read_to_string(s.local.get("PG_LOG")).unwrap();
+    assert!(server_log.contains("PASSWORD 'SCRAM-SHA-256$4096:"), "the statement log shows a verifier");
+    assert!(!server_log.contains(&new_password), "the new password is not in the server's statement log");
+    logs.assert_free_of(&[old, &new_password]);
+    assert!(logs.text().contains("\"step\":\"finishSecret\""));
+}
+
+#[tokio::test]
+async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
+    let s = Stack::new().await;
+    let group = Stack::unique("writers");
+    s.sql(&format!("CREATE ROLE {group} NOLOGIN")).await;
+    let master = Stack::unique("master");
+    s.create_user(&master, "Master-pw-1", &[], "CREATEROLE").await;
+    let master_arn = s.create_secret(&s.secret_json(&master, "Master-pw-1")).await;
+    let user = Stack::unique("svc");
+    s.create_user(&user, "Svc-pw-1", &[&group], "").await;
+    let mut secret = s.secret_json(&user, "Svc-pw-1");
+    secret["masterarn"] = master_arn.clone().into();
+    let arn = s.create_secret(&secret).await;
+    let logs = LogCapture::default();
+    let rotator = s.rotator(&[]);
+
+    s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
+    let first = s.value(&arn, "AWSCURRENT").await;
+    let clone = format!("{user}_clone");
+    assert_eq!(first["username"], clone.as_str());
+    assert_eq!(first["masterarn"], master_arn.as_str());
+    assert!(s.logs_in(&first).await);
+    assert!(s.logs_in(&secret).await, "the old user keeps working until the next rotation");
+    assert_eq!(s.memberships(&clone).await, std::slice::from_ref(&group), "the clone has the current user's memberships");
+
+    s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
+    let second = s.value(&arn, "AWSCURRENT").await;
+    assert_eq!(second["username"], user.as_str());
+    assert!(s.logs_in(&second).await);
+    assert!(!s.logs_in(&secret).await, "the original password is gone");
+    assert!(s.logs_in(&first).await, "the clone, now AWSPREVIOUS, still logs in");
+    logs.assert_free_of(&["Svc-pw-1", "Master-pw-1", first["password"].as_str().unwrap(), second["password"].as_str().unwrap()]);
+}
+
+#[tokio::test]
+async fn hostile_user_names_and_passwords_rotate_safely() {
+    let s = Stack::new().await;
+    let victim = Stack::unique("victim");
+    s.sql(&format!("CREATE ROLE {victim} NOLOGIN")).await;
+    let user = format!("a\"; DROP ROLE {victim}; --'\\");
+    let password = "p'w\"\\; DROP TABLE x; --";
+    s.create_user(&user, password, &[], "").await;
+    let arn = s.create_secret(&s.secret_json(&user, password)).await;
+    s.rotate(&s.rotator(&[]), &arn).await;
+    let current = s.value(&arn, "AWSCURRENT").await;
+    assert_eq!(current["username"], user.as_str());
+    assert!(s.logs_in(&current).await);
+    assert!(s.role_exists(&victim).await, "nothing in the name was executed");
+
+    let master = Stack::unique("master");
+    s.create_user(&master, "Master-pw-2", &[], "CREATEROLE").await;
+    let master_arn = s.create_secret(&s.secret_json(&master, "Master-pw-2")).await;
+    let user2 = format!("b\"; DROP ROLE {victim}; --");
+    s.create_user(&user2, "Pw-2", &[], "").await;
+    let mut secret = s.secret_json(&user2, "Pw-2");
+    secret["masterarn"] = master_arn.into();
+    let arn2 = s.create_secret(&secret).await;
+    s.rotate(&s.rotator(&[]), &arn2).await;
+    assert!(s.role_exists(&format!("{user2}_clone")).await);
+    assert!(s.role_exists(&victim).await);
+}
+
+#[tokio::test]
+async fn a_step_that_died_midway_converges_on_retry() {
+    let s = Stack::new().await;
+    let user = Stack::unique("app");
+    s.create_user(&user, "Old-pw-2", &[], "").await;
+    let arn = s.create_secret(&s.secret_json(&user, "Old-pw-2")).await;
+    let rotator = s.rotator(&[]);
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let pending = s.value(&arn, "AWSPENDING").await;
+    // setSecret's ALTER ROLE ran, then the function died before answering.
+    let verifier_sql = format!("ALTER ROLE \"{user}\" PASSWORD '{}'", pending["password"].as_str().unwrap().replace('\'', "''"));
+    s.sql(&verifier_sql).await;
+    assert!(!s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
+    assert_eq!(rotator.handle(&event("setSecret", &arn, &token)).await.unwrap(), Outcome::AlreadyDone);
+    rotator.handle(&event("testSecret", &arn, &token)).await.unwrap();
+    // finishSecret's stage move happened, then the function died.
+    let current_version =
+        s.sm.describe_secret()
+            .secret_id(&arn)
+            .send()
+            .await
+            .unwrap()
+            .version_ids_to_stages
+            .unwrap()
+            .into_iter()
+            .find(|(_, stages)| stages.iter().any(|st| st == "AWSCURRENT"))
+            .unwrap()
+            .0;
+    s.sm.update_secret_version_stage()
+        .secret_id(&arn)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(&token)
+        .remove_from_version_id(current_version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rotator.handle(&event("finishSecret", &arn, &token)).await.unwrap(), Outcome::AlreadyCurrent);
+    s.end_rotation(&arn, &token).await;
+    assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
+}
+
+#[tokio::test]
+async fn tls_is_verified_and_never_silently_dropped() {
+    let s = Stack::new().await;
+    let user = Stack::unique("tlsonly");
+    s.create_user(&user, "Tls-pw-1", &["ssl_required"], "").await;
+    let mut plaintext = s.secret_json(&user, "Tls-pw-1");
+    plaintext["ssl"] = false.into();
+    let arn = s.create_secret(&plaintext).await;
+    let rotator = s.rotator(&[]);
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.Tls", "{err}");
+    assert!(err.to_string().contains("requires TLS"), "{err}");
+
+    let user2 = Stack::unique("app");
+    s.create_user(&user2, "Tls-pw-2", &[], "").await;
+    let arn2 = s.create_secret(&s.secret_json(&user2, "Tls-pw-2")).await;
+    let untrusting = {
+        let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
+        let env: HashMap<&str, &str> = [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
+        Rotator::new(SecretsManager::from_client(s.sm.clone()), Postgres::new(PostgresConfig::from_lookup(&env).unwrap()), policy)
+    };
+    let token2 = s.start_rotation(&arn2).await;
+    untrusting.handle(&event("createSecret", &arn2, &token2)).await.unwrap();
+    let err = untrusting.handle(&event("setSecret", &arn2, &token2)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.Tls", "an unknown CA fails: {err}");
+    assert!(s.logs_in(&s.secret_json(&user2, "Tls-pw-2")).await, "nothing changed");
+}
+
+#[tokio::test]
+async fn wrong_passwords_dead_databases_and_bad_secrets_change_nothing() {
+    let s = Stack::new().await;
+    let rotator = s.rotator(&[]);
+    let user = Stack::unique("app");
+    s.create_user(&user, "Right-pw-1", &[], "").await;
+    let arn = s.create_secret(&s.secret_json(&user, "Wrong-pw-1")).await;
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.DatabaseLogin", "{err}");
+    assert!(s.logs_in(&s.secret_json(&user, "Right-pw-1")).await);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut down = s.secret_json(&user, "Right-pw-1");
+    down["port"] = closed.into();
+    let arn = s.create_secret(&down).await;
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.DatabaseUnreachable", "{err}");
+
+    // A black hole: the port accepts connections and never answers.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Ok((sock, _)) = hole.accept().await {
+            kept.push(sock);
+        }
+    });
+    let mut black = s.secret_json(&user, "Right-pw-1");
+    black["port"] = hole_port.into();
+    let arn = s.create_secret(&black).await;
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let started = Instant::now();
+    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.DatabaseUnreachable", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(6), "failed within the connect timeout: {:?}", started.elapsed());
+    held.abort();
+
+    for field in ["username", "password", "host", "engine"] {
+        let mut broken = s.secret_json(&user, "Right-pw-1");
+        broken.as_object_mut().unwrap().remove(field);
+        let arn = s.create_secret(&broken).await;
+        let token = s.start_rotation(&arn).await;
+        let err = rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidSecret", "{field}: {err}");
+        assert!(err.to_string().contains(field), "{err}");
+        let pending = s.sm.get_secret_value().secret_id(&arn).version_id(&token).version_stage("AWSPENDING").send().await;
+        assert!(pending.is_err(), "{field}: nothing was stored");
+    }
+    let mut mysql = s.secret_json(&user, "Right-pw-1");
+    mysql["engine"] = "sqlserver-ee".into();
+    let arn = s.create_secret(&mysql).await;
+    let token = s.start_rotation(&arn).await;
+    assert_eq!(rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err().error_type(), "Rotation.UnsupportedEngine");
+}

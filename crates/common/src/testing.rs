@@ -8,6 +8,11 @@ use std::path::PathBuf;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+fn default_env_file() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    cwd.ancestors().map(|dir| dir.join(".stack/stack.env")).find(|p| p.is_file()).unwrap_or_else(|| cwd.join(".stack/stack.env"))
+}
+
 /// Endpoints and credentials of a running local stack.
 #[derive(Debug, Clone)]
 pub struct LocalStack {
@@ -15,15 +20,15 @@ pub struct LocalStack {
 }
 
 impl LocalStack {
-    /// Reads the stack's env file: `$STACK_ENV_FILE`, else `.stack/stack.env` at the workspace root.
+    /// Reads the stack's env file: `$STACK_ENV_FILE`, else the nearest `.stack/stack.env` above
+    /// the working directory (cargo runs tests in their package's folder).
     ///
     /// # Panics
     /// When the file is missing or incomplete, with a message saying how to start the stack.
     #[must_use]
     #[allow(clippy::panic, clippy::expect_used)]
     pub fn load() -> Self {
-        let path = std::env::var_os("STACK_ENV_FILE")
-            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.stack/stack.env"), PathBuf::from);
+        let path = std::env::var_os("STACK_ENV_FILE").map_or_else(default_env_file, PathBuf::from);
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "the local stack is not running ({}: {e}). Start it with `make stack-up` \

@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-FUNCTIONS    := config-reader
+FUNCTIONS    := config-reader secret-rotation
 FN           ?= config-reader
 EVENT        ?= events/$(FN)/default.json
 ENV          ?= dev
@@ -11,7 +11,7 @@ STACK_DIR    ?= $(CURDIR)/.stack
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export STACK_DIR CARGO_TARGET_DIR
 
-.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke watch clean
+.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke rotate watch clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -47,8 +47,13 @@ build: setup ## Release arm64 zips for Lambda: target/lambda/<function>/bootstra
 
 invoke: setup ## Run the built function FN locally with EVENT (ENV=dev|prod) against the local stack
 	cargo build --locked -p $(FN)
-	@scripts/with-stack.sh scripts/lambda-local.py --binary $(CARGO_TARGET_DIR)/debug/$(FN) \
+	@scripts/with-stack.sh scripts/lambda_local.py --binary $(CARGO_TARGET_DIR)/debug/$(FN) \
 		--env-file $(STACK_DIR)/stack.env --env DEV_OR_PROD=$(ENV) --event $(EVENT)
+
+SECRET       ?= my-app/dev/db-credentials
+rotate: setup ## Rotate SECRET on the local stack with the built function, as Secrets Manager would
+	cargo build --locked -p secret-rotation --bin secret-rotation
+	@scripts/with-stack.sh scripts/rotate-local.sh "$(SECRET)"
 
 watch: setup ## cargo lambda watch with the local stack's endpoints (invoke with cargo lambda invoke)
 	KEEP_STACK=1 scripts/with-stack.sh cargo lambda watch --env-var DEV_OR_PROD=$(ENV)

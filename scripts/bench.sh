@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The benchmark (run through `make bench`, which starts the local stack). Reports, for the config
 # reader: cold start (process start to first response) and init, warm latency with and without
-# the cache, peak memory, AWS calls per cold and warm invocation (counted by a proxy), and the
-# arm64 deployment zip size. Timings come from a native release build on this machine.
+# the cache, peak memory, AWS calls per cold and warm invocation (counted by a proxy); for the
+# rotation function: a full four-step PostgreSQL rotation (wall time, database connections and AWS
+# calls per rotation), cold start and peak memory; and each arm64 deployment zip's size. Timings
+# come from native release builds on this machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,23 +16,33 @@ warm="${BENCH_WARM:-50}"
 
 python3 scripts/seed.py >/dev/null
 echo "bench: building (native release for timings, arm64 release zip for size)"
-cargo build --release --locked -p config-reader --bin config-reader
-cargo lambda build --release --arm64 --output-format zip --locked -p config-reader
+cargo build --release --locked -p config-reader --bin config-reader -p secret-rotation --bin secret-rotation
+cargo lambda build --release --arm64 --output-format zip --locked -p config-reader -p secret-rotation
 bin="$target/release/config-reader"
 zip="$target/lambda/config-reader/bootstrap.zip"
+rotation_runs="${BENCH_ROTATIONS:-20}"
+rotate() { # report-name extra-args...
+    local name="$1"; shift
+    python3 scripts/rotate.py --binary "$target/release/secret-rotation" --secret my-app/dev/db-credentials \
+        --env-file "$STACK_ENV_FILE" --env "DB_CA_BUNDLE=$PG_CA_FILE" --logs "$out/secret-rotation.log" --quiet --report "$out/$name.json" "$@"
+}
+# Timings without the counting proxy (it adds a hop to every AWS call); counts with it.
+for i in $(seq 1 "$runs"); do rotate "rotation-cold-$i" --rounds 1 --no-count; done
+rotate rotation-warm --rounds "$rotation_runs" --no-count
+rotate rotation-counted --rounds 3
 
 for i in $(seq 1 "$runs"); do
-    python3 scripts/lambda-local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
+    python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
         --event events/config-reader/default.json --repeat "$warm" --count-aws --quiet --report "$out/cached-$i.json"
 done
-python3 scripts/lambda-local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev --env CACHE_TTL_SECONDS=0 \
+python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev --env CACHE_TTL_SECONDS=0 \
     --event events/config-reader/default.json --repeat "$warm" --count-aws --quiet --report "$out/uncached.json"
-python3 scripts/lambda-local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
+python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
     --event events/config-reader/path.json --repeat 3 --count-aws --quiet --report "$out/path.json"
 
-python3 - "$out" "$runs" "$zip" <<'PY'
+python3 - "$out" "$runs" "$zip" "$target/lambda/secret-rotation/bootstrap.zip" <<'PY'
 import json, os, statistics, sys
-out, runs, zip_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, runs, zip_path, rotation_zip = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 cached = [json.load(open(f"{out}/cached-{i}.json")) for i in range(1, runs + 1)]
 uncached = json.load(open(f"{out}/uncached.json"))
 path = json.load(open(f"{out}/path.json"))
@@ -51,6 +63,26 @@ summary = {
     "arm64_zip_bytes": os.path.getsize(zip_path),
     "native_binary_bytes": cached[0]["binary_bytes"],
 }
+colds = [json.load(open(f"{out}/rotation-cold-{i}.json")) for i in range(1, runs + 1)]
+warm_run = json.load(open(f"{out}/rotation-warm.json"))
+counted = json.load(open(f"{out}/rotation-counted.json"))["rotations"]
+rotations = warm_run["rotations"]
+warm_rot = sorted(r["wall_ms"] for r in rotations[1:])
+per_step = {s["step"]: max(r["steps"][i]["db_connections"] for r in rotations) for i, s in enumerate(rotations[0]["steps"])}
+rotation = {
+    "rotation_cold_start_ms_median": statistics.median(c["rotations"][0]["steps"][0]["ms"] for c in colds),
+    "rotation_init_ms_median": statistics.median(c["init_ms"] for c in colds),
+    "rotation_first_ms_median": statistics.median(c["rotations"][0]["wall_ms"] for c in colds),
+    "rotation_warm_ms_p50": pct(warm_rot, 0.5), "rotation_warm_ms_max": warm_rot[-1],
+    "rotation_warm_step_ms_p50": {s: statistics.median(r["steps"][i]["ms"] for r in rotations[1:]) for i, s in enumerate(per_step)},
+    "rotation_db_connections": max(sum(s["db_connections"] for s in r["steps"]) for r in rotations),
+    "rotation_db_connections_per_step_max": per_step,
+    "rotation_aws_calls": max(sum(s["aws_calls"] for s in r["steps"]) for r in counted),
+    "rotation_peak_rss_mib": round(max(c["peak_rss_kib"] for c in colds + [warm_run]) / 1024, 1),
+    "rotation_arm64_zip_bytes": os.path.getsize(rotation_zip),
+    "rotations": len(rotations),
+}
+summary.update(rotation)
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 rows = [
     ("cold start, process start to first response (median of %d)" % runs, f"{summary['cold_start_ms_median']:.1f} ms (max {summary['cold_start_ms_max']:.1f})", "< 50 ms"),
@@ -69,5 +101,20 @@ print(f"| {'measure':<58} | {'result':<28} | target |")
 print(f"|{'-' * 60}|{'-' * 30}|--------|")
 for name, value, goal in rows:
     print(f"| {name:<58} | {value:<28} | {goal:<6} |")
+print(f"\nsecret-rotation benchmark (PostgreSQL 15, TLS + SCRAM, moto; {len(rotations)} warm rotations in one process)\n")
+rows = [
+    (f"cold start, process start to createSecret's answer (median of {runs})", f"{rotation['rotation_cold_start_ms_median']:.1f} ms (init {rotation['rotation_init_ms_median']:.1f} ms)", "< 50 ms"),
+    ("first full rotation, cold (median)", f"{rotation['rotation_first_ms_median']:.1f} ms", ""),
+    ("full four-step rotation, warm (p50 / max)", f"{rotation['rotation_warm_ms_p50']:.1f} / {rotation['rotation_warm_ms_max']:.1f} ms", "< 100 ms"),
+    ("  per step, warm p50 (create / set / test / finish)", " / ".join(f"{v:.1f}" for v in rotation["rotation_warm_step_ms_p50"].values()) + " ms", ""),
+    ("database connections per rotation", f"{rotation['rotation_db_connections']} ({', '.join(f'{k} {v}' for k, v in per_step.items())})", "<= 1 a step"),
+    ("AWS calls per rotation", str(rotation["rotation_aws_calls"]), ""),
+    ("peak memory (VmHWM)", f"{rotation['rotation_peak_rss_mib']} MiB", "< 30 MB"),
+    ("arm64 deployment zip", f"{rotation['rotation_arm64_zip_bytes'] / 1e6:.2f} MB ({rotation['rotation_arm64_zip_bytes']} bytes)", ""),
+]
+print(f"| {'measure':<58} | {'result':<40} | target |")
+print(f"|{'-' * 60}|{'-' * 42}|--------|")
+for name, value, goal in rows:
+    print(f"| {name:<58} | {value:<40} | {goal:<6} |")
 print(f"\nraw figures: {out}/summary.json")
 PY

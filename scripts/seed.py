@@ -3,13 +3,16 @@
 
 For each environment (dev and prod): /my-app/<env>/db-url (String), /my-app/<env>/db-password
 (SecureString under the customer-managed key alias/my-app-config), /my-app/<env>/feature-flags
-(StringList), and a Secrets Manager secret my-app/<env>/db-credentials. Idempotent.
+(StringList), and a Secrets Manager secret my-app/<env>/db-credentials holding the credentials
+of the PostgreSQL user app_<env> on the local stack's server (created here with the same
+password), ready for `make rotate`. Idempotent: each run sets fresh passwords everywhere.
 
-Reads the endpoint from AWS_ENDPOINT_URL (the local stack's env file sets it).
+Reads the endpoints from the local stack's env file (AWS_ENDPOINT_URL, PG_*).
 """
 import json
 import os
 import secrets
+import subprocess
 import sys
 
 import boto3
@@ -17,6 +20,17 @@ from botocore.exceptions import ClientError
 
 PREFIX = os.environ.get("PARAMETER_PREFIX", "/my-app").rstrip("/")
 ALIAS = "alias/my-app-config"
+
+
+def pg_user(name: str, password: str) -> None:
+    """Creates or updates a PostgreSQL login role on the local stack's server, through psql."""
+    ident = '"' + name.replace('"', '""') + '"'
+    quote = lambda text: "'" + text.replace("'", "''") + "'"
+    sql = (f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {quote(name)}) "
+           f"THEN CREATE ROLE {ident} LOGIN; END IF; END $$; ALTER ROLE {ident} PASSWORD {quote(password)};")
+    env = dict(os.environ, PGPASSWORD=os.environ["PG_PASSWORD"])
+    subprocess.run(["psql", "-qX", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", os.environ["PG_PORT"], "-U", "postgres",
+                    "-d", "postgres", "-c", sql], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> int:
@@ -39,8 +53,10 @@ def main() -> int:
         ssm.put_parameter(Name=f"{base}/db-password", Type="SecureString", KeyId=ALIAS, Overwrite=True, Value=password)
         ssm.put_parameter(Name=f"{base}/feature-flags", Type="StringList", Overwrite=True,
                           Value="new-checkout,dark-mode" if env == "dev" else "dark-mode")
-        secret = json.dumps({"engine": "postgres", "host": f"db.{env}.example.internal", "port": 5432,
-                             "username": "app", "password": password, "dbname": "app"})
+        user = f"app_{env}"
+        pg_user(user, password)
+        secret = json.dumps({"engine": "postgres", "host": "127.0.0.1", "port": int(os.environ["PG_PORT"]),
+                             "username": user, "password": password, "dbname": "postgres"})
         name = f"{PREFIX.lstrip('/')}/{env}/db-credentials"
         try:
             sm.create_secret(Name=name, SecretString=secret, KmsKeyId=key_id)
@@ -48,7 +64,8 @@ def main() -> int:
             if e.response["Error"]["Code"] != "ResourceExistsException":
                 raise
             sm.put_secret_value(SecretId=name, SecretString=secret)
-        print(f"seed: {base}/db-url, {base}/db-password (SecureString, {ALIAS}), {base}/feature-flags, secret {name}")
+        print(f"seed: {base}/db-url, {base}/db-password (SecureString, {ALIAS}), {base}/feature-flags, "
+              f"secret {name} (PostgreSQL user {user})")
     return 0
 
 

@@ -58,3 +58,63 @@ where
     };
     rotator.handle(&event).await.map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use common::ErrorKind;
+    use lambda_runtime::{Context, LambdaEvent};
+
+    use super::*;
+    use crate::fakes::{FakeDb, FakeStore};
+    use crate::password::PasswordPolicy;
+
+    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:my-app/dev/db-credentials-AbCdEf";
+    const TOKEN: &str = "0d4a6c2e-2b47-4b6f-9c1b-7d3f2a1e5b90";
+
+    fn event(json: &str) -> LambdaEvent<serde_json::Value> {
+        LambdaEvent::new(serde_json::from_str(json).unwrap(), Context::default())
+    }
+
+    #[tokio::test]
+    async fn the_sample_events_run_a_rotation() {
+        let store = FakeStore::default();
+        store.add(ARN, r#"{"engine":"postgres","host":"db","username":"app","password":"Old-pw-1"}"#);
+        store.start_rotation(ARN, TOKEN);
+        let db = FakeDb::default();
+        db.add_user("app", "Old-pw-1", &[], false);
+        let rotator = Rotator::new(&store, &db, PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap());
+        for json in [
+            include_str!("../../../events/secret-rotation/createSecret.json"),
+            include_str!("../../../events/secret-rotation/setSecret.json"),
+            include_str!("../../../events/secret-rotation/testSecret.json"),
+            include_str!("../../../events/secret-rotation/finishSecret.json"),
+        ] {
+            handle(&rotator, event(json)).await.unwrap();
+        }
+        assert!(!db.logs_in("app", "Old-pw-1"));
+        // The token is now AWSCURRENT: that guard answers before the step is looked at.
+        handle(&rotator, event(include_str!("../../../events/secret-rotation/unknown-step.json"))).await.unwrap();
+        store.start_rotation(ARN, "t2");
+        let unknown = include_str!("../../../events/secret-rotation/unknown-step.json").replace(TOKEN, "t2");
+        assert_eq!(handle(&rotator, event(&unknown)).await.unwrap_err().error_type(), "Rotation.UnknownStep");
+        let err = handle(&rotator, event(include_str!("../../../events/secret-rotation/malformed.json"))).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidEvent");
+        assert!(err.to_string().contains("ClientRequestToken"), "{err}");
+    }
+
+    #[test]
+    fn events_are_parsed_tolerantly_but_checked() {
+        let e = parse_event(
+            serde_json::json!({"Step": "setSecret", "SecretId": "s", "ClientRequestToken": "t", "RotationToken": "r", "Extra": 1}),
+        )
+        .unwrap();
+        assert_eq!(e.rotation_token.as_deref(), Some("r"));
+        for bad in
+            [serde_json::json!(null), serde_json::json!([]), serde_json::json!({"Step": 1, "SecretId": "s", "ClientRequestToken": "t"})]
+        {
+            assert_eq!(parse_event(bad).unwrap_err().error_type(), "Rotation.InvalidEvent");
+        }
+    }
+}

@@ -76,6 +76,21 @@ impl Outcome {
     }
 }
 
+/// What a step learned about the secret, for its log line (success or failure).
+#[derive(Debug, Default)]
+struct Facts {
+    secret_arn: Option<String>,
+    engine: Option<&'static str>,
+    strategy: Option<&'static str>,
+}
+
+impl Facts {
+    fn learn(&mut self, secret: &DbSecret) {
+        self.engine = Some(secret.engine.as_str());
+        self.strategy = Some(secret.strategy.as_str());
+    }
+}
+
 /// The rotation function, built once at cold start.
 #[derive(Debug)]
 pub struct Rotator<S, D> {
@@ -95,25 +110,32 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
     /// A [`RotationError`]; Secrets Manager retries the step.
     pub async fn handle(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
         let started = Instant::now();
-        let result = self.run(event).await;
+        let mut facts = Facts::default();
+        let result = self.run(event, &mut facts).await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (secret_id, token, step) = (&event.secret_id, &event.client_request_token, &event.step);
+        let (token, step) = (&event.client_request_token, &event.step);
+        let secret_arn = facts.secret_arn.as_deref().unwrap_or(&event.secret_id);
+        let (engine, strategy) = (facts.engine.unwrap_or(""), facts.strategy.unwrap_or(""));
         match &result {
-            Ok(outcome) => tracing::info!(step, secret_id, token, outcome = outcome.as_str(), elapsed_ms, "rotation step finished"),
+            Ok(outcome) => {
+                tracing::info!(step, secret_arn, token, engine, strategy, outcome = outcome.as_str(), elapsed_ms, "rotation step finished");
+            }
             Err(err) => {
-                tracing::error!(step, secret_id, token, error_type = err.error_type(), error = %err, elapsed_ms, "rotation step failed");
+                let error_type = err.error_type();
+                tracing::error!(step, secret_arn, token, engine, strategy, outcome = "failed", error_type, error = %err, elapsed_ms, "rotation step failed");
             }
         }
         result
     }
 
-    async fn run(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
+    async fn run(&self, event: &RotationEvent, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let id = event.secret_id.as_str();
         let token = event.client_request_token.as_str();
         if id.is_empty() || token.is_empty() {
             return Err(RotationError::InvalidEvent("SecretId and ClientRequestToken must not be empty".into()));
         }
         let meta = self.store.describe(id).await?;
+        facts.secret_arn = Some(meta.arn.clone());
         if !meta.rotation_enabled {
             return Err(RotationError::NotEnabled { secret: meta.arn });
         }
@@ -129,9 +151,9 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         let step = Step::parse(&event.step)?;
         let arn = meta.arn.as_str();
         match step {
-            Step::Create => self.create(arn, token, event.rotation_token.as_deref()).await,
-            Step::Set => self.set(arn, token).await,
-            Step::Test => self.test(arn, token).await,
+            Step::Create => self.create(arn, token, event.rotation_token.as_deref(), facts).await,
+            Step::Set => self.set(arn, token, facts).await,
+            Step::Test => self.test(arn, token, facts).await,
             Step::Finish => {
                 let current = meta.version_with(AWSCURRENT).ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })?;
                 self.store.promote(arn, token, current).await?;
@@ -156,8 +178,9 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })
     }
 
-    async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>) -> Result<Outcome, RotationError> {
+    async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let current = self.current(arn).await?;
+        facts.learn(&current);
         if self.store.get(arn, AWSPENDING, Some(token)).await?.is_some() {
             tracing::info!(secret_arn = arn, token, "the pending version already has a value");
             return Ok(Outcome::AlreadyDone);
@@ -176,8 +199,9 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         Ok(Outcome::Done)
     }
 
-    async fn set(&self, arn: &str, token: &str) -> Result<Outcome, RotationError> {
+    async fn set(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let current = self.current(arn).await?;
+        facts.learn(&current);
         let pending = self.pending(arn, token).await?;
         let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
         if pending.username != expected_user {
@@ -268,8 +292,9 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         Ok(Outcome::Done)
     }
 
-    async fn test(&self, arn: &str, token: &str) -> Result<Outcome, RotationError> {
+    async fn test(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let pending = self.pending(arn, token).await?;
+        facts.learn(&pending);
         let mut session = self.db.connect(&login(&pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         let who = session.whoami().await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         if who != pending.username {

@@ -12,7 +12,7 @@ and prints each response or error. It also measures what the benchmark reports:
 - AWS API calls per invocation, counted by a pass-through proxy in front of AWS_ENDPOINT_URL
   (--count-aws), independently of what the function reports about itself.
 
-    scripts/lambda-local.py --binary target/debug/config-reader --env-file .stack/stack.env \
+    scripts/lambda_local.py --binary target/debug/config-reader --env-file .stack/stack.env \
         --env DEV_OR_PROD=dev --event events/config-reader/default.json
 """
 import argparse
@@ -196,6 +196,90 @@ def peak_rss_kib(pid: int) -> int | None:
     return None
 
 
+class LocalFunction:
+    """A built Lambda binary running under this Runtime API, invoked one event at a time."""
+
+    def __init__(self, binary: str, env: dict, count_aws: bool = False, logs=None) -> None:
+        self.binary = binary
+        self.rt = Runtime()
+        self.server, port = serve(runtime_handler(self.rt))
+        self.counter = Counter()
+        self.proxy = None
+        env = dict(env)
+        if count_aws:
+            if not env.get("AWS_ENDPOINT_URL"):
+                raise SystemExit("lambda_local: counting AWS calls needs AWS_ENDPOINT_URL")
+            self.proxy, proxy_port = serve(proxy_handler(env["AWS_ENDPOINT_URL"], self.counter))
+            env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy_port}"
+        name = os.path.basename(binary)
+        env.update({
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+        })
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen([binary], env=env, stdout=logs or sys.stderr, stderr=logs or sys.stderr)
+        self.invocations = 0
+        self.peak_rss_kib = None
+
+    def invoke(self, body: bytes, timeout: float = 60) -> dict:
+        """Hands `body` to the function and waits for its answer. The first invocation's latency
+        runs from process start (the cold start); later ones from when the event is handed out."""
+        request_id = str(uuid.uuid4())
+        calls_before = self.counter.count
+        queued = time.perf_counter()
+        self.rt.events.put((request_id, body))
+        while True:
+            try:
+                kind, rid, payload, at = self.rt.results.get(timeout=0.05)
+                break
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.binary} exited with {self.proc.returncode} before answering")
+                if time.perf_counter() - queued > timeout:
+                    raise RuntimeError(f"{self.binary} did not answer in {timeout} s")
+        if kind == "init-error":
+            raise RuntimeError(f"init error: {payload.decode(errors='replace')}")
+        handed = self.rt.handed_out.get(rid, queued)
+        first = self.invocations == 0
+        self.invocations += 1
+        return {
+            "outcome": kind,
+            "payload": json.loads(payload) if payload else None,
+            "latency_ms": round((at - (self.started if first else handed)) * 1000, 3),
+            "aws_calls": self.counter.count - calls_before if self.proxy else None,
+            "operations": self.counter.operations[calls_before:] if self.proxy else None,
+        }
+
+    @property
+    def init_ms(self):
+        return round((self.rt.first_next_at - self.started) * 1000, 3) if self.rt.first_next_at else None
+
+    def close(self) -> None:
+        self.peak_rss_kib = peak_rss_kib(self.proc.pid)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.server.shutdown()
+        if self.proxy:
+            self.proxy.shutdown()
+
+
+def function_env(env_files: list, pairs: list) -> dict:
+    env = dict(os.environ)
+    for path in env_files:
+        env.update(read_env_file(path))
+    for pair in pairs:
+        k, _, v = pair.partition("=")
+        env[k] = v
+    return env
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", required=True)
@@ -209,85 +293,31 @@ def main() -> int:
     ap.add_argument("--logs", help="write the function's log lines to this file instead of standard error")
     args = ap.parse_args()
 
-    env = dict(os.environ)
-    for path in args.env_file:
-        env.update(read_env_file(path))
-    for pair in args.env:
-        k, _, v = pair.partition("=")
-        env[k] = v
-    rt = Runtime()
-    server, port = serve(runtime_handler(rt))
-    counter = Counter()
-    proxy = None
-    if args.count_aws:
-        if not env.get("AWS_ENDPOINT_URL"):
-            print("lambda-local: --count-aws needs AWS_ENDPOINT_URL", file=sys.stderr)
-            return 2
-        proxy, proxy_port = serve(proxy_handler(env["AWS_ENDPOINT_URL"], counter))
-        env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy_port}"
-    name = os.path.basename(args.binary)
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-    })
     log_sink = open(args.logs, "w") if args.logs else (subprocess.DEVNULL if args.quiet else None)
-    started = time.perf_counter()
-    proc = subprocess.Popen([args.binary], env=env, stdout=log_sink or sys.stderr, stderr=log_sink or sys.stderr)
+    fn = LocalFunction(args.binary, function_env(args.env_file, args.env), args.count_aws, log_sink)
     invocations = []
     failed = False
     try:
         events = [(path, open(path, "rb").read()) for path in args.event] * args.repeat
-        for i, (path, body) in enumerate(events):
-            request_id = str(uuid.uuid4())
-            calls_before = counter.count
-            queued = time.perf_counter()
-            rt.events.put((request_id, body))
-            while True:
-                try:
-                    kind, rid, payload, at = rt.results.get(timeout=0.05)
-                    break
-                except queue.Empty:
-                    if proc.poll() is not None:
-                        print(f"lambda-local: {name} exited with {proc.returncode} before answering", file=sys.stderr)
-                        return 1
-                    if time.perf_counter() - queued > 60:
-                        print(f"lambda-local: {name} did not answer in 60 s", file=sys.stderr)
-                        return 1
-            if kind == "init-error":
-                print(f"lambda-local: init error: {payload.decode(errors='replace')}", file=sys.stderr)
+        for path, body in events:
+            try:
+                result = fn.invoke(body)
+            except RuntimeError as e:
+                print(f"lambda_local: {e}", file=sys.stderr)
                 return 1
-            handed = rt.handed_out.get(rid, queued)
-            record = {
-                "event": path,
-                "outcome": kind,
-                "latency_ms": round((at - (started if i == 0 else handed)) * 1000, 3),
-                "aws_calls": counter.count - calls_before if args.count_aws else None,
-            }
+            record = {"event": path, "outcome": result["outcome"], "latency_ms": result["latency_ms"], "aws_calls": result["aws_calls"]}
             invocations.append(record)
-            failed |= kind == "error"
+            failed |= result["outcome"] == "error"
             if not args.quiet:
-                shown = json.loads(payload) if payload else None
-                print(f"--> {path}: {kind} in {record['latency_ms']} ms")
-                print(json.dumps(shown, indent=2))
-        peak = peak_rss_kib(proc.pid)
+                print(f"--> {path}: {result['outcome']} in {result['latency_ms']} ms")
+                print(json.dumps(result["payload"], indent=2))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        server.shutdown()
-        if proxy:
-            proxy.shutdown()
+        fn.close()
     warm = sorted(r["latency_ms"] for r in invocations[1:])
     report = {
         "binary": args.binary,
         "binary_bytes": os.path.getsize(args.binary),
-        "init_ms": round((rt.first_next_at - started) * 1000, 3) if rt.first_next_at else None,
+        "init_ms": fn.init_ms,
         "cold_start_ms": invocations[0]["latency_ms"] if invocations else None,
         "warm_ms": {
             "count": len(warm),
@@ -295,7 +325,7 @@ def main() -> int:
             "p90": warm[int(len(warm) * 0.9)] if warm else None,
             "max": warm[-1] if warm else None,
         },
-        "peak_rss_kib": peak,
+        "peak_rss_kib": fn.peak_rss_kib,
         "aws_calls_cold": invocations[0]["aws_calls"] if invocations else None,
         "aws_calls_warm_max": max((r["aws_calls"] or 0) for r in invocations[1:]) if args.count_aws and len(invocations) > 1 else None,
         "invocations": invocations,

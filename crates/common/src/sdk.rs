@@ -1,6 +1,8 @@
 //! The AWS SDK configuration shared by every client of a function.
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Loads the SDK configuration once, at cold start, from the standard sources: the Lambda
 /// environment's credentials and region, `AWS_REGION`, and `AWS_ENDPOINT_URL` (which points every
@@ -8,4 +10,41 @@ use aws_config::{BehaviorVersion, SdkConfig};
 /// `AWS_RETRY_MODE` tune the SDK's retries with backoff for throttling and transient errors.
 pub async fn aws_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An AWS SDK error, reduced to what the adapters sort on. The texts come from the service's
+/// error code and message (names, ARNs, actions) or from the transport, never from a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdkFailure {
+    /// The service answered with an error.
+    Service { code: String, message: String },
+    /// No answer in time.
+    Timeout,
+    /// The request could not be sent (connection refused, DNS, TLS).
+    Unreachable(String),
+    /// An answer came that the SDK could not read.
+    UnreadableResponse,
+    /// The request could not be built, or an error the SDK does not classify.
+    Other(String),
+}
+
+impl SdkFailure {
+    /// Reduces `err`.
+    pub fn of<E, R>(err: &SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        match err {
+            SdkError::ServiceError(ctx) => Self::Service {
+                code: ctx.err().code().unwrap_or("Unknown").to_owned(),
+                message: ctx.err().message().unwrap_or("no message").to_owned(),
+            },
+            SdkError::TimeoutError(_) => Self::Timeout,
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => Self::Timeout,
+            SdkError::DispatchFailure(_) => Self::Unreachable(crate::diagnostic::message_chain(err)),
+            SdkError::ResponseError(_) => Self::UnreadableResponse,
+            _ => Self::Other(crate::diagnostic::message_chain(err)),
+        }
+    }
 }

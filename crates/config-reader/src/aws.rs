@@ -4,6 +4,7 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types as ssm;
 use aws_smithy_types::date_time::Format;
+use common::SdkFailure;
 
 use crate::name::SECRETS_MANAGER_REFERENCE;
 use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType, SourceError};
@@ -125,33 +126,21 @@ fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(Strin
     (found, unmatched)
 }
 
-/// Sorts an SDK error into what a person has to do about it. The message comes from the service
-/// (names, ARNs, actions) or from the transport, never from a response body.
+/// Sorts an SDK error into what a person has to do about it.
 pub(crate) fn classify<E, R>(err: &SdkError<E, R>) -> SourceError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code().unwrap_or("Unknown").to_owned();
-            let message = format!("{code}: {}", ctx.err().message().unwrap_or("no message"));
+    match SdkFailure::of(err) {
+        SdkFailure::Service { code, message } => {
+            let message = format!("{code}: {message}");
             classify_code(&code, message)
         }
-        SdkError::TimeoutError(_) => SourceError::Unavailable { message: "the request timed out".into() },
-        SdkError::DispatchFailure(failure) => {
-            let kind = if failure.is_timeout() {
-                "timed out"
-            } else if failure.is_io() {
-                "connection failed"
-            } else {
-                "could not be sent"
-            };
-            SourceError::Unavailable { message: format!("the request {kind}: {}", common::diagnostic::message_chain(err)) }
-        }
-        SdkError::ResponseError(_) => SourceError::Unavailable { message: "the response could not be read".into() },
-        SdkError::ConstructionFailure(_) => SourceError::Invalid { message: common::diagnostic::message_chain(err) },
-        _ => SourceError::Unavailable { message: "unexpected SDK error".into() },
+        SdkFailure::Timeout => SourceError::Unavailable { message: "the request timed out".into() },
+        SdkFailure::Unreachable(detail) => SourceError::Unavailable { message: format!("the request could not be sent: {detail}") },
+        SdkFailure::UnreadableResponse => SourceError::Unavailable { message: "the response could not be read".into() },
+        SdkFailure::Other(detail) => SourceError::Invalid { message: detail },
     }
 }
 

@@ -2,7 +2,7 @@
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use common::SecretString;
+use common::{SdkFailure, SecretString};
 
 use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore, StoreError};
 
@@ -83,22 +83,22 @@ impl SecretStore for SecretsManager {
     }
 }
 
-/// Sorts an SDK error. Messages come from the service (ids, ARNs) or the transport, never a body.
+/// Sorts an SDK error.
 fn classify<E, R>(err: &SdkError<E, R>, secret_id: &str) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match err {
-        SdkError::ServiceError(ctx) => {
-            let code = ctx.err().code().unwrap_or("Unknown");
-            let message = format!("{code}: {}", ctx.err().message().unwrap_or("no message"));
-            match code {
+    match SdkFailure::of(err) {
+        SdkFailure::Service { code, message } => {
+            let message = format!("{code}: {message}");
+            match code.as_str() {
                 "ResourceNotFoundException" => StoreError::NotFound(secret_id.to_owned()),
-                "AccessDeniedException" | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException" => {
-                    StoreError::AccessDenied(message)
-                }
-                "DecryptionFailure"
+                "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredTokenException"
+                | "DecryptionFailure"
                 | "EncryptionFailure"
                 | "KMSAccessDeniedException"
                 | "KMSDisabledException"
@@ -109,11 +109,9 @@ where
                 _ => StoreError::Refused(message),
             }
         }
-        SdkError::TimeoutError(_) => StoreError::Transient("the request timed out".into()),
-        SdkError::DispatchFailure(_) => {
-            StoreError::Transient(format!("the request could not be sent: {}", common::diagnostic::message_chain(err)))
-        }
-        SdkError::ResponseError(_) => StoreError::Transient("the response could not be read".into()),
-        _ => StoreError::Refused(common::diagnostic::message_chain(err)),
+        SdkFailure::Timeout => StoreError::Transient("the request timed out".into()),
+        SdkFailure::Unreachable(detail) => StoreError::Transient(format!("the request could not be sent: {detail}")),
+        SdkFailure::UnreadableResponse => StoreError::Transient("the response could not be read".into()),
+        SdkFailure::Other(detail) => StoreError::Refused(detail),
     }
 }

@@ -88,8 +88,8 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SecretError {
     SecretError::Invalid { field, reason: reason.into() }
 }
 
-/// A parsed database secret.
-#[derive(Debug, Clone)]
+/// A parsed database secret. `Debug` shows where it points, never the password or the raw JSON.
+#[derive(Clone)]
 pub struct DbSecret {
     fields: Map<String, Value>,
     pub engine: Engine,
@@ -100,6 +100,20 @@ pub struct DbSecret {
     pub dbname: String,
     pub tls: Tls,
     pub strategy: Strategy,
+}
+
+impl std::fmt::Debug for DbSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSecret")
+            .field("engine", &self.engine)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("dbname", &self.dbname)
+            .field("tls", &self.tls)
+            .field("strategy", &self.strategy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DbSecret {
@@ -271,6 +285,13 @@ mod tests {
         assert_eq!(string_port.port, 6432);
         let v: Value = serde_json::from_str(string_port.with_credentials("app", &SecretString::new("x")).expose()).unwrap();
         assert_eq!(v["port"], "6432", "a string port stays a string");
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let shown = format!("{:?}", parse(BASE).unwrap());
+        assert!(!shown.contains("Secret-Pw-1"), "{shown}");
+        assert!(shown.contains("db.example.internal"));
     }
 
     #[test]

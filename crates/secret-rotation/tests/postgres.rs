@@ -352,6 +352,13 @@ async fn tls_is_verified_and_never_silently_dropped() {
 
 #[tokio::test]
 async fn wrong_passwords_dead_databases_and_bad_secrets_change_nothing() {
+    let logs = LogCapture::default();
+    failures_change_nothing().with_subscriber(logs.subscriber()).await;
+    logs.assert_free_of(&["Right-pw-1", "Wrong-pw-1"]);
+    assert!(logs.text().contains("Rotation.DatabaseUnreachable"));
+}
+
+async fn failures_change_nothing() {
     let s = Stack::new().await;
     let rotator = s.rotator(&[]);
     let user = Stack::unique("app");

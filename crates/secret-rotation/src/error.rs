@@ -23,6 +23,8 @@ pub enum RotationError {
     MissingValue { secret: String, stage: &'static str },
     #[error("the {which} secret is invalid: {source}")]
     InvalidSecret { which: &'static str, source: SecretError },
+    #[error("secret {secret} has no engine: a non-database secret rotates the keys named in ROTATE_KEYS, which is not set")]
+    NoRotateKeys { secret: String },
     #[error("the pending secret does not match: {0}")]
     Mismatch(String),
     #[error("cannot log in with the {which} credentials: {source}")]
@@ -48,7 +50,7 @@ impl RotationError {
 impl ErrorKind for RotationError {
     fn error_type(&self) -> &'static str {
         match self {
-            Self::Configuration(_) => "Rotation.InvalidConfiguration",
+            Self::Configuration(_) | Self::NoRotateKeys { .. } => "Rotation.InvalidConfiguration",
             Self::InvalidEvent(_) => "Rotation.InvalidEvent",
             Self::NotEnabled { .. } => "Rotation.NotEnabled",
             Self::UnknownVersion { .. } => "Rotation.UnknownVersion",

@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .and_then(|policy| Ok((policy, PostgresConfig::from_lookup(&env)?)))
         .inspect_err(|err| tracing::error!(error_type = "Rotation.InvalidConfiguration", error = %err, "cold start failed"))?;
     let sdk = common::aws_sdk_config().await;
-    let rotator = Rotator::new(SecretsManager::new(&sdk), Postgres::new(postgres), policy);
+    let rotate_keys = common::env::list_or(&env, "ROTATE_KEYS", &[]);
+    let rotator = Rotator::new(SecretsManager::new(&sdk), Postgres::new(postgres), policy).with_rotate_keys(rotate_keys);
     lambda_runtime::run(service_fn(|event| secret_rotation::handle(&rotator, event))).await
 }

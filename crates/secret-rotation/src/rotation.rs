@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::RotationError;
 use crate::password::PasswordPolicy;
 use crate::ports::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, SecretStore, Session};
-use crate::secret::{DbSecret, Strategy, Tls};
+use crate::secret::{self, DbSecret, Strategy, Tls};
 
 /// The event Secrets Manager sends. The stock type drops `RotationToken`; unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -89,6 +89,11 @@ impl Facts {
         self.engine = Some(secret.engine.as_str());
         self.strategy = Some(secret.strategy.as_str());
     }
+
+    fn learn_generic(&mut self) {
+        self.engine = Some("generic");
+        self.strategy = Some("new-values");
+    }
 }
 
 /// The rotation function, built once at cold start.
@@ -97,11 +102,20 @@ pub struct Rotator<S, D> {
     store: S,
     db: D,
     policy: PasswordPolicy,
+    /// The keys of non-database secrets that get new values (`ROTATE_KEYS`).
+    rotate_keys: Vec<String>,
 }
 
 impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
     pub fn new(store: S, db: D, policy: PasswordPolicy) -> Self {
-        Self { store, db, policy }
+        Self { store, db, policy, rotate_keys: Vec::new() }
+    }
+
+    /// The keys that non-database secrets (no `engine`, or `"engine": "generic"`) rotate.
+    #[must_use]
+    pub fn with_rotate_keys(mut self, keys: Vec<String>) -> Self {
+        self.rotate_keys = keys;
+        self
     }
 
     /// Runs one step for one event, with the guards in the service's order.
@@ -163,28 +177,51 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         }
     }
 
-    async fn current(&self, arn: &str) -> Result<DbSecret, RotationError> {
-        let value =
-            self.store.get(arn, AWSCURRENT, None).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })?;
-        DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })
+    async fn current_value(&self, arn: &str) -> Result<SecretString, RotationError> {
+        self.store.get(arn, AWSCURRENT, None).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })
+    }
+
+    async fn pending_value(&self, arn: &str, token: &str) -> Result<SecretString, RotationError> {
+        self.store.get(arn, AWSPENDING, Some(token)).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSPENDING })
     }
 
     async fn pending(&self, arn: &str, token: &str) -> Result<DbSecret, RotationError> {
-        let value = self
-            .store
-            .get(arn, AWSPENDING, Some(token))
-            .await?
-            .ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSPENDING })?;
-        DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })
+        DbSecret::parse(&self.pending_value(arn, token).await?).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })
     }
 
     async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>, facts: &mut Facts) -> Result<Outcome, RotationError> {
-        let current = self.current(arn).await?;
-        facts.learn(&current);
+        let value = self.current_value(arn).await?;
+        let generic = secret::is_generic(&value);
+        if generic {
+            facts.learn_generic();
+            if self.rotate_keys.is_empty() {
+                return Err(RotationError::NoRotateKeys { secret: arn.into() });
+            }
+        }
+        let current = if generic {
+            None
+        } else {
+            let parsed = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
+            facts.learn(&parsed);
+            Some(parsed)
+        };
         if self.store.get(arn, AWSPENDING, Some(token)).await?.is_some() {
             tracing::info!(secret_arn = arn, token, "the pending version already has a value");
             return Ok(Outcome::AlreadyDone);
         }
+        let Some(current) = current else {
+            let next = secret::with_new_values(&value, &self.rotate_keys, || self.policy.generate())
+                .map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
+            self.store.put_pending(arn, token, &next, rotation_token).await?;
+            tracing::info!(
+                secret_arn = arn,
+                token,
+                engine = "generic",
+                keys = self.rotate_keys.join(","),
+                "new values stored as AWSPENDING"
+            );
+            return Ok(Outcome::Done);
+        };
         let username = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
         let value = current.with_credentials(&username, &self.policy.generate());
         self.store.put_pending(arn, token, &value, rotation_token).await?;
@@ -200,7 +237,13 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
     }
 
     async fn set(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
-        let current = self.current(arn).await?;
+        let value = self.current_value(arn).await?;
+        if secret::is_generic(&value) {
+            facts.learn_generic();
+            tracing::info!(secret_arn = arn, token, "a non-database secret: setSecret has nothing to set");
+            return Ok(Outcome::Done);
+        }
+        let current = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
         facts.learn(&current);
         let pending = self.pending(arn, token).await?;
         let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
@@ -293,7 +336,13 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
     }
 
     async fn test(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
-        let pending = self.pending(arn, token).await?;
+        let value = self.pending_value(arn, token).await?;
+        if secret::is_generic(&value) {
+            facts.learn_generic();
+            tracing::info!(secret_arn = arn, token, "a non-database secret: testSecret has nothing to test");
+            return Ok(Outcome::Done);
+        }
+        let pending = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })?;
         facts.learn(&pending);
         let mut session = self.db.connect(&login(&pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         let who = session.whoami().await.map_err(|e| RotationError::db(AWSPENDING, e))?;
@@ -537,6 +586,40 @@ mod tests {
         store.start_rotation(ARN, "t1");
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
         assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), "Rotation.PermissionDenied");
+    }
+
+    #[tokio::test]
+    async fn generic_secrets_rotate_their_keys_without_a_database() {
+        let store = FakeStore::default();
+        store.add(ARN, r#"{"api_key":"old-key-1","endpoint":"https://api.example.com","retries":3}"#);
+        let db = FakeDb::default();
+        let rotator = Rotator::new(&store, &db, policy()).with_rotate_keys(vec!["api_key".into()]);
+        store.start_rotation(ARN, "t1");
+        for step in STEPS {
+            assert_eq!(rotator.handle(&event(step, "t1")).await.unwrap(), Outcome::Done, "{step}");
+            let again = rotator.handle(&event(step, "t1")).await.unwrap();
+            match step {
+                "createSecret" => assert_eq!(again, Outcome::AlreadyDone),
+                "finishSecret" => assert_eq!(again, Outcome::AlreadyCurrent),
+                _ => assert_eq!(again, Outcome::Done, "{step} has nothing to do, twice"),
+            }
+        }
+        let c = current(&store);
+        assert_eq!(c["api_key"].as_str().unwrap().len(), 32);
+        assert_ne!(c["api_key"], "old-key-1");
+        assert_eq!((c["endpoint"].as_str(), c["retries"].as_i64()), (Some("https://api.example.com"), Some(3)));
+        assert_eq!(*db.connections.lock().unwrap(), 0, "no database is involved");
+
+        let unconfigured = Rotator::new(&store, &db, policy());
+        store.start_rotation(ARN, "t2");
+        let err = unconfigured.handle(&event("createSecret", "t2")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidConfiguration");
+        assert!(err.to_string().contains("ROTATE_KEYS"), "{err}");
+        let typo = Rotator::new(&store, &db, policy()).with_rotate_keys(vec!["apikey".into()]);
+        let err = typo.handle(&event("createSecret", "t2")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidSecret");
+        assert!(err.to_string().contains("\"apikey\""), "{err}");
+        assert_eq!(store.value(ARN, AWSPENDING), None, "nothing was stored");
     }
 
     #[tokio::test]

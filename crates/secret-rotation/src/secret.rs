@@ -80,8 +80,12 @@ pub enum SecretError {
     Missing(&'static str),
     #[error("the secret's {field:?} field {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("engine {0:?} is not supported (supported: postgres)")]
+    #[error("engine {0:?} is not supported (supported: postgres, and generic secrets without an engine)")]
     UnsupportedEngine(String),
+    #[error("the secret has no {0:?} key to rotate (ROTATE_KEYS names it)")]
+    MissingKey(String),
+    #[error("the secret's {0:?} key is not a string")]
+    KeyNotString(String),
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> SecretError {
@@ -240,6 +244,49 @@ impl DbSecret {
     }
 }
 
+/// Whether `value` is a non-database secret: a JSON object without `engine`, or with
+/// `"engine": "generic"`. Such secrets rotate by new values for configured keys (`ROTATE_KEYS`).
+#[must_use]
+pub fn is_generic(value: &SecretString) -> bool {
+    match serde_json::from_str::<Value>(value.expose()) {
+        Ok(Value::Object(fields)) => match fields.get("engine") {
+            None | Some(Value::Null) => true,
+            Some(Value::String(e)) => e == "generic",
+            Some(_) => false,
+        },
+        _ => false,
+    }
+}
+
+/// A non-database secret with a new value, from `generate`, for each of `keys`; every other key
+/// is kept. Each key must already be in the secret with a string value, so that a typo in
+/// `ROTATE_KEYS` fails instead of adding a key nobody reads.
+///
+/// # Errors
+/// When the value is not a JSON object, or a key is missing or not a string.
+pub fn with_new_values(
+    value: &SecretString,
+    keys: &[String],
+    mut generate: impl FnMut() -> SecretString,
+) -> Result<SecretString, SecretError> {
+    if value.len() > MAX_SECRET_BYTES {
+        return Err(SecretError::TooLarge(value.len()));
+    }
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(value.expose()) else {
+        return Err(SecretError::NotJson);
+    };
+    for key in keys {
+        match fields.get(key) {
+            Some(Value::String(_)) => {
+                fields.insert(key.clone(), Value::String(generate().expose().to_owned()));
+            }
+            None => return Err(SecretError::MissingKey(key.clone())),
+            Some(_) => return Err(SecretError::KeyNotString(key.clone())),
+        }
+    }
+    Ok(SecretString::new(Value::Object(fields).to_string()))
+}
+
 fn required_string(fields: &Map<String, Value>, field: &'static str) -> Result<String, SecretError> {
     match fields.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
@@ -285,6 +332,28 @@ mod tests {
         assert_eq!(string_port.port, 6432);
         let v: Value = serde_json::from_str(string_port.with_credentials("app", &SecretString::new("x")).expose()).unwrap();
         assert_eq!(v["port"], "6432", "a string port stays a string");
+    }
+
+    #[test]
+    fn generic_secrets_get_new_values_for_their_keys_only() {
+        let value = SecretString::new(r#"{"api_key":"old-key","client_id":"c-1","limits":{"rpm":60}}"#);
+        assert!(is_generic(&value));
+        assert!(is_generic(&SecretString::new(r#"{"engine":"generic","token":"t"}"#)));
+        assert!(!is_generic(&SecretString::new(BASE)));
+        assert!(!is_generic(&SecretString::new("not json")));
+        let mut n = 0;
+        let next = with_new_values(&value, &["api_key".to_owned()], || {
+            n += 1;
+            SecretString::new(format!("new-{n}"))
+        })
+        .unwrap();
+        let v: Value = serde_json::from_str(next.expose()).unwrap();
+        assert_eq!(v, serde_json::json!({"api_key": "new-1", "client_id": "c-1", "limits": {"rpm": 60}}));
+        let err = with_new_values(&value, &["apikey".to_owned()], || SecretString::new("x")).unwrap_err();
+        assert_eq!(err, SecretError::MissingKey("apikey".into()));
+        let err = with_new_values(&value, &["limits".to_owned()], || SecretString::new("x")).unwrap_err();
+        assert_eq!(err, SecretError::KeyNotString("limits".into()));
+        assert!(!err.to_string().contains("60"));
     }
 
     #[test]

@@ -224,6 +224,7 @@ MARIADB_USER=admin
 MARIADB_PASSWORD=$maria_password
 MARIADB_CA_FILE=$tmp/certs/ca.pem
 MARIADB_PID=$MARIADB_PID
+MARIADB_GENERAL_LOG=$tmp/mariadb/general.log
 STACK_TMP=$tmp
 ROTATION_LAMBDA_ARN=arn:aws:lambda:us-east-1:123456789012:function:secret-rotation
 ENV

@@ -5,9 +5,12 @@
 //! [`password::PasswordPolicy`] into a [`Rotator`] at cold start; [`handle`] serves each step.
 
 pub mod aws;
+pub mod dbconfig;
+pub mod engines;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fakes;
+pub mod mysql;
 pub mod password;
 pub mod ports;
 pub mod postgres;

@@ -76,6 +76,7 @@ pub trait SecretStore {
 /// Credentials to log in with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
+    pub engine: crate::secret::Engine,
     pub host: String,
     pub port: u16,
     pub username: String,

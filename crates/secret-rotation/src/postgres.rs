@@ -5,106 +5,26 @@
 //! SCRAM-SHA-256 verifier computed here, so the server's statement log never holds it.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::SecretString;
-use common::env::{self, ConfigError, Lookup};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::dbconfig::DbConfig;
 use crate::ports::{Database, DbError, Login, Session};
 use crate::secret::Tls;
-
-/// The Amazon RDS certificate authorities (global bundle), shipped in the binary.
-const RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/rds-global-bundle.pem");
-
-/// Connection settings, read once at cold start.
-#[derive(Clone)]
-pub struct PostgresConfig {
-    tls: Arc<rustls::ClientConfig>,
-    connect_timeout: Duration,
-    statement_timeout: Duration,
-    /// How many certificate authorities are trusted, for the cold-start log.
-    pub trusted_roots: usize,
-}
-
-impl std::fmt::Debug for PostgresConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresConfig")
-            .field("trusted_roots", &self.trusted_roots)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("statement_timeout", &self.statement_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PostgresConfig {
-    /// Reads `DB_CONNECT_TIMEOUT_SECONDS` (default 5), `DB_STATEMENT_TIMEOUT_SECONDS` (default 5),
-    /// `DB_CA_BUNDLE` (a PEM file of extra CAs) and `DB_SYSTEM_ROOTS` (default true).
-    ///
-    /// # Errors
-    /// When a value is invalid or the CA file cannot be read.
-    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let connect_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 300)?);
-        let statement_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_STATEMENT_TIMEOUT_SECONDS", 5, 1, 300)?);
-        let mut roots = rustls::RootCertStore::empty();
-        let (rds, _) = roots.add_parsable_certificates(CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok));
-        let mut trusted = rds;
-        if env::flag_or(lookup, "DB_SYSTEM_ROOTS", true)? {
-            let (added, _) = roots.add_parsable_certificates(system_roots(lookup));
-            trusted += added;
-        }
-        if let Some(path) = env::optional(lookup, "DB_CA_BUNDLE") {
-            let pem = std::fs::read(&path).map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("cannot read {path}: {e}")))?;
-            let (added, _) = roots.add_parsable_certificates(CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok));
-            if added == 0 {
-                return Err(ConfigError::new("DB_CA_BUNDLE", format!("{path} holds no PEM certificate")));
-            }
-            trusted += added;
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("TLS set-up failed: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Self { tls: Arc::new(tls), connect_timeout, statement_timeout, trusted_roots: trusted })
-    }
-}
-
-/// Where distributions keep their bundle of trusted roots: Amazon Linux and RHEL (Lambda's
-/// `provided.al2023`), Debian and Ubuntu, Alpine, SUSE.
-const SYSTEM_BUNDLES: &[&str] =
-    &["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem", "/etc/ssl/ca-bundle.pem"];
-
-/// The system's trusted roots: `SSL_CERT_FILE`, else the first bundle file found, else whatever
-/// `rustls-native-certs` finds. One file is read, not a folder of hundreds (5 ms off a cold start).
-fn system_roots(lookup: &impl Lookup) -> Vec<CertificateDer<'static>> {
-    let candidates = env::optional(lookup, "SSL_CERT_FILE").into_iter().chain(SYSTEM_BUNDLES.iter().map(|p| (*p).to_owned()));
-    for path in candidates {
-        if let Ok(pem) = std::fs::read(&path) {
-            let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
-            if !certs.is_empty() {
-                return certs;
-            }
-        }
-    }
-    rustls_native_certs::load_native_certs().certs
-}
 
 /// PostgreSQL through tokio-postgres.
 #[derive(Debug, Clone)]
 pub struct Postgres {
-    config: PostgresConfig,
+    config: DbConfig,
 }
 
 impl Postgres {
     #[must_use]
-    pub fn new(config: PostgresConfig) -> Self {
+    pub fn new(config: DbConfig) -> Self {
         Self { config }
     }
 }
@@ -311,13 +231,5 @@ mod tests {
         assert!(a.starts_with("SCRAM-SHA-256$4096:"), "{a}");
         assert_ne!(a, b, "a fresh salt every time");
         assert!(!a.contains("horse"));
-    }
-
-    #[test]
-    fn the_rds_bundle_is_in_the_binary() {
-        let n = CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).count();
-        assert!(n > 100, "{n} certificates");
-        let config = PostgresConfig::from_lookup(&std::collections::HashMap::from([("DB_SYSTEM_ROOTS", "false")])).unwrap();
-        assert_eq!(config.trusted_roots, n);
     }
 }

@@ -356,6 +356,7 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
 
 fn login(secret: &DbSecret, dbname: &str) -> Login {
     Login {
+        engine: secret.engine,
         host: secret.host.clone(),
         port: secret.port,
         username: secret.username.clone(),

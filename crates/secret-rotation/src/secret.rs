@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 
 /// PostgreSQL's limit on identifiers (NAMEDATALEN - 1), in bytes.
 pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
+/// MySQL's limit on user names, in characters (MariaDB allows 80; the lower limit keeps a secret
+/// portable between the two).
+pub const MYSQL_MAX_USERNAME: usize = 32;
 /// Secrets Manager's limit on a secret value.
 pub const MAX_SECRET_BYTES: usize = 65_536;
 const CLONE_SUFFIX: &str = "_clone";
@@ -13,6 +16,8 @@ const CLONE_SUFFIX: &str = "_clone";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Postgres,
+    /// MySQL, MariaDB and Aurora MySQL: one wire protocol; the adapter asks the server which it is.
+    MySql,
 }
 
 impl Engine {
@@ -20,24 +25,35 @@ impl Engine {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Postgres => "postgres",
+            Self::MySql => "mysql",
         }
     }
 
     fn default_port(self) -> u16 {
         match self {
             Self::Postgres => 5432,
+            Self::MySql => 3306,
         }
     }
 
     fn default_dbname(self) -> &'static str {
         match self {
             Self::Postgres => "postgres",
+            Self::MySql => "",
         }
     }
 
     fn max_username(self) -> usize {
         match self {
             Self::Postgres => POSTGRES_MAX_IDENTIFIER,
+            Self::MySql => MYSQL_MAX_USERNAME,
+        }
+    }
+
+    fn name_len(self, name: &str) -> usize {
+        match self {
+            Self::Postgres => name.len(),
+            Self::MySql => name.chars().count(),
         }
     }
 }
@@ -80,7 +96,9 @@ pub enum SecretError {
     Missing(&'static str),
     #[error("the secret's {field:?} field {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("engine {0:?} is not supported (supported: postgres, and generic secrets without an engine)")]
+    #[error(
+        "engine {0:?} is not supported (supported: postgres, mysql, mariadb, aurora-postgresql, aurora-mysql, and generic secrets without an engine)"
+    )]
     UnsupportedEngine(String),
     #[error("the secret has no {0:?} key to rotate (ROTATE_KEYS names it)")]
     MissingKey(String),
@@ -139,6 +157,7 @@ impl DbSecret {
             None => return Err(SecretError::Missing("engine")),
             Some(Value::String(e)) => match e.as_str() {
                 "postgres" | "postgresql" | "aurora-postgresql" => Engine::Postgres,
+                "mysql" | "mariadb" | "aurora-mysql" | "aurora" => Engine::MySql,
                 other => return Err(SecretError::UnsupportedEngine(other.chars().take(64).collect())),
             },
             Some(_) => return Err(invalid("engine", "must be a string")),
@@ -160,8 +179,8 @@ impl DbSecret {
             Some(_) => return Err(invalid("port", "must be a number or a numeric string")),
         };
         let username = required_string(&fields, "username")?;
-        if username.len() > engine.max_username() {
-            return Err(invalid("username", format!("is longer than {}'s {}-byte limit", engine.as_str(), engine.max_username())));
+        if engine.name_len(&username) > engine.max_username() {
+            return Err(invalid("username", format!("is longer than {}'s limit of {}", engine.as_str(), engine.max_username())));
         }
         if username.contains('\0') {
             return Err(invalid("username", "contains a NUL character"));
@@ -227,11 +246,11 @@ impl DbSecret {
                 Some(base) if !base.is_empty() => Ok(base.to_owned()),
                 _ => {
                     let clone = format!("{}{CLONE_SUFFIX}", self.username);
-                    if clone.len() > self.engine.max_username() {
+                    if self.engine.name_len(&clone) > self.engine.max_username() {
                         return Err(invalid(
                             "username",
                             format!(
-                                "leaves no room for the {CLONE_SUFFIX} suffix within {}'s {}-byte limit",
+                                "leaves no room for the {CLONE_SUFFIX} suffix within {}'s limit of {}",
                                 self.engine.as_str(),
                                 self.engine.max_username()
                             ),
@@ -407,7 +426,9 @@ mod tests {
                 assert!(!err.contains(fragment) || json.contains("oracle"), "{err}");
             }
         }
-        assert!(matches!(parse(&with("engine", "mysql".into())), Err(SecretError::UnsupportedEngine(_))));
+        assert!(matches!(parse(&with("engine", "sqlserver-ee".into())), Err(SecretError::UnsupportedEngine(_))));
+        let mysql = parse(r#"{"engine":"mariadb","host":"h","username":"u","password":"p"}"#).unwrap();
+        assert_eq!((mysql.engine, mysql.port, mysql.dbname.as_str()), (Engine::MySql, 3306, ""));
         assert_eq!(parse("not json").unwrap_err(), SecretError::NotJson);
         assert_eq!(parse("[1]").unwrap_err(), SecretError::NotJson);
         assert!(matches!(parse(&"x".repeat(MAX_SECRET_BYTES + 1)), Err(SecretError::TooLarge(_))));

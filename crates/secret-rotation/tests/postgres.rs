@@ -14,9 +14,10 @@ use aws_sdk_secretsmanager::types::RotationRulesType;
 use common::testing::{LocalStack, LogCapture};
 use common::{ErrorKind, SecretString};
 use secret_rotation::aws::SecretsManager;
+use secret_rotation::dbconfig::DbConfig;
 use secret_rotation::password::PasswordPolicy;
 use secret_rotation::ports::{Database, DbError, Login};
-use secret_rotation::postgres::{Postgres, PostgresConfig};
+use secret_rotation::postgres::Postgres;
 use secret_rotation::secret::Tls;
 use secret_rotation::{Outcome, RotationEvent, Rotator};
 use serde_json::{Value, json};
@@ -60,7 +61,7 @@ impl Stack {
         .into_iter()
         .collect();
         env.extend(extra.iter().copied());
-        Postgres::new(PostgresConfig::from_lookup(&env).unwrap())
+        Postgres::new(DbConfig::from_lookup(&env).unwrap())
     }
 
     fn rotator(&self, extra: &[(&str, &str)]) -> Rotator<SecretsManager, Postgres> {
@@ -147,6 +148,7 @@ impl Stack {
 
     async fn logs_in(&self, secret: &Value) -> bool {
         let login = Login {
+            engine: secret_rotation::secret::Engine::Postgres,
             host: "127.0.0.1".into(),
             port: self.local.get("PG_PORT").parse().unwrap(),
             username: secret["username"].as_str().unwrap().into(),
@@ -341,7 +343,7 @@ async fn tls_is_verified_and_never_silently_dropped() {
     let untrusting = {
         let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
         let env: HashMap<&str, &str> = [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
-        Rotator::new(SecretsManager::from_client(s.sm.clone()), Postgres::new(PostgresConfig::from_lookup(&env).unwrap()), policy)
+        Rotator::new(SecretsManager::from_client(s.sm.clone()), Postgres::new(DbConfig::from_lookup(&env).unwrap()), policy)
     };
     let token2 = s.start_rotation(&arn2).await;
     untrusting.handle(&event("createSecret", &arn2, &token2)).await.unwrap();

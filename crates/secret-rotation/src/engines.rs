@@ -1,0 +1,72 @@
+//! Routes each login to the adapter of its engine.
+
+use common::SecretString;
+
+use crate::ports::{Database, DbError, Login, Session};
+use crate::secret::Engine;
+
+/// The database adapters, one per engine.
+#[derive(Debug, Clone)]
+pub struct Engines<P, M> {
+    pub postgres: P,
+    pub mysql: M,
+}
+
+/// A session on one of the engines.
+#[derive(Debug)]
+pub enum EngineSession<P, M> {
+    Postgres(P),
+    MySql(M),
+}
+
+impl<P: Database + Sync, M: Database + Sync> Database for Engines<P, M>
+where
+    P::Session: Send,
+    M::Session: Send,
+{
+    type Session = EngineSession<P::Session, M::Session>;
+
+    async fn connect(&self, login: &Login) -> Result<Self::Session, DbError> {
+        match login.engine {
+            Engine::Postgres => self.postgres.connect(login).await.map(EngineSession::Postgres),
+            Engine::MySql => self.mysql.connect(login).await.map(EngineSession::MySql),
+        }
+    }
+}
+
+impl<P: Session, M: Session> Session for EngineSession<P, M> {
+    async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
+        match self {
+            Self::Postgres(s) => s.set_own_password(password).await,
+            Self::MySql(s) => s.set_own_password(password).await,
+        }
+    }
+
+    async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
+        match self {
+            Self::Postgres(s) => s.set_password(user, password).await,
+            Self::MySql(s) => s.set_password(user, password).await,
+        }
+    }
+
+    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
+        match self {
+            Self::Postgres(s) => s.user_exists(user).await,
+            Self::MySql(s) => s.user_exists(user).await,
+        }
+    }
+
+    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
+        match self {
+            Self::Postgres(s) => s.create_user_like(user, like, password).await,
+            Self::MySql(s) => s.create_user_like(user, like, password).await,
+        }
+    }
+
+    async fn whoami(&mut self) -> Result<String, DbError> {
+        match self {
+            Self::Postgres(s) => s.whoami().await,
+            Self::MySql(s) => s.whoami().await,
+        }
+    }
+}

@@ -9,7 +9,7 @@
 3. Like the service after finishSecret, the AWSPENDING label is removed.
 
 Each step's outcome, time, AWS calls (counted by a proxy) and database connections (counted from
-the PostgreSQL server's log) are reported; --report writes them as JSON.
+the servers' logs) are reported; --report writes them as JSON.
 
     scripts/rotate.py --binary target/debug/secret-rotation --secret my-app/dev/db-credentials
 """
@@ -27,14 +27,25 @@ import lambda_local  # noqa: E402
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
-def db_connections(log_path: str | None, since: int) -> tuple[int, int]:
-    """Connections the rotation function opened, from the PostgreSQL log after byte `since`."""
-    if not log_path or not os.path.exists(log_path):
-        return 0, since
-    with open(log_path, "rb") as f:
-        f.seek(since)
-        data = f.read()
-    return data.count(b"application_name=secret-rotation"), since + len(data)
+class ServerLogs:
+    """Counts the connections the function opens, from the PostgreSQL log (log_connections) and
+    the MariaDB general log, reading only what was written since the last count."""
+
+    MARKERS = {"PG_LOG": b"application_name=secret-rotation", "MARIADB_GENERAL_LOG": b"\tConnect\t"}
+
+    def __init__(self, env: dict) -> None:
+        self.paths = {k: env[k] for k in self.MARKERS if env.get(k) and os.path.exists(env[k])}
+        self.offsets = {k: os.path.getsize(p) for k, p in self.paths.items()}
+
+    def connections(self) -> int:
+        total = 0
+        for key, path in self.paths.items():
+            with open(path, "rb") as f:
+                f.seek(self.offsets[key])
+                data = f.read()
+            self.offsets[key] += len(data)
+            total += data.count(self.MARKERS[key])
+        return total
 
 
 def main() -> int:
@@ -57,7 +68,7 @@ def main() -> int:
     if not lambda_arn:
         print("rotate: ROTATION_LAMBDA_ARN is not set; start the local stack (make stack-up)", file=sys.stderr)
         return 2
-    pg_log = env.get("PG_LOG")
+    server_logs = ServerLogs(env)
     log_sink = open(args.logs, "a") if args.logs else None
     fn = lambda_local.LocalFunction(args.binary, env, count_aws=not args.no_count, logs=log_sink)
     rotations = []
@@ -68,13 +79,13 @@ def main() -> int:
                 token = sm.rotate_secret(SecretId=secret, RotationLambdaARN=lambda_arn,
                                          RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]
                 arn = sm.describe_secret(SecretId=secret)["ARN"]
-                _, offset = db_connections(pg_log, os.path.getsize(pg_log) if pg_log and os.path.exists(pg_log) else 0)
+                server_logs.connections()
                 started = time.perf_counter()
                 steps = []
                 for step in STEPS:
                     event = {"Step": step, "SecretId": arn, "ClientRequestToken": token}
                     result = fn.invoke(json.dumps(event).encode())
-                    conns, offset = db_connections(pg_log, offset)
+                    conns = server_logs.connections()
                     steps.append({"step": step, "outcome": result["outcome"], "ms": result["latency_ms"],
                                   "aws_calls": result["aws_calls"], "db_connections": conns,
                                   "error": result["payload"] if result["outcome"] == "error" else None})

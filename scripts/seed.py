@@ -5,7 +5,8 @@ For each environment (dev and prod): /my-app/<env>/db-url (String), /my-app/<env
 (SecureString under the customer-managed key alias/my-app-config), /my-app/<env>/feature-flags
 (StringList), and a Secrets Manager secret my-app/<env>/db-credentials holding the credentials
 of the PostgreSQL user app_<env> on the local stack's server (created here with the same
-password), ready for `make rotate`. Idempotent: each run sets fresh passwords everywhere.
+password), and my-app/<env>/mariadb-credentials for the MariaDB user app_<env>, ready for
+`make rotate`. Idempotent: each run sets fresh passwords everywhere.
 
 Reads the endpoints from the local stack's env file (AWS_ENDPOINT_URL, PG_*).
 """
@@ -33,6 +34,24 @@ def pg_user(name: str, password: str) -> None:
                     "-d", "postgres", "-c", sql], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def mariadb_user(name: str, password: str) -> None:
+    """Creates or updates a MariaDB user on the local stack's server, through the mariadb client."""
+    quote = lambda text: "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    account = f"{quote(name)}@'%'"
+    sql = f"CREATE USER IF NOT EXISTS {account}; ALTER USER {account} IDENTIFIED BY {quote(password)};"
+    subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", os.environ["MARIADB_PORT"], "-u", os.environ["MARIADB_USER"],
+                    f"-p{os.environ['MARIADB_PASSWORD']}", "-e", sql], check=True, stdout=subprocess.DEVNULL)
+
+
+def put_secret(sm, name: str, value: str, key_id: str) -> None:
+    try:
+        sm.create_secret(Name=name, SecretString=value, KmsKeyId=key_id)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceExistsException":
+            raise
+        sm.put_secret_value(SecretId=name, SecretString=value)
+
+
 def main() -> int:
     if not os.environ.get("AWS_ENDPOINT_URL"):
         print("seed: AWS_ENDPOINT_URL is not set; start the local stack (make stack-up) and source its env file", file=sys.stderr)
@@ -58,14 +77,14 @@ def main() -> int:
         secret = json.dumps({"engine": "postgres", "host": "127.0.0.1", "port": int(os.environ["PG_PORT"]),
                              "username": user, "password": password, "dbname": "postgres"})
         name = f"{PREFIX.lstrip('/')}/{env}/db-credentials"
-        try:
-            sm.create_secret(Name=name, SecretString=secret, KmsKeyId=key_id)
-        except ClientError as e:
-            if e.response["Error"]["Code"] != "ResourceExistsException":
-                raise
-            sm.put_secret_value(SecretId=name, SecretString=secret)
+        put_secret(sm, name, secret, key_id)
+        maria_password = secrets.token_urlsafe(18)
+        mariadb_user(user, maria_password)
+        put_secret(sm, f"{PREFIX.lstrip('/')}/{env}/mariadb-credentials",
+                   json.dumps({"engine": "mariadb", "host": "127.0.0.1", "port": int(os.environ["MARIADB_PORT"]),
+                               "username": user, "password": maria_password}), key_id)
         print(f"seed: {base}/db-url, {base}/db-password (SecureString, {ALIAS}), {base}/feature-flags, "
-              f"secret {name} (PostgreSQL user {user})")
+              f"secrets {name} (PostgreSQL user {user}) and {PREFIX.lstrip('/')}/{env}/mariadb-credentials (MariaDB user {user})")
     return 0
 
 

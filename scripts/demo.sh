@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo on the local stack (run through `make demo`, which starts the stack):
 # seeds /my-app/dev/* and /my-app/prod/*, builds the functions, runs the built config reader as
-# Lambda would, for dev and for prod, printing what it read, then rotates the dev database secret
-# with the built rotation function, driven as Secrets Manager drives it.
+# Lambda would, for dev and for prod, printing what it read, then rotates the dev PostgreSQL
+# and MariaDB secrets with the built rotation function, driven as Secrets Manager drives it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -44,6 +44,10 @@ grep -h '"cold start failed"' "$logs/staging.log" || { echo "demo: expected a co
 step "Rotating my-app/dev/db-credentials (PostgreSQL, TLS verified, SCRAM) as Secrets Manager would"
 python3 scripts/rotate.py --binary "$target/debug/secret-rotation" --secret my-app/dev/db-credentials \
     --env-file "$STACK_ENV_FILE" --env "DB_CA_BUNDLE=$PG_CA_FILE" --logs "$logs/secret-rotation.log"
+step "Rotating my-app/dev/mariadb-credentials (MariaDB, TLS verified, only the password's hash sent)"
+python3 scripts/rotate.py --binary "$target/debug/secret-rotation" --secret my-app/dev/mariadb-credentials \
+    --env-file "$STACK_ENV_FILE" --env "DB_CA_BUNDLE=$MARIADB_CA_FILE" --logs "$logs/secret-rotation.log"
+
 step "The new AWSCURRENT credentials log in"
 python3 - <<'PY'
 import json, os, subprocess, boto3
@@ -53,6 +57,12 @@ out = subprocess.run(["psql", "-qtAX", f"host={s['host']} port={s['port']} user=
                       "SELECT current_user || ' over ' || (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid())"],
                      env=dict(os.environ, PGPASSWORD=s["password"]), check=True, capture_output=True, text=True)
 print(f"psql as {s['username']} with the rotated password: {out.stdout.strip()}")
+m = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId="my-app/dev/mariadb-credentials", VersionStage="AWSCURRENT")["SecretString"])
+out = subprocess.run(["mariadb", "--no-defaults", "-h", m["host"], "-P", str(m["port"]), "-u", m["username"], f"-p{m['password']}",
+                      f"--ssl-ca={os.environ['MARIADB_CA_FILE']}", "--ssl-verify-server-cert", "-N", "-B", "-e",
+                      "SELECT CONCAT(CURRENT_USER(), ' over ', VARIABLE_VALUE) FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_version'"],
+                     check=True, capture_output=True, text=True)
+print(f"mariadb as {m['username']} with the rotated password: {out.stdout.strip()}")
 PY
 
 step "The functions' JSON logs (no secret value in them) are in $logs"

@@ -31,7 +31,7 @@ class ServerLogs:
     """Counts the connections the function opens, from the PostgreSQL log (log_connections) and
     the MariaDB general log, reading only what was written since the last count."""
 
-    MARKERS = {"PG_LOG": b"application_name=secret-rotation", "MARIADB_GENERAL_LOG": b"\tConnect\t"}
+    MARKERS = {"PG_LOG": b"application_name=secret-rotation", "MARIADB_GENERAL_LOG": b" Connect\t"}
 
     def __init__(self, env: dict) -> None:
         self.paths = {k: env[k] for k in self.MARKERS if env.get(k) and os.path.exists(env[k])}

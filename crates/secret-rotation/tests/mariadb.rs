@@ -6,13 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
-use aws_sdk_secretsmanager::types::RotationRulesType;
+use std::collections::HashMap;
+
 use common::testing::{LocalStack, LogCapture};
 use common::{ErrorKind, SecretString};
 use mysql_async::prelude::Queryable;
+use secret_rotation::Rotator;
 use secret_rotation::aws::SecretsManager;
 use secret_rotation::dbconfig::DbConfig;
 use secret_rotation::engines::Engines;
@@ -21,25 +22,30 @@ use secret_rotation::password::PasswordPolicy;
 use secret_rotation::ports::{Database, DbError, Login};
 use secret_rotation::postgres::Postgres;
 use secret_rotation::secret::{Engine, Tls};
-use secret_rotation::{RotationEvent, Rotator};
 use serde_json::{Value, json};
+use support::{STEPS, Service, event, unique};
 use tracing::instrument::WithSubscriber;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 type FnRotator = Rotator<SecretsManager, Engines<Postgres, MySql>>;
 
 struct Stack {
     local: LocalStack,
-    sm: aws_sdk_secretsmanager::Client,
+    svc: Service,
     admin: mysql_async::Conn,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.svc
+    }
 }
 
 impl Stack {
     async fn new() -> Self {
         let local = LocalStack::load();
-        let sm = aws_sdk_secretsmanager::Client::new(&local.sdk_config());
+        let svc = Service::new(&local);
         let opts = mysql_async::OptsBuilder::default()
             .ip_or_hostname("127.0.0.1")
             .tcp_port(local.get("MARIADB_PORT").parse().unwrap())
@@ -47,11 +53,7 @@ impl Stack {
             .pass(Some(local.get("MARIADB_PASSWORD")))
             .prefer_socket(false);
         let admin = mysql_async::Conn::new(opts).await.expect("connect to the local MariaDB as admin");
-        Self { local, sm, admin }
-    }
-
-    fn unique(prefix: &str) -> String {
-        format!("{prefix}{}x{}", std::process::id() % 100_000, COUNTER.fetch_add(1, Ordering::SeqCst))
+        Self { local, svc, admin }
     }
 
     fn config(&self, extra: &[(&str, &str)]) -> DbConfig {
@@ -96,42 +98,14 @@ impl Stack {
         json!({"engine": "mariadb", "host": "127.0.0.1", "port": self.local.get("MARIADB_PORT").parse::<u16>().unwrap(), "username": user, "password": password, "dbname": "shop", "team": "payments"})
     }
 
-    async fn create_secret(&self, value: &Value) -> String {
-        self.sm.create_secret().name(Self::unique("mariadb-it-")).secret_string(value.to_string()).send().await.unwrap().arn.unwrap()
-    }
-
     async fn rotate(&mut self, rotator: &FnRotator, arn: &str) {
-        let token = self
-            .sm
-            .rotate_secret()
-            .secret_id(arn)
-            .rotation_lambda_arn(self.local.get("ROTATION_LAMBDA_ARN"))
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
-            .send()
-            .await
-            .unwrap()
-            .version_id
-            .unwrap();
+        let token = self.start_rotation(arn).await;
         for step in STEPS {
             for _ in 0..2 {
-                let event =
-                    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.clone(), rotation_token: None };
-                rotator.handle(&event).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
             }
         }
-        self.sm
-            .update_secret_version_stage()
-            .secret_id(arn)
-            .version_stage("AWSPENDING")
-            .remove_from_version_id(&token)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn value(&self, arn: &str, stage: &str) -> Value {
-        let out = self.sm.get_secret_value().secret_id(arn).version_stage(stage).send().await.unwrap();
-        serde_json::from_str(&out.secret_string.unwrap()).unwrap()
+        self.end_rotation(arn, &token).await;
     }
 
     async fn logs_in(&self, secret: &Value) -> bool {
@@ -156,7 +130,7 @@ impl Stack {
 async fn single_user_rotation_on_mariadb() {
     let mut s = Stack::new().await;
     s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
-    let user = Stack::unique("app");
+    let user = unique("app");
     s.sql(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Old-pw-1'")).await;
     s.sql(&format!("GRANT SELECT ON shop.* TO '{user}'@'%'")).await;
     let arn = s.create_secret(&s.secret_json(&user, "Old-pw-1")).await;
@@ -178,7 +152,7 @@ async fn single_user_rotation_on_mariadb() {
 async fn alternating_users_copy_hosts_and_grants_on_mariadb() {
     let mut s = Stack::new().await;
     s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
-    let user = Stack::unique("svc");
+    let user = unique("svc");
     for host in ["%", "10.0.%"] {
         s.sql(&format!("CREATE USER '{user}'@'{host}' IDENTIFIED BY 'Svc-pw-1'")).await;
     }
@@ -223,7 +197,7 @@ async fn alternating_users_copy_hosts_and_grants_on_mariadb() {
 #[tokio::test]
 async fn hostile_names_and_unknown_certificates_on_mariadb() {
     let mut s = Stack::new().await;
-    let victim = Stack::unique("victim");
+    let victim = unique("victim");
     s.sql(&format!("CREATE USER '{victim}'@'%' IDENTIFIED BY 'V-pw-1'")).await;
     let user = format!("a'\\\"; DROP USER {victim}");
     s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
@@ -234,24 +208,14 @@ async fn hostile_names_and_unknown_certificates_on_mariadb() {
     assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
     assert_eq!(s.hosts(&victim).await, ["%"], "nothing in the name was executed");
 
-    let other = Stack::unique("tls");
+    let other = unique("tls");
     s.sql(&format!("CREATE USER '{other}'@'%' IDENTIFIED BY 'T-pw-1'")).await;
     s.sql(&format!("GRANT SELECT ON shop.* TO '{other}'@'%'")).await;
     let arn = s.create_secret(&s.secret_json(&other, "T-pw-1")).await;
     let untrusting =
         s.rotator(DbConfig::from_lookup(&HashMap::from([("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")])).unwrap());
-    let token =
-        s.sm.rotate_secret()
-            .secret_id(&arn)
-            .rotation_lambda_arn(s.local.get("ROTATION_LAMBDA_ARN"))
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
-            .send()
-            .await
-            .unwrap()
-            .version_id
-            .unwrap();
-    let event =
-        |step: &str| RotationEvent { step: step.into(), secret_id: arn.clone(), client_request_token: token.clone(), rotation_token: None };
+    let token = s.start_rotation(&arn).await;
+    let event = |step: &str| event(step, &arn, &token);
     untrusting.handle(&event("createSecret")).await.unwrap();
     let err = untrusting.handle(&event("setSecret")).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.Tls", "an unknown CA fails: {err}");

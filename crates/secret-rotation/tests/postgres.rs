@@ -6,11 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
+mod support;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_secretsmanager::types::RotationRulesType;
 use common::testing::{LocalStack, LogCapture};
 use common::{ErrorKind, SecretString};
 use secret_rotation::aws::SecretsManager;
@@ -19,23 +19,29 @@ use secret_rotation::password::PasswordPolicy;
 use secret_rotation::ports::{Database, DbError, Login};
 use secret_rotation::postgres::Postgres;
 use secret_rotation::secret::Tls;
-use secret_rotation::{Outcome, RotationEvent, Rotator};
+use secret_rotation::{Outcome, Rotator};
 use serde_json::{Value, json};
+use support::{STEPS, Service, event, unique};
 use tracing::instrument::WithSubscriber;
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 struct Stack {
     local: LocalStack,
-    sm: aws_sdk_secretsmanager::Client,
+    svc: Service,
     admin: tokio_postgres::Client,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.svc
+    }
 }
 
 impl Stack {
     async fn new() -> Self {
         let stack = LocalStack::load();
-        let sm = aws_sdk_secretsmanager::Client::new(&stack.sdk_config());
+        let svc = Service::new(&stack);
         let conn = format!(
             "host=127.0.0.1 port={} user=postgres password={} dbname=postgres sslmode=disable",
             stack.get("PG_PORT"),
@@ -44,11 +50,7 @@ impl Stack {
         let (admin, connection) =
             tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.expect("connect to the local PostgreSQL as postgres");
         tokio::spawn(connection);
-        Self { local: stack, sm, admin }
-    }
-
-    fn unique(prefix: &str) -> String {
-        format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+        Self { local: stack, svc, admin }
     }
 
     fn postgres(&self, extra: &[(&str, &str)]) -> Postgres {
@@ -110,42 +112,6 @@ impl Stack {
         })
     }
 
-    async fn create_secret(&self, value: &Value) -> String {
-        let name = Self::unique("rotation-it");
-        self.sm.create_secret().name(name).secret_string(value.to_string()).send().await.unwrap().arn.unwrap()
-    }
-
-    /// `RotateSecret`, as the service starts a rotation: AWSPENDING on a new, empty version.
-    async fn start_rotation(&self, arn: &str) -> String {
-        let out = self
-            .sm
-            .rotate_secret()
-            .secret_id(arn)
-            .rotation_lambda_arn(self.local.get("ROTATION_LAMBDA_ARN"))
-            .rotation_rules(RotationRulesType::builder().automatically_after_days(30).build())
-            .send()
-            .await
-            .unwrap();
-        out.version_id.unwrap()
-    }
-
-    /// What the service does after finishSecret: removes the AWSPENDING label.
-    async fn end_rotation(&self, arn: &str, token: &str) {
-        self.sm
-            .update_secret_version_stage()
-            .secret_id(arn)
-            .version_stage("AWSPENDING")
-            .remove_from_version_id(token)
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn value(&self, arn: &str, stage: &str) -> Value {
-        let out = self.sm.get_secret_value().secret_id(arn).version_stage(stage).send().await.unwrap();
-        serde_json::from_str(&out.secret_string.unwrap()).unwrap()
-    }
-
     async fn logs_in(&self, secret: &Value) -> bool {
         let login = Login {
             engine: secret_rotation::secret::Engine::Postgres,
@@ -169,9 +135,7 @@ impl Stack {
         let token = self.start_rotation(arn).await;
         for step in STEPS {
             for _ in 0..2 {
-                let event =
-                    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.clone(), rotation_token: None };
-                rotator.handle(&event).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
             }
             let current = self.value(arn, "AWSCURRENT").await;
             let ok = self.logs_in(&current).await || (step != "createSecret" && self.logs_in(&self.value(arn, "AWSPENDING").await).await);
@@ -182,16 +146,12 @@ impl Stack {
     }
 }
 
-fn event(step: &str, arn: &str, token: &str) -> RotationEvent {
-    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.into(), rotation_token: None }
-}
-
 #[tokio::test]
 async fn single_user_rotation_end_to_end() {
     let s = Stack::new().await;
-    let group = Stack::unique("readers");
+    let group = unique("readers");
     s.sql(&format!("CREATE ROLE {group} NOLOGIN")).await;
-    let user = Stack::unique("app");
+    let user = unique("app");
     let old = "Old-pw-1!x";
     s.create_user(&user, old, &[&group], "").await;
     let arn = s.create_secret(&s.secret_json(&user, old)).await;
@@ -221,12 +181,12 @@ async fn single_user_rotation_end_to_end() {
 #[tokio::test]
 async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
     let s = Stack::new().await;
-    let group = Stack::unique("writers");
+    let group = unique("writers");
     s.sql(&format!("CREATE ROLE {group} NOLOGIN")).await;
-    let master = Stack::unique("master");
+    let master = unique("master");
     s.create_user(&master, "Master-pw-1", &[], "CREATEROLE").await;
     let master_arn = s.create_secret(&s.secret_json(&master, "Master-pw-1")).await;
-    let user = Stack::unique("svc");
+    let user = unique("svc");
     s.create_user(&user, "Svc-pw-1", &[&group], "").await;
     let mut secret = s.secret_json(&user, "Svc-pw-1");
     secret["masterarn"] = master_arn.clone().into();
@@ -255,7 +215,7 @@ async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
 #[tokio::test]
 async fn hostile_user_names_and_passwords_rotate_safely() {
     let s = Stack::new().await;
-    let victim = Stack::unique("victim");
+    let victim = unique("victim");
     s.sql(&format!("CREATE ROLE {victim} NOLOGIN")).await;
     let user = format!("a\"; DROP ROLE {victim}; --'\\");
     let password = "p'w\"\\; DROP TABLE x; --";
@@ -267,7 +227,7 @@ async fn hostile_user_names_and_passwords_rotate_safely() {
     assert!(s.logs_in(&current).await);
     assert!(s.role_exists(&victim).await, "nothing in the name was executed");
 
-    let master = Stack::unique("master");
+    let master = unique("master");
     s.create_user(&master, "Master-pw-2", &[], "CREATEROLE").await;
     let master_arn = s.create_secret(&s.secret_json(&master, "Master-pw-2")).await;
     let user2 = format!("b\"; DROP ROLE {victim}; --");
@@ -283,7 +243,7 @@ async fn hostile_user_names_and_passwords_rotate_safely() {
 #[tokio::test]
 async fn a_step_that_died_midway_converges_on_retry() {
     let s = Stack::new().await;
-    let user = Stack::unique("app");
+    let user = unique("app");
     s.create_user(&user, "Old-pw-2", &[], "").await;
     let arn = s.create_secret(&s.secret_json(&user, "Old-pw-2")).await;
     let rotator = s.rotator(&[]);
@@ -325,7 +285,7 @@ async fn a_step_that_died_midway_converges_on_retry() {
 #[tokio::test]
 async fn tls_is_verified_and_never_silently_dropped() {
     let s = Stack::new().await;
-    let user = Stack::unique("tlsonly");
+    let user = unique("tlsonly");
     s.create_user(&user, "Tls-pw-1", &["ssl_required"], "").await;
     let mut plaintext = s.secret_json(&user, "Tls-pw-1");
     plaintext["ssl"] = false.into();
@@ -337,7 +297,7 @@ async fn tls_is_verified_and_never_silently_dropped() {
     assert_eq!(err.error_type(), "Rotation.Tls", "{err}");
     assert!(err.to_string().contains("requires TLS"), "{err}");
 
-    let user2 = Stack::unique("app");
+    let user2 = unique("app");
     s.create_user(&user2, "Tls-pw-2", &[], "").await;
     let arn2 = s.create_secret(&s.secret_json(&user2, "Tls-pw-2")).await;
     let untrusting = {
@@ -363,7 +323,7 @@ async fn wrong_passwords_dead_databases_and_bad_secrets_change_nothing() {
 async fn failures_change_nothing() {
     let s = Stack::new().await;
     let rotator = s.rotator(&[]);
-    let user = Stack::unique("app");
+    let user = unique("app");
     s.create_user(&user, "Right-pw-1", &[], "").await;
     let arn = s.create_secret(&s.secret_json(&user, "Wrong-pw-1")).await;
     let token = s.start_rotation(&arn).await;

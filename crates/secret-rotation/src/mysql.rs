@@ -104,14 +104,14 @@ impl MySession {
 impl Session for MySession {
     async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
         let sql = set_own_password_sql(self.flavor, password);
-        within(self.timeout, self.conn.query_drop(sql)).await
+        within(self.timeout, self.conn.query_drop(sql)).await.map_err(|e| scrub(e, password))
     }
 
     async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
         let hosts = self.hosts_of(user).await?;
         for host in hosts {
             let sql = set_password_sql(self.flavor, user, &host, password);
-            within(self.timeout, self.conn.query_drop(sql)).await?;
+            within(self.timeout, self.conn.query_drop(sql)).await.map_err(|e| scrub(e, password))?;
         }
         Ok(())
     }
@@ -128,7 +128,9 @@ impl Session for MySession {
         for host in &hosts {
             let grants: Vec<String> =
                 within(self.timeout, self.conn.query(format!("SHOW GRANTS FOR {}@{}", quote(like), quote(host)))).await?;
-            within(self.timeout, self.conn.query_drop(create_user_sql(self.flavor, user, host, password))).await?;
+            within(self.timeout, self.conn.query_drop(create_user_sql(self.flavor, user, host, password)))
+                .await
+                .map_err(|e| scrub(e, password))?;
             for grant in grants {
                 if let Some(sql) = regrant(&grant, like, host, user) {
                     within(self.timeout, self.conn.query_drop(sql)).await?;
@@ -143,6 +145,13 @@ impl Session for MySession {
         let who = who.unwrap_or_default();
         Ok(who.rsplit_once('@').map_or(who.as_str(), |(user, _)| user).to_owned())
     }
+}
+
+/// An error from a statement that carried `password`, with the password, its quoted form and its
+/// hash taken out of the server's message.
+fn scrub(err: DbError, password: &SecretString) -> DbError {
+    let quoted = quote(password.expose());
+    err.scrubbed(&[&quoted[1..quoted.len() - 1], password.expose(), &native_hash(password)])
 }
 
 /// A string literal that means exactly `value` (the session has `NO_BACKSLASH_ESCAPES` off).
@@ -279,6 +288,16 @@ mod tests {
         assert_eq!(quote("a\\b"), "'a\\\\b'");
         assert_eq!(quote("x\0y\n"), "'x\\0y\\n'");
         assert_eq!(quote("app'@'%'; DROP USER root; --"), "'app\\'@\\'%\\'; DROP USER root; --'");
+    }
+
+    #[test]
+    fn errors_from_password_statements_are_scrubbed() {
+        let server = DbError::Other { detail: format!("You have an error near '{}' at line 1", quote(pw().expose())) };
+        let scrubbed = scrub(server, &pw()).to_string();
+        assert!(!scrubbed.contains("n3w"), "{scrubbed}");
+        assert!(scrubbed.contains("***"), "{scrubbed}");
+        let hashed = scrub(DbError::PermissionDenied { detail: format!("denied for {}", native_hash(&pw())) }, &pw()).to_string();
+        assert!(!hashed.contains(&native_hash(&pw())), "{hashed}");
     }
 
     #[test]

@@ -103,6 +103,28 @@ pub enum DbError {
     Other { detail: String },
 }
 
+impl DbError {
+    /// The same error with every occurrence of `secrets` in its text replaced by `***`: a server
+    /// may quote the statement that failed, and a statement may carry a password or its hash.
+    #[must_use]
+    pub fn scrubbed(self, secrets: &[&str]) -> Self {
+        let scrub = |mut text: String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                text = text.replace(secret, "***");
+            }
+            text
+        };
+        match self {
+            Self::LoginFailed { user, detail } => Self::LoginFailed { user, detail: scrub(detail) },
+            Self::Unreachable { host, port, detail } => Self::Unreachable { host, port, detail: scrub(detail) },
+            Self::Tls { host, port, detail } => Self::Tls { host, port, detail: scrub(detail) },
+            Self::PermissionDenied { detail } => Self::PermissionDenied { detail: scrub(detail) },
+            Self::Timeout { detail } => Self::Timeout { detail: scrub(detail) },
+            Self::Other { detail } => Self::Other { detail: scrub(detail) },
+        }
+    }
+}
+
 /// A logged-in database session.
 pub trait Session: Send {
     /// Changes the session user's own password.

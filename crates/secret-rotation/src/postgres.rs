@@ -82,13 +82,15 @@ impl Database for Postgres {
 
 impl Session for PgSession {
     async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
-        let sql = format!("ALTER ROLE CURRENT_USER PASSWORD {}", quote_literal(&verifier(password)));
-        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e))
+        let verifier = verifier(password);
+        let sql = format!("ALTER ROLE CURRENT_USER PASSWORD {}", quote_literal(&verifier));
+        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]))
     }
 
     async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
-        let sql = format!("ALTER ROLE {} PASSWORD {}", quote_ident(user)?, quote_literal(&verifier(password)));
-        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e))
+        let verifier = verifier(password);
+        let sql = format!("ALTER ROLE {} PASSWORD {}", quote_ident(user)?, quote_literal(&verifier));
+        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]))
     }
 
     async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
@@ -116,12 +118,13 @@ impl Session for PgSession {
             .map(|row| row.get(0))
             .collect();
         let user_ident = quote_ident(user)?;
-        let mut sql = format!("BEGIN; CREATE ROLE {user_ident} WITH LOGIN PASSWORD {};", quote_literal(&verifier(password)));
+        let verifier = verifier(password);
+        let mut sql = format!("BEGIN; CREATE ROLE {user_ident} WITH LOGIN PASSWORD {};", quote_literal(&verifier));
         for role in &memberships {
             let _ = write!(sql, " GRANT {} TO {user_ident};", quote_ident(role)?);
         }
         sql.push_str(" COMMIT;");
-        let result = self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e));
+        let result = self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]));
         if result.is_err() {
             let _ = self.client.batch_execute("ROLLBACK").await;
         }

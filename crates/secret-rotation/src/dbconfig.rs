@@ -1,12 +1,15 @@
 //! Connection settings shared by the database adapters: the trusted certificate authorities
 //! (the Amazon RDS bundle in the binary, the system roots, an optional CA file) and time-outs.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::env::{self, ConfigError, Lookup};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+
+use crate::ports::{DbError, Login};
 
 /// The Amazon RDS certificate authorities (global bundle), shipped in the binary.
 const RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/rds-global-bundle.pem");
@@ -19,7 +22,7 @@ pub struct DbConfig {
     pub roots: Arc<Vec<CertificateDer<'static>>>,
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
-    /// How many certificate authorities are trusted, for the cold-start log.
+    /// How many of `roots` the TLS root store accepted.
     pub trusted_roots: usize,
 }
 
@@ -34,6 +37,28 @@ impl std::fmt::Debug for DbConfig {
 }
 
 impl DbConfig {
+    /// Runs a connection attempt under the connect time-out, plus a second so that the driver's
+    /// own timer answers first when it can; a database that never answers becomes `Unreachable`.
+    ///
+    /// # Errors
+    /// The attempt's error, sorted by `classify`, or `Unreachable` on the time-out.
+    pub async fn connecting<T, E>(
+        &self,
+        login: &Login,
+        attempt: impl Future<Output = Result<T, E>>,
+        classify: impl FnOnce(&E) -> DbError,
+    ) -> Result<T, DbError> {
+        let deadline = self.connect_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(deadline, attempt).await {
+            Ok(result) => result.map_err(|e| classify(&e)),
+            Err(_) => Err(DbError::Unreachable {
+                host: login.host.clone(),
+                port: login.port,
+                detail: format!("no answer within {} s", deadline.as_secs()),
+            }),
+        }
+    }
+
     /// Reads `DB_CONNECT_TIMEOUT_SECONDS` (default 5), `DB_STATEMENT_TIMEOUT_SECONDS` (default 5),
     /// `DB_CA_BUNDLE` (a PEM file of extra CAs) and `DB_SYSTEM_ROOTS` (default true).
     ///

@@ -67,18 +67,7 @@ impl Database for MySql {
             let roots = self.roots.iter().map(|der| der.clone().into()).collect();
             opts = opts.ssl_opts(SslOpts::default().with_root_certs(roots).with_disable_built_in_roots(true));
         }
-        let deadline = self.config.connect_timeout + Duration::from_secs(1);
-        let mut conn = match tokio::time::timeout(deadline, Conn::new(opts)).await {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(classify_connect(&e, login)),
-            Err(_) => {
-                return Err(DbError::Unreachable {
-                    host: login.host.clone(),
-                    port: login.port,
-                    detail: format!("no answer within {} s", deadline.as_secs()),
-                });
-            }
-        };
+        let mut conn = self.config.connecting(login, Conn::new(opts), |e| classify_connect(e, login)).await?;
         let timeout = self.config.statement_timeout;
         let version: Option<String> = within(timeout, conn.query_first("SELECT VERSION()")).await?;
         let flavor = if version.is_some_and(|v| v.contains("MariaDB")) { Flavor::MariaDb } else { Flavor::MySql };

@@ -5,7 +5,6 @@
 //! SCRAM-SHA-256 verifier computed here, so the server's statement log never holds it.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use common::SecretString;
 use tokio_postgres::error::SqlState;
@@ -48,7 +47,6 @@ impl Database for Postgres {
             .application_name("secret-rotation")
             .connect_timeout(self.config.connect_timeout)
             .options(format!("-c statement_timeout={}", self.config.statement_timeout.as_millis()));
-        let deadline = self.config.connect_timeout + Duration::from_secs(1);
         let attempt = async {
             match login.tls {
                 Tls::Verify => {
@@ -65,17 +63,7 @@ impl Database for Postgres {
                 }
             }
         };
-        let client = match tokio::time::timeout(deadline, attempt).await {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(classify(&e, login)),
-            Err(_) => {
-                return Err(DbError::Unreachable {
-                    host: login.host.clone(),
-                    port: login.port,
-                    detail: format!("no answer within {} s", deadline.as_secs()),
-                });
-            }
-        };
+        let client = self.config.connecting(login, attempt, |e| classify(e, login)).await?;
         Ok(PgSession { client })
     }
 }

@@ -1,0 +1,521 @@
+"""The least-privilege and wiring rules of cloudformation/template.yaml, as checks over the parsed
+template: each check takes the template (a dict, intrinsic functions in their long form, as
+cfn-lint's loader returns them) and returns the problems it found, an empty list when none.
+
+moto deploys the template but skips AWS::SecretsManager::*, AWS::SNS::Subscription,
+AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy, drops Lambda's Architectures, LoggingConfig and
+DeadLetterConfig, and enforces neither IAM resources nor key policies: these checks cover them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from cfnlint.decode import decode_str
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+
+# Function (crate, binary, target/lambda/<name>/) -> its logical id, role, and sizing from the
+# benchmarks (peak memory 9.6 MiB reader, 13.3 MiB rotation): (memory MB, timeout s).
+FUNCTIONS = {
+    "config-reader": ("ConfigReader", "ConfigReaderRole", 128, 10),
+    "secret-rotation": ("SecretRotation", "SecretRotationRole", 256, 30),
+    "parameter-notifier": ("ParameterNotifier", "ParameterNotifierRole", 128, 10),
+    "certificate-notifier": ("CertificateNotifier", "CertificateNotifierRole", 128, 10),
+}
+
+# Every action each role may have (beyond these is a finding), and those it must have (without
+# them the function fails at run time).
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+ROLE_ACTIONS = {
+    "ConfigReaderRole": LOG_ACTIONS | {"ssm:GetParameters", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue"},
+    "SecretRotationRole": LOG_ACTIONS | {
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
+        "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces"},
+    "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "ssm:GetParameterHistory", "sns:Publish", "sqs:SendMessage"},
+    "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
+}
+ROLE_REQUIRED = {
+    "ConfigReaderRole": {"ssm:GetParameters", "ssm:GetParametersByPath"},
+    "SecretRotationRole": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                           "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+    "ParameterNotifierRole": {"ssm:DescribeParameters", "sns:Publish"},
+    "CertificateNotifierRole": {"acm:DescribeCertificate", "sns:Publish"},
+}
+# Actions with no resource-level permissions: the only ones allowed on Resource "*".
+NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces"}
+
+ARN = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
+READER_PARAMETERS = ARN % ("ssm", "parameter/${AppPrefix}/${Environment}/*")
+READER_REFERENCE = ARN % ("ssm", "parameter/aws/reference/secretsmanager/${ReaderSecretName}")
+READER_SECRET = ARN % ("secretsmanager", "secret:${ReaderSecretName}-??????")
+CRYPTO_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDataKey", "kms:*", "*")
+CONFIG_RULE_NAME = "acm-certificate-expiration-check"
+REQUIRED_OUTPUTS = {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn",
+                    "TopicArn", "KeyArn", "SecretArn"}
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as plain JSON data (short-form tags such as !Sub become {"Fn::Sub": ...})."""
+    template, problems = decode_str(path.read_text())
+    if problems or template is None:
+        raise ValueError(f"{path}: {problems}")
+    return json.loads(json.dumps(template))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def branches(value: Any) -> Iterator[Any]:
+    """The values a property may take: both sides of Fn::If, without AWS::NoValue."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        for side in value["Fn::If"][1:]:
+            yield from branches(side)
+    elif value != {"Ref": "AWS::NoValue"}:
+        yield value
+
+
+def texts(value: Any) -> list[str]:
+    """A resource or principal as strings: a Sub's template, "${X}" for Ref X, "${X.Arn}" for GetAtt."""
+    out: list[str] = []
+    for v in branches(value):
+        if v is None:
+            continue
+        if isinstance(v, list):
+            for item in v:
+                out += texts(item)
+        elif isinstance(v, str):
+            out.append(v)
+        elif "Fn::Sub" in v:
+            sub = v["Fn::Sub"]
+            out.append(sub if isinstance(sub, str) else sub[0])
+        elif "Ref" in v:
+            out.append("${%s}" % v["Ref"])
+        elif "Fn::GetAtt" in v:
+            att = v["Fn::GetAtt"]
+            out.append("${%s}" % (att if isinstance(att, str) else ".".join(att)))
+        else:
+            out.append(json.dumps(v))
+    return out
+
+
+def resources(t: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in t["Resources"].items() if r["Type"] == kind}
+
+
+def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for s in as_list(document.get("Statement", [])):
+        for branch in branches(s):
+            if isinstance(branch, list):
+                yield from branch
+            else:
+                yield branch
+
+
+def role_statements(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(role, statement) for every identity policy: inline in roles, and AWS::IAM::Policy/ManagedPolicy."""
+    for name, role in resources(t, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for s in statements(policy["PolicyDocument"]):
+                yield name, s
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+        for name, policy in resources(t, kind).items():
+            props = policy["Properties"]
+            roles = [props["RoleName"]] if "RoleName" in props else props.get("Roles", [name])
+            for role in roles:
+                for s in statements(props["PolicyDocument"]):
+                    yield "".join(texts(role)).strip("${}"), s
+
+
+def arn_parts(arn: str) -> list[str]:
+    """An ARN's fields, with the pseudo parameters (which hold "::") kept whole."""
+    pseudo = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
+    for i, p in enumerate(pseudo):
+        arn = arn.replace(p, f"\0{i}")
+    fields = arn.split(":")
+    for i, p in enumerate(pseudo):
+        fields = [f.replace(f"\0{i}", p) for f in fields]
+    return fields
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement.get("Action", []))
+
+
+def function_of_role(t: dict[str, Any], role: str) -> str | None:
+    for name, f in resources(t, "AWS::Lambda::Function").items():
+        if f["Properties"].get("Role") == {"Fn::GetAtt": [role, "Arn"]}:
+            return name
+    return None
+
+
+# ------------------------------------------------------------------ IAM roles
+
+
+def check_role_statements(t: dict[str, Any]) -> list[str]:
+    """Allow only, named actions without wildcards, only the actions the role's function calls,
+    Resource "*" only for actions that have no resource, every ARN in this account and region."""
+    problems = []
+    seen: dict[str, set[str]] = {}
+    for role, s in role_statements(t):
+        where = f"{role} {s.get('Sid', '(no Sid)')}"
+        if s.get("Effect") != "Allow":
+            problems.append(f"{where}: Effect must be Allow")
+        for key in ("NotAction", "NotResource", "NotPrincipal"):
+            if key in s:
+                problems.append(f"{where}: {key} is not allowed")
+        acts = actions(s)
+        seen.setdefault(role, set()).update(acts)
+        for a in acts:
+            if "*" in a:
+                problems.append(f"{where}: wildcard action {a}")
+            elif a not in ROLE_ACTIONS.get(role, set()):
+                problems.append(f"{where}: {a} is not an action of {role}'s function")
+        for r in texts(s.get("Resource", [])):
+            if r == "*":
+                extra = sorted(set(acts) - NO_RESOURCE_ACTIONS)
+                if extra:
+                    problems.append(f"{where}: Resource \"*\" for {extra}, which have resource-level permissions")
+            elif r.startswith("arn:"):
+                parts = arn_parts(r)
+                if len(parts) < 6 or parts[3] != "${AWS::Region}" or parts[4] != "${AWS::AccountId}":
+                    problems.append(f"{where}: {r} is not scoped to this account and region")
+            elif not r.startswith("${"):
+                problems.append(f"{where}: unexpected resource {r}")
+    for role in resources(t, "AWS::IAM::Role"):
+        missing = ROLE_REQUIRED.get(role, set()) - seen.get(role, set())
+        if missing:
+            problems.append(f"{role}: missing {sorted(missing)}")
+        if role not in ROLE_ACTIONS:
+            problems.append(f"{role}: an unknown role (add its actions to ROLE_ACTIONS)")
+    return problems
+
+
+def check_roles_trust(t: dict[str, Any]) -> list[str]:
+    """One role per function, assumable by Lambda only, in this account, and used by one function."""
+    problems = []
+    users: dict[str, list[str]] = {}
+    for name, f in resources(t, "AWS::Lambda::Function").items():
+        users.setdefault("".join(texts(f["Properties"]["Role"])), []).append(name)
+    for role, fns in users.items():
+        if len(fns) != 1:
+            problems.append(f"role {role} is shared by {fns}: one role per function")
+    for name, role in resources(t, "AWS::IAM::Role").items():
+        for s in statements(role["Properties"]["AssumeRolePolicyDocument"]):
+            if s.get("Principal") != {"Service": "lambda.amazonaws.com"}:
+                problems.append(f"{name}: trusts {s.get('Principal')}, not Lambda")
+            if "aws:SourceAccount" not in json.dumps(s.get("Condition", {})):
+                problems.append(f"{name}: trust without aws:SourceAccount")
+        if role["Properties"].get("ManagedPolicyArns"):
+            problems.append(f"{name}: managed policies are not reviewed here; write the statements inline")
+    return problems
+
+
+def check_reader_scope(t: dict[str, Any]) -> list[str]:
+    """The config reader reads its environment's parameters only, plus its one configured secret."""
+    problems = []
+    for role, s in role_statements(t):
+        if role != "ConfigReaderRole":
+            continue
+        for r in texts(s.get("Resource", [])):
+            if any(a.startswith("ssm:") for a in actions(s)) and r.startswith("arn:") and ":ssm:" in r:
+                if r not in (READER_PARAMETERS, READER_REFERENCE):
+                    problems.append(f"config reader may read {r}, outside {READER_PARAMETERS}")
+            if ":secretsmanager:" in r and r != READER_SECRET:
+                problems.append(f"config reader may read the secret {r}, not only {READER_SECRET}")
+        if "secretsmanager:GetSecretValue" in actions(s) and READER_SECRET not in texts(s.get("Resource", [])):
+            problems.append("config reader's GetSecretValue is not on its configured secret")
+    env = t["Resources"]["ConfigReader"]["Properties"]["Environment"]["Variables"]
+    if env.get("DEV_OR_PROD") != {"Ref": "Environment"}:
+        problems.append("config reader's DEV_OR_PROD is not the stack's Environment")
+    if env.get("PARAMETER_PREFIX") != {"Fn::Sub": "/${AppPrefix}"}:
+        problems.append("config reader's PARAMETER_PREFIX is not /${AppPrefix}")
+    return problems
+
+
+# ------------------------------------------------------------------ KMS
+
+
+def grants_crypto(statement: dict[str, Any]) -> bool:
+    return any(a.startswith(CRYPTO_ACTIONS) for a in actions(statement))
+
+
+def check_key_policy(t: dict[str, Any]) -> list[str]:
+    """Key rotation on; no wildcard principal; every use of the key (decrypt, encrypt, data keys)
+    by a role or the account goes through a service (kms:ViaService); services are conditioned; the
+    reader decrypts only parameters of its environment; roles get no KMS rights of their own."""
+    problems = []
+    keys = resources(t, "AWS::KMS::Key")
+    if not keys:
+        return ["no AWS::KMS::Key"]
+    for name, key in keys.items():
+        props = key["Properties"]
+        if props.get("EnableKeyRotation") is not True:
+            problems.append(f"{name}: EnableKeyRotation is not true")
+        reader_decrypt = False
+        for s in statements(props["KeyPolicy"]):
+            where = f"{name} {s.get('Sid', '(no Sid)')}"
+            principal = s.get("Principal")
+            if principal == "*" or (isinstance(principal, dict) and "*" in texts(principal.get("AWS", []))):
+                problems.append(f"{where}: wildcard principal")
+            if s.get("Effect") != "Allow" or not grants_crypto(s):
+                continue
+            condition = s.get("Condition", {})
+            flat = json.dumps(condition)
+            if isinstance(principal, dict) and "AWS" in principal:
+                if "kms:ViaService" not in flat:
+                    problems.append(f"{where}: {actions(s)} for {texts(principal['AWS'])} without kms:ViaService")
+                if "${ConfigReaderRole.Arn}" in texts(principal["AWS"]) and "kms:Decrypt" in actions(s):
+                    context = condition.get("StringLike", {}).get("kms:EncryptionContext:PARAMETER_ARN")
+                    if "ssm." in flat:
+                        reader_decrypt = True
+                        if texts(context) != [READER_PARAMETERS]:
+                            problems.append(f"{where}: the reader's decrypt is not limited to {READER_PARAMETERS} (got {texts(context)})")
+            elif not condition:
+                problems.append(f"{where}: {actions(s)} for a service without a condition")
+        if not reader_decrypt:
+            problems.append(f"{name}: no statement lets the config reader decrypt through SSM")
+    for role, s in role_statements(t):
+        if any(a.startswith("kms:") for a in actions(s)):
+            problems.append(f"{role}: KMS rights belong in the key policy, with kms:ViaService")
+    return problems
+
+
+# ------------------------------------------------------------------ functions
+
+
+def check_functions(t: dict[str, Any]) -> list[str]:
+    """provided.al2023 on arm64 with handler bootstrap, code from the packaged location, JSON logs
+    into their own log group with retention (the one the role may write to), sized from the benchmarks."""
+    problems = []
+    groups = resources(t, "AWS::Logs::LogGroup")
+    functions = resources(t, "AWS::Lambda::Function")
+    if set(functions) != {v[0] for v in FUNCTIONS.values()}:
+        problems.append(f"functions {sorted(functions)} are not {sorted(v[0] for v in FUNCTIONS.values())}")
+    for crate, (logical, role, memory, timeout) in FUNCTIONS.items():
+        if logical not in functions:
+            continue
+        p = functions[logical]["Properties"]
+        where = f"{logical} ({crate})"
+        expected = {"Runtime": "provided.al2023", "Architectures": ["arm64"], "Handler": "bootstrap",
+                    "MemorySize": memory, "Timeout": timeout, "Role": {"Fn::GetAtt": [role, "Arn"]},
+                    "FunctionName": {"Fn::Sub": "${AppPrefix}-${Environment}-" + crate}}
+        for key, want in expected.items():
+            if p.get(key) != want:
+                problems.append(f"{where}: {key} is {p.get(key)!r}, want {want!r}")
+        code = p.get("Code", {})
+        if code.get("S3Bucket") != {"Ref": "CodeBucket"} or code.get("S3Key") != {"Fn::Sub": "${CodeKeyPrefix}/" + crate + "/bootstrap.zip"}:
+            problems.append(f"{where}: Code is not the packaged {crate}/bootstrap.zip")
+        logging = p.get("LoggingConfig", {})
+        if logging.get("LogFormat") != "JSON":
+            problems.append(f"{where}: LoggingConfig.LogFormat is not JSON")
+        group = logging.get("LogGroup", {}).get("Ref") if isinstance(logging.get("LogGroup"), dict) else None
+        if group not in groups:
+            problems.append(f"{where}: LoggingConfig.LogGroup is not a log group of the template")
+            continue
+        g = groups[group]["Properties"]
+        if "RetentionInDays" not in g:
+            problems.append(f"{group}: no RetentionInDays")
+        if "KmsKeyId" not in g:
+            problems.append(f"{group}: not encrypted with the stack's key")
+        name = "/aws/lambda/${AppPrefix}-${Environment}-" + crate
+        if texts(g.get("LogGroupName")) != [name]:
+            problems.append(f"{group}: LogGroupName is {texts(g.get('LogGroupName'))}, want {name}")
+        log_arn = ARN % ("logs", "log-group:" + name + ":*")
+        writes = [s for r, s in role_statements(t) if r == role and "logs:PutLogEvents" in actions(s)]
+        if not writes or any(texts(s["Resource"]) != [log_arn] for s in writes):
+            problems.append(f"{role}: may not write exactly to its log group {log_arn}")
+    rotation = functions.get("SecretRotation", {}).get("Properties", {})
+    reserved = rotation.get("ReservedConcurrentExecutions")
+    if not isinstance(reserved, int) or not 1 <= reserved <= 5:
+        problems.append(f"SecretRotation: ReservedConcurrentExecutions is {reserved!r}, want 1 to 5")
+    return problems
+
+
+def rule_targets(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    """(rule, target, the template function it invokes or None)."""
+    for name, rule in resources(t, "AWS::Events::Rule").items():
+        for target in rule["Properties"].get("Targets", []):
+            arn = target.get("Arn")
+            fn = arn["Fn::GetAtt"][0] if isinstance(arn, dict) and "Fn::GetAtt" in arn else None
+            yield name, target, fn
+
+
+def check_async_failures(t: dict[str, Any]) -> list[str]:
+    """Functions invoked asynchronously (EventBridge targets) keep what they fail on: a dead-letter
+    queue or an on-failure destination, which their role may send to."""
+    problems = []
+    destinations = {}
+    for _, cfg in resources(t, "AWS::Lambda::EventInvokeConfig").items():
+        p = cfg["Properties"]
+        if p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"):
+            destinations["".join(texts(p["FunctionName"])).strip("${}").split(".")[0]] = True
+    for _, _, fn in rule_targets(t):
+        if fn is None:
+            continue
+        p = t["Resources"][fn]["Properties"]
+        dlq = p.get("DeadLetterConfig", {}).get("TargetArn")
+        if not dlq and fn not in destinations:
+            problems.append(f"{fn}: invoked asynchronously without a dead-letter queue or on-failure destination")
+            continue
+        if dlq:
+            queue = dlq["Fn::GetAtt"][0] if isinstance(dlq, dict) and "Fn::GetAtt" in dlq else None
+            queue_name = texts(t["Resources"].get(queue, {}).get("Properties", {}).get("QueueName"))
+            role = p["Role"]["Fn::GetAtt"][0]
+            allowed = [r for rr, s in role_statements(t) if rr == role and "sqs:SendMessage" in actions(s) for r in texts(s["Resource"])]
+            if not queue_name or ARN % ("sqs", queue_name[0]) not in allowed:
+                problems.append(f"{role}: may not send to its dead-letter queue {queue}")
+    return problems
+
+
+def check_rules(t: dict[str, Any]) -> list[str]:
+    """Every rule's function target has a retry policy, a dead-letter queue that accepts the rule,
+    and a Lambda permission for events.amazonaws.com scoped to that rule's ARN."""
+    problems = []
+    permissions = resources(t, "AWS::Lambda::Permission")
+    policies = resources(t, "AWS::SQS::QueuePolicy")
+    targets = list(rule_targets(t))
+    if not targets:
+        problems.append("no event rules")
+    for rule, target, fn in targets:
+        where = f"{rule} -> {target.get('Id')}"
+        if fn is None or t["Resources"].get(fn, {}).get("Type") != "AWS::Lambda::Function":
+            problems.append(f"{where}: the target is not a function of the template")
+            continue
+        retry = target.get("RetryPolicy", {})
+        if not retry.get("MaximumRetryAttempts") or not retry.get("MaximumEventAgeInSeconds"):
+            problems.append(f"{where}: no RetryPolicy")
+        dlq = target.get("DeadLetterConfig", {}).get("Arn")
+        if not dlq:
+            problems.append(f"{where}: no DeadLetterConfig")
+        else:
+            queue = dlq["Fn::GetAtt"][0]
+            accepted = [
+                s for p in policies.values() if {"Ref": queue} in p["Properties"]["Queues"]
+                for s in statements(p["Properties"]["PolicyDocument"])
+                if s.get("Effect") == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}
+                and "${%s.Arn}" % rule in texts(s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn", []))
+            ]
+            if not accepted:
+                problems.append(f"{where}: the dead-letter queue {queue} does not accept this rule (aws:SourceArn)")
+        matching = [
+            name for name, perm in permissions.items()
+            if texts(perm["Properties"].get("FunctionName")) in (["${%s}" % fn], ["${%s.Arn}" % fn])
+            and perm["Properties"].get("Principal") == "events.amazonaws.com"
+            and perm["Properties"].get("SourceArn") == {"Fn::GetAtt": [rule, "Arn"]}
+        ]
+        if not matching:
+            problems.append(f"{where}: no lambda:InvokeFunction permission for events.amazonaws.com with SourceArn of {rule}")
+    for name, perm in permissions.items():
+        p = perm["Properties"]
+        if p.get("Principal") == "events.amazonaws.com" and "SourceArn" not in p:
+            problems.append(f"{name}: an EventBridge permission without SourceArn")
+        if p.get("Principal", "").endswith(".amazonaws.com") and "SourceArn" not in p and "SourceAccount" not in p:
+            problems.append(f"{name}: a service permission without SourceArn or SourceAccount")
+    return problems
+
+
+# ------------------------------------------------------------------ secret and rotation
+
+
+def check_rotation(t: dict[str, Any]) -> list[str]:
+    problems = []
+    r = t["Resources"]
+    rotation_arn = {"Fn::GetAtt": ["SecretRotation", "Arn"]}
+    perms = [p["Properties"] for p in resources(t, "AWS::Lambda::Permission").values()
+             if p["Properties"].get("Principal") == "secretsmanager.amazonaws.com"]
+    if not any(p.get("FunctionName") == rotation_arn and p.get("SourceAccount") == {"Ref": "AWS::AccountId"} for p in perms):
+        problems.append("no permission for secretsmanager.amazonaws.com on the rotation function with SourceAccount")
+    schedules = resources(t, "AWS::SecretsManager::RotationSchedule")
+    if not schedules:
+        problems.append("no RotationSchedule")
+    for name, s in schedules.items():
+        p = s["Properties"]
+        if p.get("RotationLambdaARN") != rotation_arn:
+            problems.append(f"{name}: RotationLambdaARN is not the rotation function")
+        if "${RotationDays}" not in json.dumps(p.get("RotationRules", {})):
+            problems.append(f"{name}: the schedule does not use RotationDays")
+        depends = as_list(s.get("DependsOn", []))
+        if not any(d in resources(t, "AWS::Lambda::Permission") for d in depends):
+            problems.append(f"{name}: does not wait for the rotation function's permission (DependsOn)")
+        if texts(p.get("SecretId")) != ["${DatabaseSecret}", "${DatabaseSecretArn}"]:
+            problems.append(f"{name}: SecretId is not the created or the given secret")
+    secret = r.get("DatabaseSecret", {}).get("Properties", {})
+    if secret.get("KmsKeyId") != {"Fn::GetAtt": ["Key", "Arn"]}:
+        problems.append("DatabaseSecret: not encrypted with the stack's key")
+    replicas = [x for v in branches(secret.get("ReplicaRegions", {"Ref": "AWS::NoValue"})) for x in as_list(v) for x in branches(x)]
+    if len(replicas) < 1 or any("Region" not in x or "KmsKeyId" not in x for x in replicas):
+        problems.append("DatabaseSecret: no replica regions with a KMS key each")
+    # Secrets Manager's own rotation guard: the function acts on the secret only while it is its
+    # rotation function.
+    function_arn = ARN % ("lambda", "function:${AppPrefix}-${Environment}-secret-rotation")
+    for role, s in role_statements(t):
+        if role == "SecretRotationRole" and "secretsmanager:PutSecretValue" in actions(s):
+            cond = s.get("Condition", {}).get("StringEquals", {}).get("secretsmanager:resource/AllowRotationLambdaArn")
+            if texts(cond) != [function_arn]:
+                problems.append(f"SecretRotationRole {s.get('Sid')}: no secretsmanager:resource/AllowRotationLambdaArn = {function_arn}")
+            if texts(s.get("Resource")) != [ARN % ("secretsmanager", "secret:${AppPrefix}/${Environment}/db-credentials-??????"), "${DatabaseSecretArn}"]:
+                problems.append(f"SecretRotationRole {s.get('Sid')}: not limited to its secret ({texts(s.get('Resource'))})")
+    if texts(secret.get("Name")) != ["${AppPrefix}/${Environment}/db-credentials"]:
+        problems.append("DatabaseSecret: the name is not <prefix>/<env>/db-credentials (the role and key policy assume it)")
+    return problems
+
+
+def check_notifications(t: dict[str, Any]) -> list[str]:
+    problems = []
+    r = t["Resources"]
+    topics = resources(t, "AWS::SNS::Topic")
+    for name, topic in topics.items():
+        if topic["Properties"].get("KmsMasterKeyId") != {"Fn::GetAtt": ["Key", "Arn"]}:
+            problems.append(f"{name}: not encrypted with the stack's key")
+    for name, sub in resources(t, "AWS::SNS::Subscription").items():
+        if sub.get("Condition") != "HasEmail" or sub["Properties"].get("Endpoint") != {"Ref": "NotificationEmail"}:
+            problems.append(f"{name}: the email subscription is not optional on NotificationEmail")
+    topic_arn = ARN % ("sns", "${AppPrefix}-${Environment}-notifications")
+    if texts(r.get("NotificationTopic", {}).get("Properties", {}).get("TopicName")) != ["${AppPrefix}-${Environment}-notifications"]:
+        problems.append("NotificationTopic: the name is not what the roles may publish to")
+    for role in ("ParameterNotifierRole", "CertificateNotifierRole"):
+        published = [x for rr, s in role_statements(t) if rr == role and "sns:Publish" in actions(s) for x in texts(s["Resource"])]
+        if published != [topic_arn]:
+            problems.append(f"{role}: publishes to {published}, not only the topic")
+    alarms = [a["Properties"] for a in resources(t, "AWS::CloudWatch::Alarm").values()]
+    if not any(a.get("MetricName") == "Errors" and a.get("Namespace") == "AWS/Lambda"
+               and {"Name": "FunctionName", "Value": {"Ref": "SecretRotation"}} in a.get("Dimensions", [])
+               and {"Ref": "NotificationTopic"} in a.get("AlarmActions", []) for a in alarms):
+        problems.append("no alarm on the rotation function's errors notifying the topic")
+    rules = resources(t, "AWS::Config::ConfigRule")
+    if len(rules) != 1:
+        problems.append(f"{len(rules)} Config rules, want one")
+    for name, rule in rules.items():
+        p = rule["Properties"]
+        if rule.get("Condition") != "MakeConfigRule":
+            problems.append(f"{name}: not conditional on CreateConfigRule")
+        if p.get("ConfigRuleName") != CONFIG_RULE_NAME:
+            problems.append(f"{name}: ConfigRuleName is {p.get('ConfigRuleName')}")
+        if p.get("Source") != {"Owner": "AWS", "SourceIdentifier": "ACM_CERTIFICATE_EXPIRATION_CHECK"}:
+            problems.append(f"{name}: not the managed ACM_CERTIFICATE_EXPIRATION_CHECK")
+        if p.get("InputParameters") != {"daysToExpiration": {"Ref": "CertificateExpiryDays"}}:
+            problems.append(f"{name}: daysToExpiration is not CertificateExpiryDays")
+    env = r.get("CertificateNotifier", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    if env.get("CONFIG_RULE_NAME") != CONFIG_RULE_NAME:
+        problems.append("CertificateNotifier: CONFIG_RULE_NAME is not the Config rule's name")
+    pattern = r.get("CertificateComplianceRule", {}).get("Properties", {}).get("EventPattern", {})
+    if pattern.get("detail", {}).get("configRuleName") != [CONFIG_RULE_NAME]:
+        problems.append("CertificateComplianceRule: does not select the Config rule by name")
+    for fn in ("ParameterNotifier", "CertificateNotifier"):
+        if r.get(fn, {}).get("Properties", {}).get("Environment", {}).get("Variables", {}).get("TOPIC_ARN") != {"Ref": "NotificationTopic"}:
+            problems.append(f"{fn}: TOPIC_ARN is not the topic")
+    return problems
+
+
+def check_outputs(t: dict[str, Any]) -> list[str]:
+    missing = REQUIRED_OUTPUTS - set(t.get("Outputs", {}))
+    return [f"missing outputs {sorted(missing)}"] if missing else []
+
+
+CHECKS = [check_role_statements, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
+          check_async_failures, check_rules, check_rotation, check_notifications, check_outputs]

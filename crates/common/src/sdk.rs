@@ -47,4 +47,16 @@ impl SdkFailure {
             _ => Self::Other(crate::diagnostic::message_chain(err)),
         }
     }
+
+    /// For a failure to get an answer (time-out, unreachable, unreadable), what happened: a
+    /// transient failure worth retrying. `None` for a service error or an unclassified one.
+    #[must_use]
+    pub fn transport_detail(&self) -> Option<String> {
+        match self {
+            Self::Timeout => Some("the request timed out".into()),
+            Self::Unreachable(detail) => Some(format!("the request could not be sent: {detail}")),
+            Self::UnreadableResponse => Some("the response could not be read".into()),
+            Self::Service { .. } | Self::Other(_) => None,
+        }
+    }
 }

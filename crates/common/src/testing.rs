@@ -99,6 +99,13 @@ impl LogCapture {
     /// Use it with `tracing::instrument::WithSubscriber::with_subscriber` on the future under test.
     #[must_use]
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
+        // Tests run in parallel threads; a log call first reached by a thread without a capture
+        // could be cached as uninteresting and then missed by every capture. A global default
+        // that takes every event (and drops it) keeps each call site's interest open.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let sink = self.clone();
         crate::logging::json_subscriber(move || sink.clone(), tracing::level_filters::LevelFilter::TRACE)
     }

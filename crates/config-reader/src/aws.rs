@@ -137,10 +137,8 @@ where
             let message = format!("{code}: {message}");
             classify_code(&code, message)
         }
-        SdkFailure::Timeout => SourceError::Unavailable { message: "the request timed out".into() },
-        SdkFailure::Unreachable(detail) => SourceError::Unavailable { message: format!("the request could not be sent: {detail}") },
-        SdkFailure::UnreadableResponse => SourceError::Unavailable { message: "the response could not be read".into() },
         SdkFailure::Other(detail) => SourceError::Invalid { message: detail },
+        transport => SourceError::Unavailable { message: transport.transport_detail().unwrap_or_default() },
     }
 }
 

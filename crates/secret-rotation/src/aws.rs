@@ -30,6 +30,7 @@ impl SecretStore for SecretsManager {
             arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
             rotation_enabled: out.rotation_enabled.unwrap_or(false),
             versions: out.version_ids_to_stages.unwrap_or_default(),
+            tags: out.tags.unwrap_or_default().into_iter().filter_map(|t| Some((t.key?, t.value?))).collect(),
         })
     }
 
@@ -109,9 +110,7 @@ where
                 _ => StoreError::Refused(message),
             }
         }
-        SdkFailure::Timeout => StoreError::Transient("the request timed out".into()),
-        SdkFailure::Unreachable(detail) => StoreError::Transient(format!("the request could not be sent: {detail}")),
-        SdkFailure::UnreadableResponse => StoreError::Transient("the response could not be read".into()),
         SdkFailure::Other(detail) => StoreError::Refused(detail),
+        transport => StoreError::Transient(transport.transport_detail().unwrap_or_default()),
     }
 }

@@ -2,7 +2,7 @@
 
 use common::{ConfigError, ErrorKind};
 
-use crate::ports::{DbError, StoreError};
+use crate::ports::{DbError, RdsError, StoreError};
 use crate::secret::SecretError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum RotationError {
     Login { which: &'static str, source: DbError },
     #[error("{source} (with the {which} credentials)")]
     Database { which: &'static str, source: DbError },
+    #[error("the secret's host {host} is not an endpoint of the master secret's {database} (per the RDS API)")]
+    NotSameDatabase { host: String, database: String },
+    #[error(transparent)]
+    Rds(RdsError),
     #[error("testSecret: {0}")]
     TestFailed(String),
     #[error(transparent)]
@@ -70,6 +74,13 @@ impl ErrorKind for RotationError {
                 DbError::Other { .. } => "Rotation.Database",
             },
             Self::TestFailed(_) => "Rotation.TestFailed",
+            Self::NotSameDatabase { .. } => "Rotation.HostMismatch",
+            Self::Rds(e) => match e {
+                RdsError::NotFound(_) => "Rotation.RdsNotFound",
+                RdsError::AccessDenied(_) => "Rotation.AccessDenied",
+                RdsError::Transient(_) => "Rotation.TransientAws",
+                RdsError::Refused(_) => "Rotation.RdsLookup",
+            },
             Self::Store(e) => match e {
                 StoreError::NotFound(_) => "Rotation.SecretNotFound",
                 StoreError::AccessDenied(_) => "Rotation.AccessDenied",

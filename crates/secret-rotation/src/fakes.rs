@@ -5,7 +5,10 @@ use std::sync::Mutex;
 
 use common::SecretString;
 
-use crate::ports::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, SecretMeta, SecretStore, Session, StoreError};
+use crate::ports::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget, SecretMeta,
+    SecretStore, Session, StoreError,
+};
 
 /// When an injected fault fires: before the operation takes effect, or after (the effect stays,
 /// but the caller sees an error, as when a Lambda dies or times out mid-call).
@@ -48,6 +51,7 @@ pub struct Version {
 #[derive(Debug, Clone, Default)]
 pub struct FakeSecret {
     pub rotation_enabled: bool,
+    pub tags: HashMap<String, String>,
     pub versions: HashMap<String, Version>,
 }
 
@@ -62,7 +66,11 @@ impl FakeStore {
     pub fn add(&self, arn: &str, value: &str) {
         let mut versions = HashMap::new();
         versions.insert("v0".to_owned(), Version { value: Some(value.to_owned()), stages: vec![AWSCURRENT.to_owned()] });
-        self.secrets.lock().unwrap().insert(arn.to_owned(), FakeSecret { rotation_enabled: true, versions });
+        self.secrets.lock().unwrap().insert(arn.to_owned(), FakeSecret { rotation_enabled: true, tags: HashMap::new(), versions });
+    }
+
+    pub fn tag(&self, arn: &str, key: &str, value: &str) {
+        self.secrets.lock().unwrap().get_mut(arn).unwrap().tags.insert(key.to_owned(), value.to_owned());
     }
 
     /// What the service does before createSecret: a new version id with AWSPENDING and no value.
@@ -108,6 +116,7 @@ impl SecretStore for &FakeStore {
             arn: secret_id.to_owned(),
             rotation_enabled: s.rotation_enabled,
             versions: s.versions.iter().filter(|(_, v)| !v.stages.is_empty()).map(|(k, v)| (k.clone(), v.stages.clone())).collect(),
+            tags: s.tags.clone(),
         };
         drop(secrets);
         self.leave("describe")?;
@@ -186,6 +195,8 @@ pub struct FakeDb {
     pub users: Mutex<HashMap<String, User>>,
     pub faults: Faults,
     pub connections: Mutex<usize>,
+    /// The `host:port` of every connection attempt, in order.
+    pub hosts: Mutex<Vec<String>>,
     pub down: Mutex<bool>,
 }
 
@@ -215,6 +226,7 @@ impl<'a> Database for &'a FakeDb {
 
     async fn connect(&self, login: &Login) -> Result<FakeSession<'a>, DbError> {
         *self.connections.lock().unwrap() += 1;
+        self.hosts.lock().unwrap().push(format!("{}:{}", login.host, login.port));
         if *self.down.lock().unwrap() {
             return Err(DbError::Unreachable { host: login.host.clone(), port: login.port, detail: "connection refused".into() });
         }
@@ -269,5 +281,40 @@ impl Session for FakeSession<'_> {
     async fn whoami(&mut self) -> Result<String, DbError> {
         self.db.fault("whoami", When::Before)?;
         Ok(self.user.clone())
+    }
+}
+
+/// The RDS API in memory: databases by target, each with its engine, writer and other endpoints.
+#[derive(Debug, Default)]
+pub struct FakeRds {
+    pub databases: Mutex<HashMap<RdsTarget, (RdsDatabase, Vec<RdsEndpoint>)>>,
+    pub calls: Mutex<usize>,
+    pub fail: Mutex<Option<RdsError>>,
+}
+
+impl FakeRds {
+    pub fn add(&self, target: RdsTarget, engine: &str, host: &str, port: u16, others: &[(&str, u16)]) {
+        let endpoint = RdsEndpoint { host: host.to_owned(), port };
+        let mut all = vec![endpoint.clone()];
+        all.extend(others.iter().map(|(h, p)| RdsEndpoint { host: (*h).to_owned(), port: *p }));
+        self.databases.lock().unwrap().insert(target, (RdsDatabase { engine: engine.to_owned(), endpoint }, all));
+    }
+
+    fn find(&self, target: &RdsTarget) -> Result<(RdsDatabase, Vec<RdsEndpoint>), RdsError> {
+        *self.calls.lock().unwrap() += 1;
+        if let Some(err) = self.fail.lock().unwrap().clone() {
+            return Err(err);
+        }
+        self.databases.lock().unwrap().get(target).cloned().ok_or_else(|| RdsError::NotFound(target.describe()))
+    }
+}
+
+impl RdsApi for &FakeRds {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
+        self.find(target).map(|(db, _)| db)
+    }
+
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
+        self.find(target).map(|(_, all)| all)
     }
 }

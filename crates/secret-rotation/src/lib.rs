@@ -14,6 +14,7 @@ pub mod mysql;
 pub mod password;
 pub mod ports;
 pub mod postgres;
+pub mod rds;
 pub mod rotation;
 pub mod secret;
 
@@ -22,7 +23,7 @@ pub use rotation::{Outcome, RotationEvent, Rotator, Step};
 
 use lambda_runtime::LambdaEvent;
 
-use crate::ports::{Database, SecretStore};
+use crate::ports::{Database, RdsApi, SecretStore};
 
 /// Parses a payload into a [`RotationEvent`].
 ///
@@ -47,10 +48,11 @@ pub fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, Rotation
 ///
 /// # Errors
 /// The step's [`RotationError`], reported with its stable `errorType`.
-pub async fn handle<S, D>(rotator: &Rotator<S, D>, event: LambdaEvent<serde_json::Value>) -> Result<(), RotationError>
+pub async fn handle<S, D, R>(rotator: &Rotator<S, D, R>, event: LambdaEvent<serde_json::Value>) -> Result<(), RotationError>
 where
     S: SecretStore + Sync,
     D: Database + Sync,
+    R: RdsApi + Sync,
 {
     let event = match parse_event(event.payload) {
         Ok(e) => e,

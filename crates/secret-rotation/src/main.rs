@@ -6,6 +6,7 @@ use secret_rotation::engines::Engines;
 use secret_rotation::mysql::MySql;
 use secret_rotation::password::PasswordPolicy;
 use secret_rotation::postgres::Postgres;
+use secret_rotation::rds::Rds;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -17,6 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = common::aws_sdk_config().await;
     let rotate_keys = common::env::list_or(&env, "ROTATE_KEYS", &[]);
     let rotator = Rotator::new(SecretsManager::new(&sdk), Engines { postgres: Postgres::new(db.clone()), mysql: MySql::new(db) }, policy)
+        .with_rds(Rds::new(&sdk))
         .with_rotate_keys(rotate_keys);
     lambda_runtime::run(service_fn(|event| secret_rotation::handle(&rotator, event))).await
 }

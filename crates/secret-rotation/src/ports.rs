@@ -17,6 +17,8 @@ pub struct SecretMeta {
     pub rotation_enabled: bool,
     /// Version id → staging labels.
     pub versions: HashMap<String, Vec<String>>,
+    /// The secret's tags: RDS names the database of a secret it manages in `aws:rds:*` tags.
+    pub tags: HashMap<String, String>,
 }
 
 impl SecretMeta {
@@ -29,6 +31,111 @@ impl SecretMeta {
     #[must_use]
     pub fn stages_of(&self, version: &str) -> Option<&[String]> {
         self.versions.get(version).map(Vec::as_slice)
+    }
+
+    /// The RDS database named by the secret's `aws:rds:primaryDBInstanceArn` or
+    /// `aws:rds:primaryDBClusterArn` tag (a secret that RDS manages), if it has one.
+    ///
+    /// # Errors
+    /// When the tag is there but does not hold an RDS instance or cluster ARN.
+    pub fn rds_target(&self) -> Result<Option<RdsTarget>, RdsError> {
+        for (tag, kind) in [(TAG_RDS_CLUSTER, "cluster"), (TAG_RDS_INSTANCE, "db")] {
+            if let Some(arn) = self.tags.get(tag) {
+                return RdsTarget::from_arn(arn, kind).map(Some).ok_or_else(|| {
+                    RdsError::Refused(format!(
+                        "the secret's {tag} tag is not the ARN of an RDS {}",
+                        if kind == "db" { "instance" } else { "cluster" }
+                    ))
+                });
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The tag RDS puts on the master secret it manages for a DB instance.
+pub const TAG_RDS_INSTANCE: &str = "aws:rds:primaryDBInstanceArn";
+/// The tag RDS puts on the master secret it manages for an Aurora or Multi-AZ DB cluster.
+pub const TAG_RDS_CLUSTER: &str = "aws:rds:primaryDBClusterArn";
+
+/// An RDS database, by identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RdsTarget {
+    Instance(String),
+    Cluster(String),
+}
+
+impl RdsTarget {
+    /// `arn:<partition>:rds:<region>:<account>:<kind>:<identifier>`, `kind` being `db` or `cluster`.
+    fn from_arn(arn: &str, kind: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [prefix, _partition, service, _region, _account, k, id] = parts.as_slice() else { return None };
+        let valid_id = !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if *prefix != "arn" || *service != "rds" || *k != kind || !valid_id {
+            return None;
+        }
+        Some(if kind == "db" { Self::Instance((*id).to_owned()) } else { Self::Cluster((*id).to_owned()) })
+    }
+
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Instance(id) => format!("DB instance {id}"),
+            Self::Cluster(id) => format!("DB cluster {id}"),
+        }
+    }
+}
+
+/// Where the RDS API says a database takes connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsEndpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+/// What the RDS API says about a database: its engine and its writer endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RdsDatabase {
+    /// RDS's engine name: `postgres`, `aurora-postgresql`, `mysql`, `mariadb`, `aurora-mysql`, ...
+    pub engine: String,
+    pub endpoint: RdsEndpoint,
+}
+
+/// A failed RDS API call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RdsError {
+    #[error("{0} not found by the RDS API")]
+    NotFound(String),
+    #[error("access denied by the RDS API: {0}")]
+    AccessDenied(String),
+    #[error("the RDS API is unavailable: {0}")]
+    Transient(String),
+    #[error("RDS look-up failed: {0}")]
+    Refused(String),
+}
+
+/// The RDS API, as rotation uses it for secrets that RDS manages.
+pub trait RdsApi {
+    /// The engine and writer endpoint of `target`.
+    fn locate(&self, target: &RdsTarget) -> impl Future<Output = Result<RdsDatabase, RdsError>> + Send;
+
+    /// Every endpoint that reaches `target`'s data: for a cluster its writer, reader and custom
+    /// endpoints and its members; for an instance its own endpoint, its read replicas, and its
+    /// cluster's endpoints if it belongs to one.
+    fn endpoints(&self, target: &RdsTarget) -> impl Future<Output = Result<Vec<RdsEndpoint>, RdsError>> + Send;
+}
+
+/// For a function built without the RDS API: every look-up fails with a clear error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRds;
+
+impl RdsApi for NoRds {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
+        Err(RdsError::Refused(format!("{} is named by a tag, but this function has no RDS client", target.describe())))
+    }
+
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
+        Err(RdsError::Refused(format!("{} is named by a tag, but this function has no RDS client", target.describe())))
     }
 }
 

@@ -11,8 +11,10 @@ use serde::Deserialize;
 
 use crate::error::RotationError;
 use crate::password::PasswordPolicy;
-use crate::ports::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, SecretStore, Session};
-use crate::secret::{self, DbSecret, Strategy, Tls};
+use crate::ports::{
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, NoRds, RdsApi, RdsTarget, SecretMeta, SecretStore, Session,
+};
+use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
 
 /// The event Secrets Manager sends. The stock type drops `RotationToken`; unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -96,21 +98,44 @@ impl Facts {
     }
 }
 
+/// A secret value, read for what it is.
+enum Kind {
+    /// A non-database secret: new values for `ROTATE_KEYS`.
+    Generic,
+    Database(DbSecret),
+}
+
 /// The rotation function, built once at cold start.
 #[derive(Debug)]
-pub struct Rotator<S, D> {
+pub struct Rotator<S, D, R = NoRds> {
     store: S,
     db: D,
+    /// The RDS API, for secrets that RDS manages (named by their `aws:rds:*` tags).
+    rds: R,
     policy: PasswordPolicy,
     /// The keys of non-database secrets that get new values (`ROTATE_KEYS`).
     rotate_keys: Vec<String>,
 }
 
-impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
+impl<S, D> Rotator<S, D> {
     pub fn new(store: S, db: D, policy: PasswordPolicy) -> Self {
-        Self { store, db, policy, rotate_keys: Vec::new() }
+        Self { store, db, rds: NoRds, policy, rotate_keys: Vec::new() }
+    }
+}
+
+impl<S, D, R> Rotator<S, D, R> {
+    /// The database adapter the rotation logs in through.
+    pub fn database(&self) -> &D {
+        &self.db
     }
 
+    /// Looks up RDS-managed secrets' databases (engine, host, port) through `rds`.
+    pub fn with_rds<R2>(self, rds: R2) -> Rotator<S, D, R2> {
+        Rotator { store: self.store, db: self.db, rds, policy: self.policy, rotate_keys: self.rotate_keys }
+    }
+}
+
+impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, R> {
     /// The keys that non-database secrets (no `engine`, or `"engine": "generic"`) rotate.
     #[must_use]
     pub fn with_rotate_keys(mut self, keys: Vec<String>) -> Self {
@@ -165,9 +190,11 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         let step = Step::parse(&event.step)?;
         let arn = meta.arn.as_str();
         match step {
-            Step::Create => self.create(arn, token, event.rotation_token.as_deref(), facts).await,
-            Step::Set => self.set(arn, token, facts).await,
-            Step::Test => self.test(arn, token, facts).await,
+            // Boxed: the steps' futures (SDK calls, database sessions) are large; one allocation
+            // per step keeps every caller's future small.
+            Step::Create => Box::pin(self.create(&meta, token, event.rotation_token.as_deref(), facts)).await,
+            Step::Set => Box::pin(self.set(&meta, token, facts)).await,
+            Step::Test => Box::pin(self.test(&meta, token, facts)).await,
             Step::Finish => {
                 let current = meta.version_with(AWSCURRENT).ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })?;
                 self.store.promote(arn, token, current).await?;
@@ -185,25 +212,53 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         self.store.get(arn, AWSPENDING, Some(token)).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSPENDING })
     }
 
-    async fn pending(&self, arn: &str, token: &str) -> Result<DbSecret, RotationError> {
-        DbSecret::parse(&self.pending_value(arn, token).await?).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })
+    /// Where an RDS-managed secret's database is, from the RDS API; `None` for other secrets.
+    async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
+        let Some(target) = meta.rds_target().map_err(RotationError::Rds)? else { return Ok(None) };
+        let found = self.rds.locate(&target).await.map_err(RotationError::Rds)?;
+        let engine = secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: "RDS", source })?;
+        tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
+        Ok(Some(Located { engine, host: found.endpoint.host, port: found.endpoint.port }))
     }
 
-    async fn create(&self, arn: &str, token: &str, rotation_token: Option<&str>, facts: &mut Facts) -> Result<Outcome, RotationError> {
-        let value = self.current_value(arn).await?;
-        let generic = secret::is_generic(&value);
-        if generic {
+    /// Reads `value` (the `which` version of the secret `meta` describes) as a database secret,
+    /// completed from the RDS API for a secret RDS manages, or as a non-database secret.
+    async fn classify(
+        &self,
+        meta: &SecretMeta,
+        value: &SecretString,
+        which: &'static str,
+        facts: &mut Facts,
+    ) -> Result<Kind, RotationError> {
+        let located = self.locate(meta).await?;
+        if located.is_none() && secret::is_generic(value) {
             facts.learn_generic();
-            if self.rotate_keys.is_empty() {
-                return Err(RotationError::NoRotateKeys { secret: arn.into() });
-            }
+            return Ok(Kind::Generic);
         }
-        let current = if generic {
-            None
-        } else {
-            let parsed = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
-            facts.learn(&parsed);
-            Some(parsed)
+        let parsed = DbSecret::parse_located(value, located.as_ref()).map_err(|source| RotationError::InvalidSecret {
+            which,
+            source: match source {
+                SecretError::Missing(field @ ("engine" | "host")) => SecretError::NotLocated(field),
+                other => other,
+            },
+        })?;
+        facts.learn(&parsed);
+        Ok(Kind::Database(parsed))
+    }
+
+    async fn create(
+        &self,
+        meta: &SecretMeta,
+        token: &str,
+        rotation_token: Option<&str>,
+        facts: &mut Facts,
+    ) -> Result<Outcome, RotationError> {
+        let arn = meta.arn.as_str();
+        let value = self.current_value(arn).await?;
+        let current = match self.classify(meta, &value, AWSCURRENT, facts).await? {
+            Kind::Generic if self.rotate_keys.is_empty() => return Err(RotationError::NoRotateKeys { secret: arn.into() }),
+            Kind::Generic => None,
+            Kind::Database(parsed) => Some(parsed),
         };
         if self.store.get(arn, AWSPENDING, Some(token)).await?.is_some() {
             tracing::info!(secret_arn = arn, token, "the pending version already has a value");
@@ -236,16 +291,17 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         Ok(Outcome::Done)
     }
 
-    async fn set(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+    async fn set(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+        let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
-        if secret::is_generic(&value) {
-            facts.learn_generic();
+        let Kind::Database(current) = self.classify(meta, &value, AWSCURRENT, facts).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: setSecret has nothing to set");
             return Ok(Outcome::Done);
-        }
-        let current = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
-        facts.learn(&current);
-        let pending = self.pending(arn, token).await?;
+        };
+        let pending = self.pending_value(arn, token).await?;
+        let like_current = Located { engine: current.engine, host: current.host.clone(), port: current.port };
+        let pending = DbSecret::parse_located(&pending, Some(&like_current))
+            .map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })?;
         let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
         if pending.username != expected_user {
             return Err(RotationError::Mismatch(format!("its username is {:?}, expected {expected_user:?}", pending.username)));
@@ -316,9 +372,41 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
             .get(master_arn, AWSCURRENT, None)
             .await?
             .ok_or(RotationError::MissingValue { secret: master_arn.into(), stage: AWSCURRENT })?;
-        let master = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: "master", source })?;
-        if master.host != pending.host || master.port != pending.port {
-            return Err(RotationError::Mismatch("the master secret's host or port differs from the pending secret's".into()));
+        // The master's own fields first: a DescribeSecret and an RDS look-up only when it lacks
+        // them (an RDS-managed master secret) or names another host.
+        let mut target: Option<Option<RdsTarget>> = None;
+        let master = match DbSecret::parse(&value) {
+            Ok(master) => master,
+            Err(SecretError::Missing(field @ ("engine" | "host"))) => {
+                let meta = self.store.describe(master_arn).await?;
+                let located = self.locate(&meta).await?;
+                if located.is_none() {
+                    return Err(RotationError::InvalidSecret { which: "master", source: SecretError::NotLocated(field) });
+                }
+                target = Some(meta.rds_target().map_err(RotationError::Rds)?);
+                DbSecret::parse_located(&value, located.as_ref())
+                    .map_err(|source| RotationError::InvalidSecret { which: "master", source })?
+            }
+            Err(source) => return Err(RotationError::InvalidSecret { which: "master", source }),
+        };
+        if !master.host.eq_ignore_ascii_case(&pending.host) || master.port != pending.port {
+            let target = match target {
+                Some(known) => known,
+                None => self.store.describe(master_arn).await?.rds_target().map_err(RotationError::Rds)?,
+            };
+            let Some(target) = target else {
+                return Err(RotationError::Mismatch(
+                    "the master secret's host or port differs from the pending secret's, and the master secret names no RDS database to check them against".into(),
+                ));
+            };
+            let endpoints = self.rds.endpoints(&target).await.map_err(RotationError::Rds)?;
+            if !endpoints.iter().any(|e| e.host.eq_ignore_ascii_case(&pending.host) && e.port == pending.port) {
+                return Err(RotationError::NotSameDatabase {
+                    host: format!("{}:{}", pending.host, pending.port),
+                    database: target.describe(),
+                });
+            }
+            tracing::info!(host = %pending.host, rds = %target.describe(), master_host = %master.host, "the secret's host is an endpoint of the master's database: the master changes the password on the writer");
         }
         let mut session = self.db.connect(&login(&master, &pending.dbname)).await.map_err(|e| RotationError::db("master", e))?;
         let exists = session.user_exists(&pending.username).await.map_err(|e| RotationError::db("master", e))?;
@@ -335,15 +423,13 @@ impl<S: SecretStore + Sync, D: Database + Sync> Rotator<S, D> {
         Ok(Outcome::Done)
     }
 
-    async fn test(&self, arn: &str, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+    async fn test(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+        let arn = meta.arn.as_str();
         let value = self.pending_value(arn, token).await?;
-        if secret::is_generic(&value) {
-            facts.learn_generic();
+        let Kind::Database(pending) = self.classify(meta, &value, AWSPENDING, facts).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: testSecret has nothing to test");
             return Ok(Outcome::Done);
-        }
-        let pending = DbSecret::parse(&value).map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })?;
-        facts.learn(&pending);
+        };
         let mut session = self.db.connect(&login(&pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         let who = session.whoami().await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         if who != pending.username {
@@ -373,7 +459,8 @@ mod tests {
     use common::ErrorKind;
 
     use super::*;
-    use crate::fakes::{FakeDb, FakeStore, When};
+    use crate::fakes::{FakeDb, FakeRds, FakeStore, When};
+    use crate::ports::{RdsError, TAG_RDS_CLUSTER, TAG_RDS_INSTANCE};
 
     const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf";
     const MASTER: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:master-GhIjKl";
@@ -415,7 +502,12 @@ mod tests {
     const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
     /// Drives a rotation as the service does, retrying a failed step up to `retries` times.
-    async fn rotate(rotator: &Rotator<&FakeStore, &FakeDb>, store: &FakeStore, token: &str, retries: usize) -> Vec<Outcome> {
+    async fn rotate<R: RdsApi + Sync>(
+        rotator: &Rotator<&FakeStore, &FakeDb, R>,
+        store: &FakeStore,
+        token: &str,
+        retries: usize,
+    ) -> Vec<Outcome> {
         store.start_rotation(ARN, token);
         let mut outcomes = Vec::new();
         for step in STEPS {
@@ -632,5 +724,133 @@ mod tests {
         (&store).put_pending(ARN, "t1", &other, None).await.unwrap();
         assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), "Rotation.PendingMismatch");
         assert!(db.logs_in("app", "old-Password-1"));
+    }
+
+    const WRITER: &str = "shop.cluster-abc.us-east-1.rds.amazonaws.com";
+    const READER: &str = "shop.cluster-ro-abc.us-east-1.rds.amazonaws.com";
+
+    /// An RDS-managed master secret (username and password only, tagged with its cluster) and an
+    /// application secret that reaches the cluster through `app_host`.
+    fn rds_managed(app_host: &str) -> (FakeStore, FakeDb, FakeRds) {
+        let store = FakeStore::default();
+        let app = serde_json::json!({"engine": "postgres", "host": app_host, "port": 5432, "username": "app", "password": "old-Password-1", "dbname": "app", "masterarn": MASTER});
+        store.add(ARN, &app.to_string());
+        store.add(MASTER, r#"{"username":"master","password":"master-Password-1"}"#);
+        store.tag(MASTER, TAG_RDS_CLUSTER, "arn:aws:rds:us-east-1:123456789012:cluster:shop");
+        let db = FakeDb::default();
+        db.add_user("app", "old-Password-1", &["readers"], false);
+        db.add_user("master", "master-Password-1", &[], true);
+        let rds = FakeRds::default();
+        rds.add(
+            RdsTarget::Cluster("shop".into()),
+            "aurora-postgresql",
+            WRITER,
+            5432,
+            &[(READER, 5432), ("shop-1.abc.us-east-1.rds.amazonaws.com", 5432)],
+        );
+        (store, db, rds)
+    }
+
+    #[tokio::test]
+    async fn an_rds_managed_master_secret_is_found_through_its_cluster_tag() {
+        for app_host in [WRITER, READER] {
+            let (store, db, rds) = rds_managed(app_host);
+            let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+            rotate(&rotator, &store, "t1", 0).await;
+            assert_eq!(current(&store)["username"], "app_clone");
+            assert!(logs_in_with_current(&store, &db));
+            let hosts = db.hosts.lock().unwrap().clone();
+            assert_eq!(hosts[0], format!("{WRITER}:5432"), "the master logs in on the writer: {hosts:?}");
+            assert_eq!(hosts[1], format!("{app_host}:5432"), "testSecret logs in where the secret points: {hosts:?}");
+            let expected_rds_calls = if app_host == WRITER { 1 } else { 2 };
+            assert_eq!(*rds.calls.lock().unwrap(), expected_rds_calls, "{app_host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_outside_the_masters_database_is_refused_and_nothing_changes() {
+        let (store, db, rds) = rds_managed("other-db.abc.us-east-1.rds.amazonaws.com");
+        let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+        store.start_rotation(ARN, "t1");
+        rotator.handle(&event("createSecret", "t1")).await.unwrap();
+        let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.HostMismatch");
+        assert!(err.to_string().contains("other-db.abc") && err.to_string().contains("DB cluster shop"), "{err}");
+        assert_eq!(*db.connections.lock().unwrap(), 0, "no login before the host is checked");
+        assert!(!db.users.lock().unwrap().contains_key("app_clone"));
+    }
+
+    #[tokio::test]
+    async fn a_master_secret_without_engine_host_or_tags_is_refused_clearly() {
+        let (store, db, rds) = rds_managed(WRITER);
+        store.secrets.lock().unwrap().get_mut(MASTER).unwrap().tags.clear();
+        let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+        store.start_rotation(ARN, "t1");
+        rotator.handle(&event("createSecret", "t1")).await.unwrap();
+        let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidSecret");
+        assert!(err.to_string().contains("aws:rds:primaryDBClusterArn"), "{err}");
+        assert_eq!(*rds.calls.lock().unwrap(), 0);
+
+        // The same master with a tag that is not an RDS ARN.
+        store.tag(MASTER, TAG_RDS_CLUSTER, "arn:aws:secretsmanager:us-east-1:123456789012:secret:x");
+        let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.RdsLookup");
+        assert!(!err.to_string().contains("secretsmanager:us-east-1"), "the tag value is not repeated: {err}");
+    }
+
+    #[tokio::test]
+    async fn rds_api_errors_fail_the_step_with_their_type_and_a_retry_converges() {
+        let (store, db, rds) = rds_managed(READER);
+        let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+        store.start_rotation(ARN, "t1");
+        rotator.handle(&event("createSecret", "t1")).await.unwrap();
+        for (err, error_type) in [
+            (RdsError::NotFound("DB cluster shop".into()), "Rotation.RdsNotFound"),
+            (RdsError::AccessDenied("AccessDenied: not authorized".into()), "Rotation.AccessDenied"),
+            (RdsError::Transient("Throttling: rate exceeded".into()), "Rotation.TransientAws"),
+        ] {
+            *rds.fail.lock().unwrap() = Some(err);
+            assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), error_type);
+            assert!(!db.users.lock().unwrap().contains_key("app_clone"));
+        }
+        *rds.fail.lock().unwrap() = None;
+        for step in ["setSecret", "testSecret", "finishSecret"] {
+            rotator.handle(&event(step, "t1")).await.unwrap();
+        }
+        assert!(logs_in_with_current(&store, &db));
+    }
+
+    #[tokio::test]
+    async fn an_rds_managed_secret_rotates_its_own_password_on_the_instance_its_tag_names() {
+        let store = FakeStore::default();
+        store.add(ARN, r#"{"username":"master","password":"master-Password-1"}"#);
+        store.tag(ARN, TAG_RDS_INSTANCE, "arn:aws:rds:us-east-1:123456789012:db:orders");
+        let db = FakeDb::default();
+        db.add_user("master", "master-Password-1", &[], true);
+        let rds = FakeRds::default();
+        rds.add(RdsTarget::Instance("orders".into()), "postgres", "orders.abc.us-east-1.rds.amazonaws.com", 6432, &[]);
+        let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+        rotate(&rotator, &store, "t1", 0).await;
+        let value = current(&store);
+        assert_eq!(value.as_object().unwrap().len(), 2, "the secret keeps RDS's shape: {:?}", value.as_object().unwrap().keys());
+        assert!(logs_in_with_current(&store, &db));
+        assert!(!db.logs_in("master", "master-Password-1"));
+        assert!(db.hosts.lock().unwrap().iter().all(|h| h == "orders.abc.us-east-1.rds.amazonaws.com:6432"));
+
+        // Without its tag, the same secret is not taken for a non-database one.
+        let untagged = FakeStore::default();
+        untagged.add(ARN, r#"{"username":"master","password":"master-Password-1"}"#);
+        let rotator = Rotator::new(&untagged, &db, policy()).with_rds(&rds).with_rotate_keys(vec!["password".into()]);
+        untagged.start_rotation(ARN, "t2");
+        let err = rotator.handle(&event("createSecret", "t2")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.InvalidSecret");
+        assert!(err.to_string().contains("aws:rds:primaryDBInstanceArn"), "{err}");
+
+        // An engine RDS reports but this function cannot rotate.
+        rds.add(RdsTarget::Instance("orders".into()), "sqlserver-ee", "orders.abc.us-east-1.rds.amazonaws.com", 1433, &[]);
+        let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
+        store.start_rotation(ARN, "t3");
+        assert_eq!(rotator.handle(&event("createSecret", "t3")).await.unwrap_err().error_type(), "Rotation.UnsupportedEngine");
     }
 }

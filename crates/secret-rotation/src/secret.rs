@@ -104,6 +104,31 @@ pub enum SecretError {
     MissingKey(String),
     #[error("the secret's {0:?} key is not a string")]
     KeyNotString(String),
+    #[error(
+        "the secret has no {0:?} field and no aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn tag to find its database by (a non-database secret says \"engine\": \"generic\")"
+    )]
+    NotLocated(&'static str),
+}
+
+/// Where the RDS API says an RDS-managed secret's database is: used for the fields the secret
+/// itself does not carry (RDS keeps only `username` and `password` in it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+}
+
+/// The engine RDS (or a secret) names.
+///
+/// # Errors
+/// [`SecretError::UnsupportedEngine`] for engines this function cannot rotate.
+pub fn engine_named(name: &str) -> Result<Engine, SecretError> {
+    match name {
+        "postgres" | "postgresql" | "aurora-postgresql" => Ok(Engine::Postgres),
+        "mysql" | "mariadb" | "aurora-mysql" | "aurora" => Ok(Engine::MySql),
+        other => Err(SecretError::UnsupportedEngine(other.chars().take(64).collect())),
+    }
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> SecretError {
@@ -144,6 +169,15 @@ impl DbSecret {
     /// # Errors
     /// A [`SecretError`] naming the first field that is missing or wrong.
     pub fn parse(value: &SecretString) -> Result<Self, SecretError> {
+        Self::parse_located(value, None)
+    }
+
+    /// Parses a secret value, taking the engine, host and port from `located` where the secret
+    /// has none (an RDS-managed secret).
+    ///
+    /// # Errors
+    /// A [`SecretError`] naming the first field that is missing or wrong.
+    pub fn parse_located(value: &SecretString, located: Option<&Located>) -> Result<Self, SecretError> {
         if value.len() > MAX_SECRET_BYTES {
             return Err(SecretError::TooLarge(value.len()));
         }
@@ -153,21 +187,21 @@ impl DbSecret {
             Ok(Value::Object(map)) => map,
             _ => return Err(SecretError::NotJson),
         };
-        let engine = match fields.get("engine") {
-            None => return Err(SecretError::Missing("engine")),
-            Some(Value::String(e)) => match e.as_str() {
-                "postgres" | "postgresql" | "aurora-postgresql" => Engine::Postgres,
-                "mysql" | "mariadb" | "aurora-mysql" | "aurora" => Engine::MySql,
-                other => return Err(SecretError::UnsupportedEngine(other.chars().take(64).collect())),
-            },
-            Some(_) => return Err(invalid("engine", "must be a string")),
+        let engine = match (fields.get("engine"), located) {
+            (None | Some(Value::Null), Some(at)) => at.engine,
+            (None | Some(Value::Null), None) => return Err(SecretError::Missing("engine")),
+            (Some(Value::String(e)), _) => engine_named(e)?,
+            (Some(_), _) => return Err(invalid("engine", "must be a string")),
         };
-        let host = required_string(&fields, "host")?;
+        let host = match (fields.get("host"), located) {
+            (None | Some(Value::Null), Some(at)) => at.host.clone(),
+            _ => required_string(&fields, "host")?,
+        };
         if host.len() > 253 || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:_[]".contains(c)) {
             return Err(invalid("host", "must be a host name or IP address"));
         }
         let port = match fields.get("port") {
-            None | Some(Value::Null) => engine.default_port(),
+            None | Some(Value::Null) => located.map_or(engine.default_port(), |at| at.port),
             Some(Value::Number(n)) => n
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
@@ -263,13 +297,16 @@ impl DbSecret {
     }
 }
 
-/// Whether `value` is a non-database secret: a JSON object without `engine`, or with
-/// `"engine": "generic"`. Such secrets rotate by new values for configured keys (`ROTATE_KEYS`).
+/// Whether `value` is a non-database secret: a JSON object with `"engine": "generic"`, or
+/// without `engine`, `host` and `password` (an API key, a token). Such secrets rotate by new
+/// values for configured keys (`ROTATE_KEYS`). A secret with a password but no engine is taken
+/// for database credentials that lack their engine, so that a missing field never turns a
+/// database rotation into one that changes the secret but not the database.
 #[must_use]
 pub fn is_generic(value: &SecretString) -> bool {
     match serde_json::from_str::<Value>(value.expose()) {
         Ok(Value::Object(fields)) => match fields.get("engine") {
-            None | Some(Value::Null) => true,
+            None | Some(Value::Null) => !fields.contains_key("host") && !fields.contains_key("password"),
             Some(Value::String(e)) => e == "generic",
             Some(_) => false,
         },

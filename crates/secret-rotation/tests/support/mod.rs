@@ -70,3 +70,17 @@ impl Service {
         serde_json::from_str(&out.secret_string.unwrap()).unwrap()
     }
 }
+
+/// A session on the local PostgreSQL as its superuser, to set up users and check on them.
+#[allow(dead_code)] // the MariaDB tests share this module
+pub async fn postgres_admin(local: &LocalStack) -> tokio_postgres::Client {
+    let conn = format!(
+        "host=127.0.0.1 port={} user=postgres password={} dbname=postgres sslmode=disable",
+        local.get("PG_PORT"),
+        local.get("PG_PASSWORD")
+    );
+    let (admin, connection) =
+        tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.expect("connect to the local PostgreSQL as postgres");
+    tokio::spawn(connection);
+    admin
+}

@@ -1,0 +1,143 @@
+//! The RDS API adapter: finds the database of a secret that RDS manages. Only `Describe*` calls.
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
+use common::SdkFailure;
+
+use crate::ports::{RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget};
+
+#[derive(Debug, Clone)]
+pub struct Rds {
+    client: Client,
+}
+
+impl Rds {
+    #[must_use]
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self { client: Client::new(sdk) }
+    }
+
+    #[must_use]
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+
+    async fn instance(&self, id: &str) -> Result<DbInstance, RdsError> {
+        let out = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| classify(&e, &format!("DB instance {id}")))?;
+        out.db_instances.unwrap_or_default().into_iter().next().ok_or_else(|| RdsError::NotFound(format!("DB instance {id}")))
+    }
+
+    async fn cluster(&self, id: &str) -> Result<DbCluster, RdsError> {
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| classify(&e, &format!("DB cluster {id}")))?;
+        out.db_clusters.unwrap_or_default().into_iter().next().ok_or_else(|| RdsError::NotFound(format!("DB cluster {id}")))
+    }
+
+    /// The instances matching one filter, in one call (up to 100, which covers a cluster's 16
+    /// members and an instance's 15 read replicas).
+    async fn instances_where(&self, filter: &str, values: Vec<String>) -> Result<Vec<DbInstance>, RdsError> {
+        if values.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = Filter::builder().name(filter).set_values(Some(values)).build();
+        let out =
+            self.client.describe_db_instances().filters(filter).max_records(100).send().await.map_err(|e| classify(&e, "DB instances"))?;
+        Ok(out.db_instances.unwrap_or_default())
+    }
+
+    async fn cluster_endpoints(&self, cluster: &DbCluster) -> Result<Vec<RdsEndpoint>, RdsError> {
+        let mut all = Vec::new();
+        if let Some(port) = cluster.port.and_then(|p| u16::try_from(p).ok()) {
+            let names = [cluster.endpoint.clone(), cluster.reader_endpoint.clone()].into_iter().flatten();
+            let custom = cluster.custom_endpoints.clone().unwrap_or_default();
+            all.extend(names.chain(custom).map(|host| RdsEndpoint { host, port }));
+        }
+        if let Some(id) = &cluster.db_cluster_identifier {
+            all.extend(self.instances_where("db-cluster-id", vec![id.clone()]).await?.iter().filter_map(endpoint_of));
+        }
+        Ok(all)
+    }
+}
+
+fn endpoint_of(instance: &DbInstance) -> Option<RdsEndpoint> {
+    let endpoint = instance.endpoint.as_ref()?;
+    Some(RdsEndpoint { host: endpoint.address.clone()?, port: endpoint.port.and_then(|p| u16::try_from(p).ok())? })
+}
+
+fn not_ready(what: &str) -> RdsError {
+    RdsError::Refused(format!("{what} has no endpoint yet (is it still being created?)"))
+}
+
+impl RdsApi for Rds {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
+        match target {
+            RdsTarget::Instance(id) => {
+                let instance = self.instance(id).await?;
+                let endpoint = endpoint_of(&instance).ok_or_else(|| not_ready(&target.describe()))?;
+                Ok(RdsDatabase { engine: instance.engine.unwrap_or_default(), endpoint })
+            }
+            RdsTarget::Cluster(id) => {
+                let cluster = self.cluster(id).await?;
+                let host = cluster.endpoint.clone().ok_or_else(|| not_ready(&target.describe()))?;
+                let port = cluster.port.and_then(|p| u16::try_from(p).ok()).ok_or_else(|| not_ready(&target.describe()))?;
+                Ok(RdsDatabase { engine: cluster.engine.unwrap_or_default(), endpoint: RdsEndpoint { host, port } })
+            }
+        }
+    }
+
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
+        match target {
+            RdsTarget::Cluster(id) => self.cluster_endpoints(&self.cluster(id).await?).await,
+            RdsTarget::Instance(id) => {
+                let instance = self.instance(id).await?;
+                let mut all: Vec<RdsEndpoint> = endpoint_of(&instance).into_iter().collect();
+                let replicas = instance.read_replica_db_instance_identifiers.clone().unwrap_or_default();
+                all.extend(self.instances_where("db-instance-id", replicas).await?.iter().filter_map(endpoint_of));
+                if let Some(cluster) = &instance.db_cluster_identifier {
+                    all.extend(self.cluster_endpoints(&self.cluster(cluster).await?).await?);
+                }
+                Ok(all)
+            }
+        }
+    }
+}
+
+/// Sorts an SDK error.
+fn classify<E, R>(err: &SdkError<E, R>, what: &str) -> RdsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match SdkFailure::of(err) {
+        SdkFailure::Service { code, message } => {
+            let message = format!("{code}: {message}");
+            match code.as_str() {
+                "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault" => RdsError::NotFound(what.to_owned()),
+                "AccessDenied"
+                | "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException" => RdsError::AccessDenied(message),
+                "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "InternalFailure" | "ServiceUnavailable" => {
+                    RdsError::Transient(message)
+                }
+                _ => RdsError::Refused(message),
+            }
+        }
+        SdkFailure::Other(detail) => RdsError::Refused(detail),
+        transport => RdsError::Transient(transport.transport_detail().unwrap_or_default()),
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's checks, as `make test` runs them: formatting, lints, every test (unit tests with
-# fakes and integration tests against the local stack, which must be up), and the templates.
+# fakes and integration tests against the local stack, which must be up), and the templates
+# (cfn-lint, checkov, the template tests and the stack deployed into moto).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,4 +20,16 @@ if [ -n "$templates" ]; then
     echo "== cfn-lint"
     # shellcheck disable=SC2086
     cfn-lint $templates
+fi
+if [ -f cloudformation/template.yaml ]; then
+    # The template's own checks: a security scanner, the least-privilege rules over the parsed
+    # template, then the stack deployed into the local stack's moto with each rule's event pattern
+    # proven against the sample events (cloudformation/tests).
+    echo "== checkov"
+    started=$SECONDS
+    "${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}/bin/checkov" -f cloudformation/template.yaml \
+        --framework cloudformation --quiet --compact --skip-download
+    echo "checkov: $((SECONDS - started)) s"
+    echo "== template tests and event-pattern proof (pytest; deploys into the local stack)"
+    PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -q cloudformation/tests
 fi

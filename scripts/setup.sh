@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the tests, the demo and the build: the pinned Python
-# tools (moto, awscli, cfn-lint, cargo-lambda), the aarch64 Rust target and a MariaDB server.
+# tools (moto, awscli, cfn-lint, cargo-lambda, pytest; checkov in its own virtual environment),
+# the aarch64 Rust target and a MariaDB server.
 # Safe to run again: each step checks first and does nothing when it is already satisfied.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +32,17 @@ PY
 then
     say "installing pinned Python tools"
     python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+fi
+
+# checkov (the template's security scanner) in its own virtual environment: its pins of boto3 and
+# packaging conflict with moto's, awscli's and pytest's.
+checkov_venv="${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}"
+checkov_want="$(sed -n 's/^checkov==\([^ #]*\).*/\1/p' requirements-checkov.txt)"
+checkov_have="$("$checkov_venv/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))' 2>/dev/null || true)"
+if [ "$checkov_have" != "$checkov_want" ]; then
+    say "installing checkov $checkov_want into its own virtual environment ($checkov_venv)"
+    python3 -m venv "$checkov_venv"
+    "$checkov_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 fi
 
 # The Rust toolchain pinned in rust-toolchain.toml, with the arm64 target Lambda runs on.

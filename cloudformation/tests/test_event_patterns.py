@@ -1,0 +1,183 @@
+"""The stack deployed into the local stack's moto by scripts/deploy.sh (as `make deploy` does), and
+each deployed rule's event pattern proven against the sample events in events/.
+
+moto fails a whole PutEvents call when a matching rule targets a Lambda function, so each pattern
+is read back from the deployed rule (DescribeRule) and copied onto a rule of a separate event bus
+whose target is an SQS queue; the samples are put on that bus, and the queue says which matched.
+Needs the local stack (run through make test, or scripts/with-stack.sh): it never skips.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = sorted((ROOT / "events").glob("*-notifier/*.json"))
+STACK = "my-app-dev"  # the sample events use the prefix my-app: the default
+
+# Which samples each rule must deliver; every other sample (near misses included) must not arrive.
+EXPECTED = {
+    "ParameterPolicyActionRule": {
+        "parameter-notifier/default.json", "parameter-notifier/expiration.json",
+        "parameter-notifier/expiration-notification.json", "parameter-notifier/no-change-notification.json",
+    },
+    "ParameterChangeRule": {
+        "parameter-notifier/change-create.json", "parameter-notifier/change-update.json",
+        "parameter-notifier/change-delete.json", "parameter-notifier/change-label.json",
+    },
+    "CertificateEventsRule": {
+        "certificate-notifier/default.json", "certificate-notifier/approaching-expiration.json",
+        "certificate-notifier/expired.json", "certificate-notifier/renewal-action-required.json",
+        "certificate-notifier/available.json", "certificate-notifier/revoked.json",
+        # well-formed for EventBridge (the handler reports its DaysToExpiry): it is delivered
+        "certificate-notifier/malformed.json",
+    },
+    "CertificateComplianceRule": {
+        "certificate-notifier/config-compliant.json", "certificate-notifier/config-noncompliant.json",
+    },
+}
+NEAR_MISSES = {"parameter-notifier/other-prefix.json", "parameter-notifier/unknown-detail-type.json",
+               "parameter-notifier/malformed.json", "certificate-notifier/config-other-rule.json"}
+
+
+def stack_env() -> dict[str, str]:
+    path = os.environ.get("STACK_ENV_FILE")
+    assert path and Path(path).is_file(), "the local stack is not up: run through make test or scripts/with-stack.sh"
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            env[key] = value
+    assert env.get("AWS_ENDPOINT_URL", "").startswith("http://127.0.0.1:"), f"{path} has no local AWS_ENDPOINT_URL"
+    return env
+
+
+ENV = stack_env()
+SESSION = boto3.Session(aws_access_key_id=ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=ENV["AWS_SECRET_ACCESS_KEY"],
+                        region_name=ENV["AWS_REGION"])
+
+
+def client(name: str):
+    return SESSION.client(name, endpoint_url=ENV["AWS_ENDPOINT_URL"])
+
+
+def deploy_script(command: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_PREFIX", "STACK", "PARAMS", "CODE_BUCKET")}
+    env.update(ENV, ENV="dev", STACK=STACK)
+    done = subprocess.run([str(ROOT / "scripts/deploy.sh"), command], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"deploy.sh {command} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    """The stack, deployed as make deploy does, and deleted afterwards."""
+    done = deploy_script("deploy")
+    cf = client("cloudformation")
+    stack = cf.describe_stacks(StackName=STACK)["Stacks"][0]
+    # moto lists the resource types it skips (secrets, alarms, queue policies) as empty entries
+    resources = {r["LogicalResourceId"]: r.get("PhysicalResourceId")
+                 for r in cf.describe_stack_resources(StackName=STACK)["StackResources"] if "LogicalResourceId" in r}
+    yield {"log": done.stderr, "outputs": {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+           "resources": resources, "status": stack["StackStatus"]}
+    deploy_script("destroy")
+
+
+def key(event: dict) -> str:
+    """What identifies a sample: EventBridge gives a delivered event a new id and time."""
+    return json.dumps([event["source"], event["detail-type"], event["detail"], sorted(event.get("resources", []))], sort_keys=True)
+
+
+def samples() -> dict[str, dict]:
+    return {f"{p.parent.name}/{p.name}": json.loads(p.read_text()) for p in SAMPLES}
+
+
+def deliveries(pattern: str) -> collections.Counter:
+    """Puts every sample on a new bus whose one rule has `pattern` and an SQS target; returns
+    the keys of the events that reached the queue."""
+    events, sqs = client("events"), client("sqs")
+    name = f"pattern-proof-{uuid.uuid4().hex[:12]}"
+    events.create_event_bus(Name=name)
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    try:
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=name, EventBusName=name, EventPattern=pattern, State="ENABLED")
+        events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        entries = [{"EventBusName": name, "Source": e["source"], "DetailType": e["detail-type"],
+                    "Detail": json.dumps(e["detail"]), "Resources": e.get("resources", [])} for e in samples().values()]
+        for i in range(0, len(entries), 10):
+            answer = events.put_events(Entries=entries[i:i + 10])
+            assert answer["FailedEntryCount"] == 0, answer
+        got: collections.Counter = collections.Counter()
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return got
+            for m in messages:
+                got[key(json.loads(m["Body"]))] += 1
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    finally:
+        events.remove_targets(Rule=name, EventBusName=name, Ids=["queue"])
+        events.delete_rule(Name=name, EventBusName=name)
+        events.delete_event_bus(Name=name)
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def expected_keys(files: set[str]) -> collections.Counter:
+    all_samples = samples()
+    return collections.Counter(key(all_samples[f]) for f in files)
+
+
+def test_the_table_names_real_samples_and_keeps_near_misses_out():
+    names = set(samples())
+    for rule, files in EXPECTED.items():
+        assert files <= names, f"{rule}: {files - names} are not sample files"
+        assert not files & NEAR_MISSES, rule
+    assert NEAR_MISSES <= names
+
+
+def test_the_stack_deploys_into_moto(deployed):
+    assert deployed["status"] == "CREATE_COMPLETE"
+    assert {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn", "TopicArn", "KeyArn"} <= set(deployed["outputs"])
+    assert deployed["outputs"]["KeyArn"].startswith("arn:aws:kms:")
+    # without the functions' zips, placeholder code is uploaded, and the output says so
+    if not all((Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "lambda" / f / "bootstrap.zip").is_file()
+               for f in ("config-reader", "secret-rotation", "parameter-notifier", "certificate-notifier")):
+        assert "PLACEHOLDER CODE" in deployed["log"]
+
+
+@pytest.mark.parametrize("rule", sorted(EXPECTED))
+def test_deployed_rule_targets_its_function_with_retries_and_a_dead_letter_queue(deployed, rule):
+    events = client("events")
+    function = {"ParameterPolicyActionRule": "ParameterNotifierArn", "ParameterChangeRule": "ParameterNotifierArn",
+                "CertificateEventsRule": "CertificateNotifierArn", "CertificateComplianceRule": "CertificateNotifierArn"}[rule]
+    targets = events.list_targets_by_rule(Rule=deployed["resources"][rule])["Targets"]
+    assert [t["Arn"] for t in targets] == [deployed["outputs"][function]]
+    assert targets[0]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert targets[0]["DeadLetterConfig"]["Arn"].endswith(":my-app-dev-rule-dlq")
+
+
+@pytest.mark.parametrize("rule", sorted(EXPECTED))
+def test_deployed_pattern_matches_exactly_its_samples(deployed, rule):
+    pattern = client("events").describe_rule(Name=deployed["resources"][rule])["EventPattern"]
+    got = deliveries(pattern)
+    want = expected_keys(EXPECTED[rule])
+    by_key = {key(e): f for f, e in samples().items()}
+    assert got == want, (f"{rule} {pattern}\n  missing: {sorted(by_key[k] for k in want - got)}"
+                         f"\n  unexpected: {sorted(by_key[k] for k in got - want)}")
+
+
+def test_the_proof_tells_a_wrong_pattern_apart(deployed):
+    """The same harness with the policy rule's pattern pointed at another prefix: the other-prefix
+    sample arrives and the application's do not, so a passing proof is not an accident of the harness."""
+    pattern = json.loads(client("events").describe_rule(Name=deployed["resources"]["ParameterPolicyActionRule"])["EventPattern"])
+    pattern["detail"]["parameter-name"] = [{"prefix": "/other-app/"}]
+    got = deliveries(json.dumps(pattern))
+    assert got == expected_keys({"parameter-notifier/other-prefix.json"})

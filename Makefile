@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-FUNCTIONS    := config-reader secret-rotation
+FUNCTIONS    := config-reader secret-rotation parameter-notifier certificate-notifier
 FN           ?= config-reader
 EVENT        ?= events/$(FN)/default.json
 ENV          ?= dev
@@ -11,7 +11,8 @@ STACK_DIR    ?= $(CURDIR)/.stack
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export STACK_DIR CARGO_TARGET_DIR
 
-.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke rotate watch clean
+.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke rotate watch clean \
+	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -28,7 +29,7 @@ stack-down: ## Stop the local stack and remove its data
 stack-status: ## Say whether the local stack is up
 	@scripts/stack.sh status
 
-test: setup ## fmt, clippy, every test against the local stack, cfn-lint
+test: setup ## fmt, clippy, every test against the local stack, cfn-lint, checkov, template tests, deploy into moto
 	@scripts/with-stack.sh scripts/check.sh
 
 lint: ## fmt check and clippy only
@@ -57,6 +58,41 @@ rotate: setup ## Rotate SECRET on the local stack with the built function, as Se
 
 watch: setup ## cargo lambda watch with the local stack's endpoints (invoke with cargo lambda invoke)
 	KEEP_STACK=1 scripts/with-stack.sh cargo lambda watch --env-var DEV_OR_PROD=$(ENV)
+
+invoke-watch: ## Send EVENT to FN under `make watch` (cargo lambda invoke --data-file)
+	cargo lambda invoke $(FN) --data-file $(EVENT)
+
+# Deployment (scripts/deploy.sh): to the account of the current AWS credentials, or with LOCAL=1 to
+# the local stack (started when needed, and left running). STACK defaults to <APP_PREFIX>-<ENV>;
+# PARAMS="Key=Value ..." passes more template parameters.
+APP_PREFIX   ?= my-app
+STACK        ?= $(APP_PREFIX)-$(ENV)
+export ENV APP_PREFIX STACK PARAMS NAME VALUE FN EVENT SINCE FOLLOW
+DEPLOY       = $(if $(LOCAL),KEEP_STACK=1 scripts/with-stack.sh )scripts/deploy.sh
+
+package: setup ## Upload the functions' zips (make build) and write their code location for deploy
+	@$(DEPLOY) package
+
+deploy: setup ## Package, then create or update STACK for ENV (aws cloudformation deploy; LOCAL=1: the local stack)
+	@$(DEPLOY) deploy
+
+outputs: ## Print STACK's outputs (function, topic, key and secret ARNs)
+	@$(DEPLOY) outputs
+
+destroy: ## Delete STACK (the KMS key and the database secret are retained)
+	@$(DEPLOY) destroy
+
+logs: ## Print the deployed FN's logs (SINCE=30m; FOLLOW=1 keeps following)
+	@$(DEPLOY) logs
+
+invoke-deployed: ## Invoke the deployed FN with EVENT and print its answer
+	@$(DEPLOY) invoke
+
+put-secure-parameter: ## Put /<prefix>/<env>/NAME as a SecureString under the stack's key (value from VALUE or a prompt)
+	@$(DEPLOY) put-secure-parameter
+
+put-policy-parameter: ## The same, advanced tier, with Expiration, ExpirationNotification and NoChangeNotification policies
+	@$(DEPLOY) put-policy-parameter
 
 clean: stack-down ## Stop the stack and remove build output
 	cargo clean

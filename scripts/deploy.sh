@@ -8,6 +8,7 @@
 #   scripts/deploy.sh outputs                 print the stack's outputs
 #   scripts/deploy.sh destroy                 delete the stack (the key and the secret are retained)
 #   scripts/deploy.sh logs                    print (FOLLOW=1: and follow) the logs of function FN
+#   scripts/deploy.sh invoke                  invoke the deployed function FN with EVENT (an account only)
 #   scripts/deploy.sh put-secure-parameter    put /<prefix>/<env>/NAME as a SecureString under the stack's key
 #   scripts/deploy.sh put-policy-parameter    the same, advanced tier, with expiration and notification policies
 #
@@ -201,6 +202,16 @@ while True:
 PY
 }
 
+invoke() {
+    local fn="${FN:?FN=<function>}" event="${EVENT:-events/${FN}/default.json}" answer
+    [ "$local_stack" = 0 ] || die "moto cannot run a function's code: use make invoke (the built binary on the local stack)"
+    answer="$(mktemp)"
+    aws lambda invoke --function-name "$APP_PREFIX-$ENV-$fn" --payload "fileb://$event" \
+        --query '[StatusCode, FunctionError]' --output text "$answer"
+    cat "$answer"; echo
+    rm -f "$answer"
+}
+
 # Writes the value to a private temporary file for the CLI (file://), so it never appears in the
 # process list or the shell history.
 value_file() {
@@ -254,7 +265,8 @@ case "${1:-}" in
     outputs) outputs ;;
     destroy) destroy ;;
     logs) logs ;;
+    invoke) invoke ;;
     put-secure-parameter) put_secure_parameter ;;
     put-policy-parameter) put_policy_parameter ;;
-    *) echo "usage: $0 package|deploy|outputs|destroy|logs|put-secure-parameter|put-policy-parameter" >&2; exit 2 ;;
+    *) echo "usage: $0 package|deploy|outputs|destroy|logs|invoke|put-secure-parameter|put-policy-parameter" >&2; exit 2 ;;
 esac

@@ -195,6 +195,22 @@ def check_role_statements(t: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_wildcard_comments(t: dict[str, Any], text: str | None = None) -> list[str]:
+    """Each Resource "*" statement says why in a comment just above it (its Sid ends HasNoResource)."""
+    lines = (TEMPLATE.read_text() if text is None else text).splitlines()
+    problems = []
+    for role, s in role_statements(t):
+        if "*" not in texts(s.get("Resource", [])):
+            continue
+        sid = s.get("Sid", "")
+        if not sid.endswith("HasNoResource"):
+            problems.append(f"{role} {sid}: a Resource \"*\" statement whose Sid does not end in HasNoResource")
+        at = [i for i, line in enumerate(lines) if line.strip() in (f"- Sid: {sid}", f"Sid: {sid}")]
+        if not at or not any(lines[j].strip().startswith("#") for j in range(max(0, at[0] - 3), at[0])):
+            problems.append(f"{role} {sid}: no comment above the Resource \"*\" statement saying why")
+    return problems
+
+
 def check_roles_trust(t: dict[str, Any]) -> list[str]:
     """One role per function, assumable by Lambda only, in this account, and used by one function."""
     problems = []
@@ -517,5 +533,5 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
     return [f"missing outputs {sorted(missing)}"] if missing else []
 
 
-CHECKS = [check_role_statements, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
+CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
           check_async_failures, check_rules, check_rotation, check_notifications, check_outputs]

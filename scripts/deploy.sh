@@ -86,7 +86,6 @@ ensure_bucket() { # bucket
 # writes CodeBucket and CodeKeyPrefix to $out/$STACK.code for deploy.
 package() {
     mkdir -p "$out"
-    local bucket="${CODE_BUCKET:-$APP_PREFIX-lambda-artifacts-$(account)-$region}"
     local zips=() fn zip sums="" placeholders=()
     for fn in "${FUNCTIONS[@]}"; do
         zip="$target/lambda/$fn/bootstrap.zip"
@@ -104,6 +103,7 @@ package() {
         say "  the local stack accepts it because moto never runs a function's code; an account never gets it"
     fi
     local prefix; prefix="code/$(printf '%s' "$sums" | sha256sum | cut -c1-16)"
+    local bucket="${CODE_BUCKET:-$APP_PREFIX-lambda-artifacts-$(account)-$region}"
     ensure_bucket "$bucket"
     local i=0
     for fn in "${FUNCTIONS[@]}"; do
@@ -161,7 +161,7 @@ PY
 
 outputs() {
     aws cloudformation describe-stacks --stack-name "$STACK" \
-        --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text | sort | column -t
+        --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text | sort | awk -F'\t' '{ printf "%-24s %s\n", $1, $2 }'
 }
 
 destroy() {

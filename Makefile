@@ -15,7 +15,7 @@ export STACK_DIR CARGO_TARGET_DIR
 	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-21s %s\n", $$1, $$2}'
 
 setup: ## Install what this machine lacks (pinned Python tools, arm64 target, MariaDB)
 	@scripts/setup.sh

@@ -131,7 +131,10 @@ deploy() {
     if [ "$local_stack" = 1 ]; then
         deploy_local "${overrides[@]}"
     else
+        # The template goes through the artifacts bucket too: a template body is limited to 51,200 bytes.
+        local bucket; bucket="$(sed -n 's/^CodeBucket=//p' "$out/$STACK.code")"
         aws cloudformation deploy --template-file "$TEMPLATE" --stack-name "$STACK" \
+            --s3-bucket "$bucket" --s3-prefix "templates/$STACK" \
             --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
             --tags "app=$APP_PREFIX" "environment=$ENV" \
             --parameter-overrides "${overrides[@]}" || die "aws cloudformation deploy failed"

@@ -1,0 +1,72 @@
+//! The function's settings, from the environment.
+
+use common::ConfigError;
+use common::env::{self, Lookup};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The SNS topic notifications go to (`TOPIC_ARN`).
+    pub topic_arn: String,
+    /// Days left at which a certificate that needs a person escalates, largest first
+    /// (`EXPIRY_THRESHOLDS`, default `30,14,7,1`): the first crossed is a warning, the second
+    /// high, the rest critical.
+    pub thresholds: Vec<i64>,
+    /// Days left by which ACM should have renewed an eligible certificate it issued
+    /// (`RENEWAL_OVERDUE_DAYS`, default 45: ACM starts 60 days before expiry). Until then such a
+    /// certificate is informational.
+    pub renewal_overdue_days: i64,
+    /// The AWS Config rule whose compliance changes this function handles (`CONFIG_RULE_NAME`).
+    pub config_rule: String,
+}
+
+impl Config {
+    /// # Errors
+    /// A [`ConfigError`] naming the variable.
+    pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
+        let topic_arn = env::required(lookup, "TOPIC_ARN")?;
+        if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
+            return Err(ConfigError::new("TOPIC_ARN", "must be the ARN of an SNS topic"));
+        }
+        let mut thresholds = Vec::new();
+        for item in env::list_or(lookup, "EXPIRY_THRESHOLDS", &["30", "14", "7", "1"]) {
+            let days = item.parse::<i64>().ok().filter(|d| (0..=365).contains(d));
+            thresholds.push(days.ok_or_else(|| ConfigError::new("EXPIRY_THRESHOLDS", "must be whole days from 0 to 365, comma-separated"))?);
+        }
+        thresholds.sort_unstable_by(|a, b| b.cmp(a));
+        thresholds.dedup();
+        if thresholds.is_empty() {
+            return Err(ConfigError::new("EXPIRY_THRESHOLDS", "must name at least one day"));
+        }
+        let renewal_overdue_days = i64::try_from(env::ranged_or(lookup, "RENEWAL_OVERDUE_DAYS", 45, 0, 60)?).unwrap_or(45);
+        let config_rule = env::optional(lookup, "CONFIG_RULE_NAME").unwrap_or_else(|| "acm-certificate-expiration-check".to_owned());
+        Ok(Self { topic_arn, thresholds, renewal_overdue_days, config_rule })
+    }
+
+    /// # Errors
+    /// A [`ConfigError`] naming the variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&env::ProcessEnv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn thresholds_are_sorted_and_checked() {
+        let topic = ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts");
+        let c = Config::from_lookup(&HashMap::from([topic])).unwrap();
+        assert_eq!((c.thresholds.as_slice(), c.renewal_overdue_days), ([30, 14, 7, 1].as_slice(), 45));
+        let c = Config::from_lookup(&HashMap::from([topic, ("EXPIRY_THRESHOLDS", "7, 60,7")])).unwrap();
+        assert_eq!(c.thresholds, [60, 7]);
+        for bad in ["soon", "-1", "400", ","] {
+            let err = Config::from_lookup(&HashMap::from([topic, ("EXPIRY_THRESHOLDS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("EXPIRY_THRESHOLDS"), "{bad}: {err}");
+        }
+        assert!(Config::from_lookup(&HashMap::from([("TOPIC_ARN", "alerts")])).is_err());
+        assert!(Config::from_lookup(&HashMap::<&str, &str>::new()).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! What the two notifier functions (parameter policies, certificate expiry) share: the
+//! EventBridge envelope, the notification a person reads, the [`Notifier`] port and its SNS
+//! adapter, the decision log line and the CloudWatch embedded-metric line, and the errors.
+
+pub mod envelope;
+pub mod error;
+pub mod notice;
+pub mod recent;
+pub mod sns;
+pub mod timefmt;
+
+pub use envelope::Envelope;
+pub use error::{HandlerError, LookupError, NotifyError};
+pub use notice::{Decision, Notification, Outcome, Severity};
+pub use recent::RecentIds;
+
+use std::future::Future;
+
+/// Where notifications go (an SNS topic in production).
+pub trait Notifier {
+    /// Publishes `notice`; returns the message id.
+    fn publish(&self, notice: &Notification) -> impl Future<Output = Result<String, NotifyError>> + Send;
+}

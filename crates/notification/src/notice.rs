@@ -1,0 +1,276 @@
+//! A notification as people read it (subject and message), the attributes subscriptions filter
+//! on, and the decision each event ends in: one JSON log line, and a CloudWatch embedded-metric
+//! line for each notification sent.
+
+use serde::Serialize;
+
+use crate::error::{HandlerError, NotifyError};
+use crate::{Notifier, RecentIds, timefmt};
+
+/// SNS's limit on a subject is 100 characters; a subject stays below it.
+pub const MAX_SUBJECT: usize = 99;
+/// The namespace of the embedded metrics.
+pub const METRIC_NAMESPACE: &str = "AwsConfigKeeper";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Warning,
+    High,
+    Critical,
+}
+
+impl Severity {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Warning => "warning",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// The readable body: what happened, to which resource, when, what to do, where to look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    pub what: String,
+    pub resource: String,
+    pub when: Vec<String>,
+    pub facts: Vec<(String, String)>,
+    pub todo: String,
+    pub console: Option<String>,
+    /// What could not be checked (enrichment failures), said plainly.
+    pub unchecked: Vec<String>,
+}
+
+impl Message {
+    #[must_use]
+    pub fn render(&self, severity: Severity, event: &str) -> String {
+        let mut lines = vec![self.what.clone(), String::new(), format!("Resource: {}", self.resource), format!("Severity: {}", severity.as_str())];
+        lines.extend(self.when.iter().map(|w| format!("When: {w}")));
+        lines.extend(self.facts.iter().map(|(label, value)| format!("{label}: {value}")));
+        lines.push(String::new());
+        lines.push(format!("What to do: {}", self.todo));
+        lines.extend(self.console.iter().map(|url| format!("Console: {url}")));
+        lines.extend(self.unchecked.iter().map(|note| format!("Could not check: {note}")));
+        lines.push(String::new());
+        lines.push(format!("Event: {event}"));
+        lines.join("\n") + "\n"
+    }
+}
+
+/// A notification, ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub severity: Severity,
+    /// What kind of thing happened, e.g. `parameter-expiring`, `certificate-expired`.
+    pub kind: &'static str,
+    /// The parameter name or certificate ARN.
+    pub resource: String,
+    /// `open` for an alert, `resolved` when it ends an earlier one.
+    pub status: &'static str,
+    pub event_id: String,
+    pub subject: String,
+    pub message: String,
+}
+
+impl Notification {
+    /// Builds a notification; the subject is made SNS-safe (printable ASCII, one line, < 100 characters).
+    #[must_use]
+    pub fn new(severity: Severity, kind: &'static str, resource: &str, event: (&str, &str), headline: &str, body: &Message) -> Self {
+        let (event_id, event_label) = event;
+        let label = if event_id.is_empty() { event_label.to_owned() } else { format!("{event_id} ({event_label})") };
+        Self {
+            severity,
+            kind,
+            resource: resource.to_owned(),
+            status: "open",
+            event_id: event_id.to_owned(),
+            subject: subject(&format!("[{}] {headline}", severity.as_str().to_ascii_uppercase())),
+            message: body.render(severity, &label),
+        }
+    }
+
+    #[must_use]
+    pub fn resolved(mut self) -> Self {
+        self.status = "resolved";
+        self
+    }
+}
+
+/// `text` as an SNS subject: printable ASCII on one line, cut to [`MAX_SUBJECT`] characters.
+#[must_use]
+pub fn subject(text: &str) -> String {
+    let clean: String =
+        text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else if c.is_whitespace() { ' ' } else { '?' }).collect();
+    let clean = clean.trim().to_owned();
+    if clean.len() <= MAX_SUBJECT {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(MAX_SUBJECT - 3).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push_str("...");
+    cut
+}
+
+/// How an event ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "decision")]
+pub enum Outcome {
+    /// Published to the topic.
+    Notified { message_id: String },
+    /// Not for this function, or nothing a person needs to know.
+    Ignored,
+    /// Known, but repeating an earlier notification (no threshold crossed, no state change).
+    Suppressed,
+    /// This event id was already published by this function instance.
+    Duplicate,
+}
+
+/// The decision for one event: the handler's response and its log line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub reason: String,
+    pub event_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
+}
+
+impl Decision {
+    #[must_use]
+    pub fn ignored(event_id: &str, reason: impl Into<String>) -> Self {
+        Self { outcome: Outcome::Ignored, reason: reason.into(), event_id: event_id.to_owned(), notification: None }
+    }
+
+    #[must_use]
+    pub fn suppressed(notice: Notification, reason: impl Into<String>) -> Self {
+        Self { outcome: Outcome::Suppressed, reason: reason.into(), event_id: notice.event_id.clone(), notification: Some(notice) }
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Notified { .. } => "notified",
+            Outcome::Ignored => "ignored",
+            Outcome::Suppressed => "suppressed",
+            Outcome::Duplicate => "duplicate",
+        }
+    }
+
+    /// One structured log line.
+    pub fn log(&self, function: &str) {
+        let n = self.notification.as_ref();
+        tracing::info!(
+            function,
+            decision = self.name(),
+            reason = %self.reason,
+            event_id = %self.event_id,
+            severity = n.map_or("", |n| n.severity.as_str()),
+            kind = n.map_or("", |n| n.kind),
+            resource = n.map_or("", |n| n.resource.as_str()),
+            status = n.map_or("", |n| n.status),
+            subject = n.map_or("", |n| n.subject.as_str()),
+            "decision"
+        );
+    }
+
+    /// The CloudWatch embedded-metric line for a notification sent: `Notifications` = 1 by
+    /// `Function` and `Severity`, and by `Function` and `Kind`. `None` for other decisions.
+    #[must_use]
+    pub fn metric_line(&self, function: &str, now: i64) -> Option<String> {
+        let Outcome::Notified { .. } = self.outcome else { return None };
+        let n = self.notification.as_ref()?;
+        let line = serde_json::json!({
+            "_aws": {
+                "Timestamp": now.saturating_mul(1000),
+                "CloudWatchMetrics": [{
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [["Function", "Severity"], ["Function", "Kind"]],
+                    "Metrics": [{"Name": "Notifications", "Unit": "Count"}]
+                }]
+            },
+            "Function": function,
+            "Severity": n.severity.as_str(),
+            "Kind": n.kind,
+            "Notifications": 1
+        });
+        Some(line.to_string())
+    }
+
+    /// Logs the decision and, for a notification sent, writes its metric line to stdout (where
+    /// CloudWatch Logs reads embedded metrics).
+    pub fn report(&self, function: &str) {
+        self.log(function);
+        if let Some(line) = self.metric_line(function, timefmt::now()) {
+            println!("{line}");
+        }
+    }
+}
+
+/// Publishes `notice` unless this instance already did for its event id.
+///
+/// # Errors
+/// [`HandlerError::Publish`] when SNS does not take it: the invocation fails, and EventBridge's
+/// retry (then the dead-letter queue) takes over.
+pub async fn deliver<N: Notifier>(notifier: &N, recent: &RecentIds, notice: Notification, reason: &str) -> Result<Decision, HandlerError> {
+    if recent.seen(&notice.event_id) {
+        return Ok(Decision {
+            outcome: Outcome::Duplicate,
+            reason: "this event was already notified".into(),
+            event_id: notice.event_id.clone(),
+            notification: Some(notice),
+        });
+    }
+    let message_id = notifier.publish(&notice).await.map_err(|e: NotifyError| {
+        tracing::error!(event_id = %notice.event_id, resource = %notice.resource, error = %e, "publish failed");
+        HandlerError::Publish(e)
+    })?;
+    recent.record(&notice.event_id);
+    Ok(Decision { outcome: Outcome::Notified { message_id }, reason: reason.into(), event_id: notice.event_id.clone(), notification: Some(notice) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice() -> Notification {
+        let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
+        Notification::new(Severity::High, "parameter-expiring", "/my-app/dev/x", ("id-1", "Parameter Store Policy Action"), "x expires", &body)
+    }
+
+    #[test]
+    fn subjects_are_sns_safe() {
+        assert_eq!(subject("[HIGH] ok"), "[HIGH] ok");
+        let long = subject(&format!("[HIGH] certificate for {} expires", "a.".repeat(80)));
+        assert!(long.len() < 100 && long.ends_with("..."), "{long}");
+        assert_eq!(subject("line\nbreak é"), "line break ?");
+    }
+
+    #[test]
+    fn the_message_says_what_which_what_to_do_and_the_event() {
+        let n = notice();
+        assert_eq!(n.subject, "[HIGH] x expires");
+        for part in ["It expires.", "Resource: /my-app/dev/x", "Severity: high", "What to do: Renew it.", "Event: id-1 (Parameter Store Policy Action)"] {
+            assert!(n.message.contains(part), "{part}: {}", n.message);
+        }
+    }
+
+    #[test]
+    fn metric_lines_only_for_notifications_sent() {
+        let sent = Decision { outcome: Outcome::Notified { message_id: "m".into() }, reason: String::new(), event_id: "id-1".into(), notification: Some(notice()) };
+        let line: serde_json::Value = serde_json::from_str(&sent.metric_line("parameter-notifier", 1_700_000_000).unwrap()).unwrap();
+        assert_eq!(line["Severity"], "high");
+        assert_eq!(line["Notifications"], 1);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_i64);
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], METRIC_NAMESPACE);
+        assert!(Decision::suppressed(notice(), "repeat").metric_line("f", 0).is_none());
+        assert!(Decision::ignored("id", "other").metric_line("f", 0).is_none());
+    }
+}

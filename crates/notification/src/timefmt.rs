@@ -1,0 +1,51 @@
+//! Instants as Unix seconds, read from and written as RFC 3339.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub const DAY: i64 = 86_400;
+
+/// Parses an RFC 3339 timestamp (`2026-11-29T09:00:00Z`, `2026-12-13T00:00:00.000Z`).
+#[must_use]
+pub fn parse(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339).ok().map(OffsetDateTime::unix_timestamp)
+}
+
+/// `2026-11-29T09:00:00Z`.
+#[must_use]
+pub fn format(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| secs.to_string())
+}
+
+/// `2026-11-29`.
+#[must_use]
+pub fn date(secs: i64) -> String {
+    format(secs).chars().take(10).collect()
+}
+
+/// Whole days from `from` to `to`, rounded down (negative when `to` is past).
+#[must_use]
+pub fn days_between(from: i64, to: i64) -> i64 {
+    (to - from).div_euclid(DAY)
+}
+
+/// The time now, in Unix seconds.
+#[must_use]
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_counts_days() {
+        let t = parse("2026-11-29T09:00:00Z").unwrap();
+        assert_eq!(format(t), "2026-11-29T09:00:00Z");
+        assert_eq!(parse("2026-12-13T00:00:00.000Z").map(date).as_deref(), Some("2026-12-13"));
+        assert_eq!(days_between(t, t + 14 * DAY + 5), 14);
+        assert_eq!(days_between(t, t - 1), -1);
+        assert_eq!(parse("soon"), None);
+    }
+}

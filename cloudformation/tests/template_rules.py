@@ -35,7 +35,7 @@ ROLE_ACTIONS = {
         "secretsmanager:UpdateSecretVersionStage", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
         "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces"},
-    "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "ssm:GetParameterHistory", "sns:Publish", "sqs:SendMessage"},
+    "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "sns:Publish", "sqs:SendMessage"},
     "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
 }
 ROLE_REQUIRED = {
@@ -522,6 +522,8 @@ def check_notifications(t: dict[str, Any]) -> list[str]:
     pattern = r.get("CertificateComplianceRule", {}).get("Properties", {}).get("EventPattern", {})
     if pattern.get("detail", {}).get("configRuleName") != [CONFIG_RULE_NAME]:
         problems.append("CertificateComplianceRule: does not select the Config rule by name")
+    if r.get("ParameterNotifier", {}).get("Properties", {}).get("Environment", {}).get("Variables", {}).get("PARAMETER_PREFIX") != {"Fn::Sub": "/${AppPrefix}"}:
+        problems.append("ParameterNotifier: PARAMETER_PREFIX is not /${AppPrefix} (the rules' prefix)")
     for fn in ("ParameterNotifier", "CertificateNotifier"):
         if r.get(fn, {}).get("Properties", {}).get("Environment", {}).get("Variables", {}).get("TOPIC_ARN") != {"Ref": "NotificationTopic"}:
             problems.append(f"{fn}: TOPIC_ARN is not the topic")

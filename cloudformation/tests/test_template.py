@@ -104,6 +104,7 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_notifications, lambda t: t["Resources"]["CertificateExpirationConfigRule"].pop("Condition"), "not conditional"),
     (rules.check_notifications, lambda t: statement(t, "CertificateNotifierRole", "PublishToItsTopic").update(Resource="*"), "not only the topic"),
     (rules.check_notifications, lambda t: props(t, "CertificateComplianceRule")["EventPattern"]["detail"].update(configRuleName=["other"]), "does not select the Config rule"),
+    (rules.check_notifications, lambda t: props(t, "ParameterNotifier")["Environment"]["Variables"].pop("PARAMETER_PREFIX"), "PARAMETER_PREFIX"),
     (rules.check_outputs, lambda t: t["Outputs"].pop("KeyArn"), "KeyArn"),
 ]
 

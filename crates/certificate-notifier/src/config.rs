@@ -30,7 +30,8 @@ impl Config {
         let mut thresholds = Vec::new();
         for item in env::list_or(lookup, "EXPIRY_THRESHOLDS", &["30", "14", "7", "1"]) {
             let days = item.parse::<i64>().ok().filter(|d| (0..=365).contains(d));
-            thresholds.push(days.ok_or_else(|| ConfigError::new("EXPIRY_THRESHOLDS", "must be whole days from 0 to 365, comma-separated"))?);
+            thresholds
+                .push(days.ok_or_else(|| ConfigError::new("EXPIRY_THRESHOLDS", "must be whole days from 0 to 365, comma-separated"))?);
         }
         thresholds.sort_unstable_by(|a, b| b.cmp(a));
         thresholds.dedup();

@@ -130,7 +130,9 @@ fn days_text(days: i64) -> String {
 fn todo(facts: &Facts) -> String {
     let arn = &facts.arn;
     if facts.in_use == Some(false) {
-        return format!("Nothing uses it. Delete it if it is no longer needed (aws acm delete-certificate --certificate-arn {arn}), or renew it before it is put to use.");
+        return format!(
+            "Nothing uses it. Delete it if it is no longer needed (aws acm delete-certificate --certificate-arn {arn}), or renew it before it is put to use."
+        );
     }
     if facts.imported() {
         return format!(
@@ -158,7 +160,8 @@ fn todo(facts: &Facts) -> String {
 }
 
 fn body(e: &Envelope, facts: &Facts, what: String) -> Message {
-    let mut m = Message { what, resource: facts.arn.clone(), console: console(&e.region, &facts.arn), todo: todo(facts), ..Message::default() };
+    let mut m =
+        Message { what, resource: facts.arn.clone(), console: console(&e.region, &facts.arn), todo: todo(facts), ..Message::default() };
     if !e.time.is_empty() {
         m.when.push(format!("event at {}", e.time));
     }
@@ -203,7 +206,14 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             let severity = expiry_severity(facts, config);
             let when = days_text(days);
             let what = format!("The certificate for {name} {when}.");
-            let n = Notification::new(severity, "certificate-expiring", &facts.arn, label, &format!("Certificate {name} {when} ({tag})"), &body(e, facts, what));
+            let n = Notification::new(
+                severity,
+                "certificate-expiring",
+                &facts.arn,
+                label,
+                &format!("Certificate {name} {when} ({tag})"),
+                &body(e, facts, what),
+            );
             if crosses(days, config) {
                 Verdict::Notify(n, "a days-left threshold was crossed")
             } else {
@@ -214,21 +224,47 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
         AcmKind::Expired => {
             let severity = if in_use { Severity::Critical } else { Severity::Low };
             let what = format!("The certificate for {name} has expired: clients now refuse it.");
-            Verdict::Notify(Notification::new(severity, "certificate-expired", &facts.arn, label, &format!("Certificate {name} has expired ({tag})"), &body(e, facts, what)), "the certificate expired")
+            Verdict::Notify(
+                Notification::new(
+                    severity,
+                    "certificate-expired",
+                    &facts.arn,
+                    label,
+                    &format!("Certificate {name} has expired ({tag})"),
+                    &body(e, facts, what),
+                ),
+                "the certificate expired",
+            )
         }
         AcmKind::RenewalActionRequired => {
             let severity = if in_use { Severity::High } else { Severity::Low };
             let days = facts.days_left.map(|d| format!("; it {}", days_text(d))).unwrap_or_default();
             let what = format!("ACM cannot renew the certificate for {name} without action{days}.");
-            let n = Notification::new(severity, "certificate-renewal-action", &facts.arn, label, &format!("Certificate {name} needs action to renew ({tag})"), &body(e, facts, what));
+            let n = Notification::new(
+                severity,
+                "certificate-renewal-action",
+                &facts.arn,
+                label,
+                &format!("Certificate {name} needs action to renew ({tag})"),
+                &body(e, facts, what),
+            );
             Verdict::Notify(n, "renewal needs action")
         }
         AcmKind::Available => {
             let action = event.detail.get("Action").and_then(serde_json::Value::as_str).unwrap_or("ISSUANCE").to_ascii_lowercase();
             let what = format!("The certificate for {name} is available ({action}); earlier expiry alerts for it are resolved.");
             let mut m = body(e, facts, what);
-            "Nothing: clients get the new certificate where ACM deploys it. Re-deploy it yourself where it was exported.".clone_into(&mut m.todo);
-            let n = Notification::new(Severity::Info, "certificate-available", &facts.arn, label, &format!("Certificate {name} is available ({action})"), &m).resolved();
+            "Nothing: clients get the new certificate where ACM deploys it. Re-deploy it yourself where it was exported."
+                .clone_into(&mut m.todo);
+            let n = Notification::new(
+                Severity::Info,
+                "certificate-available",
+                &facts.arn,
+                label,
+                &format!("Certificate {name} is available ({action})"),
+                &m,
+            )
+            .resolved();
             Verdict::Notify(n, "the certificate was issued or renewed")
         }
         AcmKind::Revoked => {
@@ -236,8 +272,19 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             let reason = event.detail.get("RevocationReason").and_then(serde_json::Value::as_str).unwrap_or("reason not given");
             let what = format!("The certificate for {name} was revoked ({reason}): clients that check revocation refuse it.");
             let mut m = body(e, facts, what);
-            m.todo = format!("Request or import a replacement now and move everything that uses it (see In use by); then delete {}.", facts.arn);
-            Verdict::Notify(Notification::new(severity, "certificate-revoked", &facts.arn, label, &format!("Certificate {name} was revoked ({tag})"), &m), "the certificate was revoked")
+            m.todo =
+                format!("Request or import a replacement now and move everything that uses it (see In use by); then delete {}.", facts.arn);
+            Verdict::Notify(
+                Notification::new(
+                    severity,
+                    "certificate-revoked",
+                    &facts.arn,
+                    label,
+                    &format!("Certificate {name} was revoked ({tag})"),
+                    &m,
+                ),
+                "the certificate was revoked",
+            )
         }
     })
 }
@@ -254,7 +301,14 @@ pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts
             let severity = if facts.in_use == Some(false) { Severity::Low } else { severity };
             let when = facts.days_left.map_or_else(|| "expires soon".to_owned(), days_text);
             let what = format!("AWS Config rule {} finds the certificate for {name} non-compliant: it {when}.", change.rule);
-            let n = Notification::new(severity, "certificate-noncompliant", &facts.arn, label, &format!("Certificate {name} non-compliant: {when}"), &body(e, facts, what));
+            let n = Notification::new(
+                severity,
+                "certificate-noncompliant",
+                &facts.arn,
+                label,
+                &format!("Certificate {name} non-compliant: {when}"),
+                &body(e, facts, what),
+            );
             if old == Some("NON_COMPLIANT") {
                 Verdict::Suppress(n, "still non-compliant: no state change".into())
             } else {
@@ -262,11 +316,24 @@ pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts
             }
         }
         "COMPLIANT" => {
-            let what = format!("AWS Config rule {} finds the certificate for {name} compliant again; earlier alerts are resolved.", change.rule);
+            let what =
+                format!("AWS Config rule {} finds the certificate for {name} compliant again; earlier alerts are resolved.", change.rule);
             let mut m = body(e, facts, what);
             "Nothing.".clone_into(&mut m.todo);
-            let n = Notification::new(Severity::Info, "certificate-compliant", &facts.arn, label, &format!("Certificate {name} compliant again"), &m).resolved();
-            if old == Some("NON_COMPLIANT") { Verdict::Notify(n, "became compliant") } else { Verdict::Suppress(n, "compliant, and was not non-compliant: nothing to resolve".into()) }
+            let n = Notification::new(
+                Severity::Info,
+                "certificate-compliant",
+                &facts.arn,
+                label,
+                &format!("Certificate {name} compliant again"),
+                &m,
+            )
+            .resolved();
+            if old == Some("NON_COMPLIANT") {
+                Verdict::Notify(n, "became compliant")
+            } else {
+                Verdict::Suppress(n, "compliant, and was not non-compliant: nothing to resolve".into())
+            }
         }
         other => Verdict::Ignore(format!("compliance {:?} calls for no notification", other.chars().take(32).collect::<String>())),
     }

@@ -81,7 +81,10 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
     match (e.source.as_str(), e.detail_type.as_str()) {
         ("aws.acm", detail_type) => {
             let Some(kind) = AcmKind::parse(detail_type) else {
-                return Ok(CertificateEvent::Other(format!("ACM event {:?} is not one this function handles", detail_type.chars().take(80).collect::<String>())));
+                return Ok(CertificateEvent::Other(format!(
+                    "ACM event {:?} is not one this function handles",
+                    detail_type.chars().take(80).collect::<String>()
+                )));
             };
             let arn = e
                 .resources
@@ -101,7 +104,10 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
         ("aws.config", CONFIG_CHANGE) => {
             let rule = e.detail_str("configRuleName").unwrap_or_default();
             if rule != config_rule {
-                return Ok(CertificateEvent::Other(format!("Config rule {:?} is not {config_rule:?}", rule.chars().take(128).collect::<String>())));
+                return Ok(CertificateEvent::Other(format!(
+                    "Config rule {:?} is not {config_rule:?}",
+                    rule.chars().take(128).collect::<String>()
+                )));
             }
             let new = &e.detail["newEvaluationResult"];
             let arn = e
@@ -114,7 +120,12 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
                 .and_then(Value::as_str)
                 .ok_or_else(|| HandlerError::InvalidEvent(format!("{CONFIG_CHANGE}: no newEvaluationResult.complianceType")))?;
             let old = e.detail.pointer("/oldEvaluationResult/complianceType").and_then(Value::as_str).map(str::to_owned);
-            Ok(CertificateEvent::Compliance(ComplianceChange { arn: arn.to_owned(), rule: rule.to_owned(), new: compliance.to_owned(), old }))
+            Ok(CertificateEvent::Compliance(ComplianceChange {
+                arn: arn.to_owned(),
+                rule: rule.to_owned(),
+                new: compliance.to_owned(),
+                old,
+            }))
         }
         (source, detail_type) => Ok(CertificateEvent::Other(format!(
             "{:?} from {:?} is not a certificate event",

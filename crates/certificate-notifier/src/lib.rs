@@ -57,7 +57,8 @@ impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
         let verdict = match &event {
             CertificateEvent::Acm(a) => {
                 let facts = Facts::gather(arn, Some(a), &lookup, now);
-                decide::acm_verdict(&e, a, &facts, &self.config).map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
+                decide::acm_verdict(&e, a, &facts, &self.config)
+                    .map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
             }
             CertificateEvent::Compliance(c) => decide::compliance_verdict(&e, c, &Facts::gather(arn, None, &lookup, now), &self.config),
             CertificateEvent::Other(reason) => Verdict::Ignore(reason.clone()),
@@ -88,5 +89,273 @@ where
             tracing::error!(function = FUNCTION, decision = "failed", error_type = common::ErrorKind::error_type(&err), error = %err, "decision");
             Err(err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use common::ErrorKind;
+    use notification::testing::FakeNotifier;
+    use notification::timefmt::{self, DAY};
+    use notification::{LookupError, NotifyError, Outcome, Severity};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ports::CertificateInfo;
+
+    const ARN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8899-aabbccddeeff";
+    const APPROACHING: &str = include_str!("../../../events/certificate-notifier/approaching-expiration.json");
+    const EXPIRED: &str = include_str!("../../../events/certificate-notifier/expired.json");
+    const RENEWAL: &str = include_str!("../../../events/certificate-notifier/renewal-action-required.json");
+    const AVAILABLE: &str = include_str!("../../../events/certificate-notifier/available.json");
+    const REVOKED: &str = include_str!("../../../events/certificate-notifier/revoked.json");
+    const NONCOMPLIANT: &str = include_str!("../../../events/certificate-notifier/config-noncompliant.json");
+    const COMPLIANT: &str = include_str!("../../../events/certificate-notifier/config-compliant.json");
+    const OTHER_RULE: &str = include_str!("../../../events/certificate-notifier/config-other-rule.json");
+    const MALFORMED: &str = include_str!("../../../events/certificate-notifier/malformed.json");
+
+    #[derive(Debug, Default)]
+    struct FakeAcm(Mutex<HashMap<String, Result<CertificateInfo, LookupError>>>);
+
+    impl CertificateDirectory for &FakeAcm {
+        async fn describe(&self, arn: &str) -> Result<CertificateInfo, LookupError> {
+            self.0.lock().unwrap().get(arn).cloned().unwrap_or(Err(LookupError::NotFound))
+        }
+    }
+
+    fn now() -> i64 {
+        timefmt::parse("2026-11-29T09:00:00Z").unwrap()
+    }
+
+    fn cert(cert_type: &str, days: i64, in_use: bool) -> CertificateInfo {
+        CertificateInfo {
+            domain: Some("api.example.com".into()),
+            cert_type: Some(cert_type.into()),
+            not_after: Some(now() + days * DAY + 3600),
+            renewal_eligibility: Some(if cert_type == "IMPORTED" { "INELIGIBLE" } else { "ELIGIBLE" }.into()),
+            renewal_status: (cert_type != "IMPORTED").then(|| "PENDING_AUTO_RENEWAL".into()),
+            in_use_by: if in_use {
+                vec!["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188".into()]
+            } else {
+                vec![]
+            },
+            ..CertificateInfo::default()
+        }
+    }
+
+    fn config(extra: &[(&'static str, &'static str)]) -> Config {
+        let mut env = HashMap::from([("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts")]);
+        env.extend(extra.iter().copied());
+        Config::from_lookup(&env).unwrap()
+    }
+
+    fn event(json: &str) -> Value {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// The approaching-expiration sample with another id and `DaysToExpiry`.
+    fn approaching(id: &str, days: Value) -> Value {
+        let mut e = event(APPROACHING);
+        e["id"] = id.into();
+        e["detail"]["DaysToExpiry"] = days;
+        e
+    }
+
+    async fn decide(acm: &FakeAcm, payload: Value) -> (Result<Decision, HandlerError>, Vec<notification::Notification>) {
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(acm, &notifier, config(&[]));
+        let result = handler.handle(payload, now()).await;
+        (result, notifier.sent())
+    }
+
+    fn severity(d: &Decision) -> Severity {
+        d.notification.as_ref().unwrap().severity
+    }
+
+    #[tokio::test]
+    async fn every_event_kind_gets_its_decision() {
+        let acm = FakeAcm::default();
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 14, true)));
+        let cases: [(&str, &str, Severity, &str, &str); 7] = [
+            (APPROACHING, "notified", Severity::High, "certificate-expiring", "open"),
+            (EXPIRED, "notified", Severity::Critical, "certificate-expired", "open"),
+            (RENEWAL, "notified", Severity::High, "certificate-renewal-action", "open"),
+            (AVAILABLE, "notified", Severity::Info, "certificate-available", "resolved"),
+            (REVOKED, "notified", Severity::Critical, "certificate-revoked", "open"),
+            (NONCOMPLIANT, "notified", Severity::High, "certificate-noncompliant", "open"),
+            (COMPLIANT, "notified", Severity::Info, "certificate-compliant", "resolved"),
+        ];
+        for (json, decision, sev, kind, status) in cases {
+            let (result, sent) = decide(&acm, event(json)).await;
+            let d = result.unwrap();
+            assert_eq!((d.name(), severity(&d), d.notification.as_ref().unwrap().kind), (decision, sev, kind), "{kind}");
+            assert_eq!(sent.len(), 1, "{kind}");
+            let n = &sent[0];
+            assert_eq!((n.status, n.resource.as_str(), n.event_id.as_str()), (status, ARN, event(json)["id"].as_str().unwrap()));
+            assert!(n.subject.len() < 100 && n.subject.contains("api.example.com"), "{}", n.subject);
+            for part in [
+                "Resource: arn:aws:acm:",
+                "What to do: ",
+                "Console: https://us-east-1.console.aws.amazon.com/acm/home?region=us-east-1#/certificates/0f1e2d3c",
+                "imported, in use",
+                "In use by: arn:aws:elasticloadbalancing",
+            ] {
+                assert!(n.message.contains(part), "{kind}: {part}\n{}", n.message);
+            }
+        }
+        let (result, sent) = decide(&acm, event(OTHER_RULE)).await;
+        assert_eq!(result.unwrap().name(), "ignored");
+        assert!(sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_imported_certificate_in_use_escalates_at_each_threshold_and_is_quiet_between() {
+        use Severity::{Critical, High, Low, Warning};
+        let acm = FakeAcm::default();
+        let mut seen = Vec::new();
+        for days in [45_i64, 31, 30, 29, 15, 14, 8, 7, 2, 1, 0] {
+            acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", days, true)));
+            let (result, sent) = decide(&acm, approaching(&format!("day-{days}"), json!(days))).await;
+            let d = result.unwrap();
+            seen.push((days, d.name(), severity(&d)));
+            assert_eq!(sent.len(), usize::from(d.name() == "notified"));
+        }
+        assert_eq!(
+            seen,
+            [
+                (45, "suppressed", Low),
+                (31, "suppressed", Low),
+                (30, "notified", Warning),
+                (29, "suppressed", Warning),
+                (15, "suppressed", Warning),
+                (14, "notified", High),
+                (8, "suppressed", High),
+                (7, "notified", Critical),
+                (2, "suppressed", Critical),
+                (1, "notified", Critical),
+                (0, "notified", Critical),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn type_renewal_and_use_set_the_severity() {
+        let cfg = config(&[]);
+        let facts = |info: CertificateInfo| decide::Facts::gather(ARN, None, &Ok(info), now());
+        // ACM will renew it: informational until renewal is overdue.
+        assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 50, true)), &cfg), Severity::Info);
+        assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 30, true)), &cfg), Severity::Warning);
+        // Validation pending: a person must act, whatever the days.
+        let mut pending = cert("AMAZON_ISSUED", 50, true);
+        pending.renewal_status = Some("PENDING_VALIDATION".into());
+        assert!(decide::Facts::gather(ARN, None, &Ok(pending.clone()), now()).needs_person(&cfg));
+        pending.not_after = Some(now() + 14 * DAY);
+        assert_eq!(decide::expiry_severity(&facts(pending), &cfg), Severity::High);
+        // Nothing uses it: low, even at one day.
+        assert_eq!(decide::expiry_severity(&facts(cert("IMPORTED", 1, false)), &cfg), Severity::Low);
+        // Thresholds are configurable.
+        let strict = config(&[("EXPIRY_THRESHOLDS", "60,30")]);
+        assert_eq!(decide::expiry_severity(&facts(cert("IMPORTED", 45, true)), &strict), Severity::Warning);
+        assert!(decide::crosses(60, &strict) && !decide::crosses(14, &strict));
+    }
+
+    #[tokio::test]
+    async fn days_left_come_from_not_after_when_acm_answers() {
+        let acm = FakeAcm::default();
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 7, true)));
+        // The event says 14 (a threshold), ACM's NotAfter says 7: NotAfter wins.
+        let (result, _) = decide(&acm, approaching("a", json!(14))).await;
+        let d = result.unwrap();
+        assert_eq!((d.name(), severity(&d)), ("notified", Severity::Critical));
+        assert!(d.notification.unwrap().subject.contains("expires in 7 days"));
+    }
+
+    #[tokio::test]
+    async fn enrichment_failures_still_notify_from_the_event_and_say_what_was_not_checked() {
+        let acm = FakeAcm::default();
+        acm.0.lock().unwrap().insert(
+            ARN.into(),
+            Err(LookupError::AccessDenied("AccessDeniedException: not authorized to perform acm:DescribeCertificate".into())),
+        );
+        let (result, sent) = decide(&acm, event(APPROACHING)).await;
+        let d = result.unwrap();
+        // From the event alone: 14 days, type unknown (so a person may be needed), use unknown (so taken as in use).
+        assert_eq!((d.name(), severity(&d)), ("notified", Severity::High));
+        assert!(
+            sent[0].message.contains("Could not check: the certificate's type, renewal and use (ACM DescribeCertificate access denied"),
+            "{}",
+            sent[0].message
+        );
+
+        // Not found: the event's own fields are used.
+        let (result, sent) = decide(&FakeAcm::default(), event(EXPIRED)).await;
+        assert_eq!(severity(&result.unwrap()), Severity::Critical);
+        assert!(sent[0].message.contains("not found by ACM"), "{}", sent[0].message);
+        assert!(sent[0].message.contains("imported, in use"), "the event's CertificateType and InUse: {}", sent[0].message);
+    }
+
+    #[tokio::test]
+    async fn missing_unknown_and_malformed_fields() {
+        let acm = FakeAcm::default();
+        // No certificate ARN in resources: a clear error.
+        let (result, sent) = decide(&acm, event(MALFORMED)).await;
+        let err = result.unwrap_err();
+        assert_eq!(err.error_type(), "Notify.InvalidEvent");
+        assert!(err.to_string().contains("resources"), "{err}");
+        assert!(sent.is_empty());
+        // DaysToExpiry unusable and ACM silent: a clear error, not a guess.
+        let (result, _) = decide(&acm, approaching("b", json!("soon"))).await;
+        assert!(result.unwrap_err().to_string().contains("DaysToExpiry"));
+        // DaysToExpiry as a string or a fraction; unknown fields anywhere are ignored.
+        let mut e = approaching("c", json!("14"));
+        e["detail"]["SomethingNew"] = json!({"x": 1});
+        e["new-top-level"] = json!(true);
+        assert_eq!(decide(&acm, e).await.0.unwrap().name(), "notified");
+        assert_eq!(decide(&acm, approaching("d", json!(14.6))).await.0.unwrap().name(), "notified");
+        // Not an EventBridge event, or another service's.
+        for bad in [json!("text"), json!({"detail": {}})] {
+            assert_eq!(decide(&acm, bad).await.0.unwrap_err().error_type(), "Notify.InvalidEvent");
+        }
+        let mut other = event(APPROACHING);
+        other["source"] = "aws.ec2".into();
+        assert_eq!(decide(&acm, other).await.0.unwrap().name(), "ignored");
+        let mut unknown = event(APPROACHING);
+        unknown["detail-type"] = "ACM Certificate Something New".into();
+        assert_eq!(decide(&acm, unknown).await.0.unwrap().name(), "ignored");
+    }
+
+    #[tokio::test]
+    async fn config_changes_raise_resolve_or_stay_quiet() {
+        let acm = FakeAcm::default();
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 20, true)));
+        let mut again = event(NONCOMPLIANT);
+        again["detail"]["oldEvaluationResult"] = json!({"complianceType": "NON_COMPLIANT"});
+        assert_eq!(decide(&acm, again).await.0.unwrap().name(), "suppressed");
+        let mut first_compliant = event(COMPLIANT);
+        first_compliant["detail"].as_object_mut().unwrap().remove("oldEvaluationResult");
+        assert_eq!(decide(&acm, first_compliant).await.0.unwrap().name(), "suppressed");
+        let mut na = event(NONCOMPLIANT);
+        na["detail"]["newEvaluationResult"]["complianceType"] = "NOT_APPLICABLE".into();
+        assert_eq!(decide(&acm, na).await.0.unwrap().name(), "ignored");
+        let (d, _) = decide(&acm, event(NONCOMPLIANT)).await;
+        let n = d.unwrap().notification.unwrap();
+        assert!(n.message.contains("non-compliant: it expires in 20 days"), "{}", n.message);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_event_id_is_published_once_and_a_failed_publish_is_retried() {
+        let acm = FakeAcm::default();
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 14, true)));
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&acm, &notifier, config(&[]));
+        *notifier.fail.lock().unwrap() = Some(NotifyError::Unavailable("Throttling: rate exceeded".into()));
+        let err = handler.handle(event(APPROACHING), now()).await.unwrap_err();
+        assert_eq!(err.error_type(), "Notify.PublishUnavailable");
+        assert!(matches!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Notified { .. }));
+        assert_eq!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Duplicate);
+        assert_eq!(notifier.sent().len(), 1);
     }
 }

@@ -57,14 +57,18 @@ mod tests {
 
     #[test]
     fn reads_the_envelope_and_ignores_unknown_fields() {
-        let e = Envelope::parse(serde_json::json!({"id": "1", "detail-type": "X", "source": "aws.ssm", "new-field": [1], "detail": {"a": "b"}})).unwrap();
+        let e = Envelope::parse(
+            serde_json::json!({"id": "1", "detail-type": "X", "source": "aws.ssm", "new-field": [1], "detail": {"a": "b"}}),
+        )
+        .unwrap();
         assert_eq!((e.id.as_str(), e.detail_type.as_str(), e.detail_str("a")), ("1", "X", Some("b")));
         assert!(e.resources.is_empty());
     }
 
     #[test]
     fn refuses_what_is_not_an_eventbridge_event() {
-        for bad in [serde_json::json!([1]), serde_json::json!({"source": "aws.ssm"}), serde_json::json!({"source": 1, "detail-type": "X"})] {
+        for bad in [serde_json::json!([1]), serde_json::json!({"source": "aws.ssm"}), serde_json::json!({"source": 1, "detail-type": "X"})]
+        {
             assert!(matches!(Envelope::parse(bad), Err(HandlerError::InvalidEvent(_))));
         }
         let err = Envelope::parse(serde_json::json!({"source": "a", "detail-type": "b", "resources": "x"})).unwrap_err();

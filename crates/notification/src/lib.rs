@@ -7,6 +7,8 @@ pub mod error;
 pub mod notice;
 pub mod recent;
 pub mod sns;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod timefmt;
 
 pub use envelope::Envelope;

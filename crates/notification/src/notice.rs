@@ -51,7 +51,8 @@ pub struct Message {
 impl Message {
     #[must_use]
     pub fn render(&self, severity: Severity, event: &str) -> String {
-        let mut lines = vec![self.what.clone(), String::new(), format!("Resource: {}", self.resource), format!("Severity: {}", severity.as_str())];
+        let mut lines =
+            vec![self.what.clone(), String::new(), format!("Resource: {}", self.resource), format!("Severity: {}", severity.as_str())];
         lines.extend(self.when.iter().map(|w| format!("When: {w}")));
         lines.extend(self.facts.iter().map(|(label, value)| format!("{label}: {value}")));
         lines.push(String::new());
@@ -106,8 +107,18 @@ impl Notification {
 /// `text` as an SNS subject: printable ASCII on one line, cut to [`MAX_SUBJECT`] characters.
 #[must_use]
 pub fn subject(text: &str) -> String {
-    let clean: String =
-        text.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else if c.is_whitespace() { ' ' } else { '?' }).collect();
+    let clean: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else if c.is_whitespace() {
+                ' '
+            } else {
+                '?'
+            }
+        })
+        .collect();
     let clean = clean.trim().to_owned();
     if clean.len() <= MAX_SUBJECT {
         return clean;
@@ -233,7 +244,12 @@ pub async fn deliver<N: Notifier>(notifier: &N, recent: &RecentIds, notice: Noti
         HandlerError::Publish(e)
     })?;
     recent.record(&notice.event_id);
-    Ok(Decision { outcome: Outcome::Notified { message_id }, reason: reason.into(), event_id: notice.event_id.clone(), notification: Some(notice) })
+    Ok(Decision {
+        outcome: Outcome::Notified { message_id },
+        reason: reason.into(),
+        event_id: notice.event_id.clone(),
+        notification: Some(notice),
+    })
 }
 
 #[cfg(test)]
@@ -242,7 +258,14 @@ mod tests {
 
     fn notice() -> Notification {
         let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
-        Notification::new(Severity::High, "parameter-expiring", "/my-app/dev/x", ("id-1", "Parameter Store Policy Action"), "x expires", &body)
+        Notification::new(
+            Severity::High,
+            "parameter-expiring",
+            "/my-app/dev/x",
+            ("id-1", "Parameter Store Policy Action"),
+            "x expires",
+            &body,
+        )
     }
 
     #[test]
@@ -257,14 +280,25 @@ mod tests {
     fn the_message_says_what_which_what_to_do_and_the_event() {
         let n = notice();
         assert_eq!(n.subject, "[HIGH] x expires");
-        for part in ["It expires.", "Resource: /my-app/dev/x", "Severity: high", "What to do: Renew it.", "Event: id-1 (Parameter Store Policy Action)"] {
+        for part in [
+            "It expires.",
+            "Resource: /my-app/dev/x",
+            "Severity: high",
+            "What to do: Renew it.",
+            "Event: id-1 (Parameter Store Policy Action)",
+        ] {
             assert!(n.message.contains(part), "{part}: {}", n.message);
         }
     }
 
     #[test]
     fn metric_lines_only_for_notifications_sent() {
-        let sent = Decision { outcome: Outcome::Notified { message_id: "m".into() }, reason: String::new(), event_id: "id-1".into(), notification: Some(notice()) };
+        let sent = Decision {
+            outcome: Outcome::Notified { message_id: "m".into() },
+            reason: String::new(),
+            event_id: "id-1".into(),
+            notification: Some(notice()),
+        };
         let line: serde_json::Value = serde_json::from_str(&sent.metric_line("parameter-notifier", 1_700_000_000).unwrap()).unwrap();
         assert_eq!(line["Severity"], "high");
         assert_eq!(line["Notifications"], 1);

@@ -39,7 +39,13 @@ fn fifo_id(text: &str) -> String {
 impl Notifier for SnsNotifier {
     async fn publish(&self, n: &Notification) -> Result<String, NotifyError> {
         let mut req = self.client.publish().topic_arn(&self.topic_arn).subject(&n.subject).message(&n.message);
-        for (name, value) in [("severity", n.severity.as_str()), ("kind", n.kind), ("resource", n.resource.as_str()), ("status", n.status), ("event_id", n.event_id.as_str())] {
+        for (name, value) in [
+            ("severity", n.severity.as_str()),
+            ("kind", n.kind),
+            ("resource", n.resource.as_str()),
+            ("status", n.status),
+            ("event_id", n.event_id.as_str()),
+        ] {
             if let Some(v) = attribute(value) {
                 req = req.message_attributes(name, v);
             }
@@ -64,10 +70,19 @@ where
         SdkFailure::Service { code, message } => {
             let message = format!("{code}: {message}");
             match code.as_str() {
-                "AuthorizationError" | "AccessDenied" | "AccessDeniedException" | "KMSAccessDenied" | "KMSDisabled" | "KMSInvalidState"
-                | "KMSNotFound" | "InvalidClientTokenId" | "ExpiredToken" => NotifyError::AccessDenied(message),
+                "AuthorizationError"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "KMSAccessDenied"
+                | "KMSDisabled"
+                | "KMSInvalidState"
+                | "KMSNotFound"
+                | "InvalidClientTokenId"
+                | "ExpiredToken" => NotifyError::AccessDenied(message),
                 "NotFound" => NotifyError::TopicNotFound(message),
-                "Throttling" | "ThrottledException" | "InternalError" | "ServiceUnavailable" | "KMSThrottling" => NotifyError::Unavailable(message),
+                "Throttling" | "ThrottledException" | "InternalError" | "ServiceUnavailable" | "KMSThrottling" => {
+                    NotifyError::Unavailable(message)
+                }
                 _ => NotifyError::Refused(message),
             }
         }

@@ -1,7 +1,7 @@
 //! The function's settings, from the environment.
 
-use common::env::{self, Lookup};
 use common::ConfigError;
+use common::env::{self, Lookup};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -31,6 +31,8 @@ impl Config {
 
     #[must_use]
     pub fn covers(&self, name: &str) -> bool {
-        self.prefix.as_ref().is_none_or(|p| name.strip_prefix('/').and_then(|rest| rest.strip_prefix(p.as_str())).is_some_and(|rest| rest.starts_with('/')))
+        self.prefix
+            .as_ref()
+            .is_none_or(|p| name.strip_prefix('/').and_then(|rest| rest.strip_prefix(p.as_str())).is_some_and(|rest| rest.starts_with('/')))
     }
 }

@@ -81,7 +81,12 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
     let info = enrich(&mut body, lookup, gone);
     let secure = action.parameter_type.as_deref().or(info.and_then(|i| i.parameter_type.as_deref())) == Some("SecureString");
     let expires_at = info
-        .and_then(|i| i.policies.iter().filter(|p| p.policy_type == "Expiration").find_map(|p| serde_json::from_str(&p.text).ok().as_ref().and_then(policy_timestamp)))
+        .and_then(|i| {
+            i.policies
+                .iter()
+                .filter(|p| p.policy_type == "Expiration")
+                .find_map(|p| serde_json::from_str(&p.text).ok().as_ref().and_then(policy_timestamp))
+        })
         .or_else(|| action.policy.as_ref().filter(|_| gone).and_then(policy_timestamp));
     let (severity, kind, headline) = match action.policy_type {
         PolicyType::Expiration => {
@@ -131,9 +136,13 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
             };
             body.what = format!("Parameter {name} has not changed for {how_long}.");
             body.todo = if secure {
-                format!("If it holds a credential, rotate it and put the new value (aws ssm put-parameter --name {name} --overwrite ...). If it is meant to stay unchanged, raise the NoChangeNotification policy's After.")
+                format!(
+                    "If it holds a credential, rotate it and put the new value (aws ssm put-parameter --name {name} --overwrite ...). If it is meant to stay unchanged, raise the NoChangeNotification policy's After."
+                )
             } else {
-                format!("Check that {name} is still current; update it, or raise the NoChangeNotification policy's After if it is meant to stay unchanged.")
+                format!(
+                    "Check that {name} is still current; update it, or raise the NoChangeNotification policy's After if it is meant to stay unchanged."
+                )
             };
             let severity = if secure { Severity::Warning } else { Severity::Low };
             (severity, "parameter-unchanged", format!("Parameter {name} unchanged for {how_long}"))
@@ -148,7 +157,8 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
 pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<Notification> {
     let name = change.name.as_str();
     let deleted = change.operation == "Delete";
-    let mut body = Message { resource: name.to_owned(), console: (!deleted).then(|| console(&e.region, name)).flatten(), ..Message::default() };
+    let mut body =
+        Message { resource: name.to_owned(), console: (!deleted).then(|| console(&e.region, name)).flatten(), ..Message::default() };
     let info = if deleted { None } else { enrich(&mut body, lookup, false) };
     let parameter_type = change.parameter_type.as_deref().or(info.and_then(|i| i.parameter_type.as_deref()));
     if parameter_type != Some("SecureString") {
@@ -161,14 +171,24 @@ pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<N
         body.facts.push(("Description".into(), d.clone()));
     }
     let (severity, verb, todo) = match change.operation.as_str() {
-        "Create" => (Severity::Info, "was created", "Nothing, if this was expected. Check who made it in CloudTrail (PutParameter) if not."),
-        "Update" => (Severity::Info, "was updated", "Nothing, if this was expected (a rotation, a deployment). Check CloudTrail (PutParameter) if not."),
+        "Create" => {
+            (Severity::Info, "was created", "Nothing, if this was expected. Check who made it in CloudTrail (PutParameter) if not.")
+        }
+        "Update" => (
+            Severity::Info,
+            "was updated",
+            "Nothing, if this was expected (a rotation, a deployment). Check CloudTrail (PutParameter) if not.",
+        ),
         "Delete" => (
             Severity::Warning,
             "was deleted",
             "Applications reading it now fail. If this was not intended, create it again (aws ssm put-parameter --type SecureString ...); CloudTrail (DeleteParameter) shows who deleted it.",
         ),
-        "LabelParameterVersion" => (Severity::Info, "had a version labelled", "Nothing, if this was expected. Applications that read it by label now get the labelled version."),
+        "LabelParameterVersion" => (
+            Severity::Info,
+            "had a version labelled",
+            "Nothing, if this was expected. Applications that read it by label now get the labelled version.",
+        ),
         _ => (Severity::Info, "changed", "Check CloudTrail for the change."),
     };
     body.what = format!("Secure parameter {name} {verb} ({}).", change.operation);

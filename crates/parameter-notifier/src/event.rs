@@ -74,10 +74,17 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
     }
     match e.detail_type.as_str() {
         POLICY_ACTION => {
-            let name = e.detail_str("parameter-name").ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"parameter-name\"")))?;
-            let raw = e.detail_str("policy-type").ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\"")))?;
+            let name = e
+                .detail_str("parameter-name")
+                .ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"parameter-name\"")))?;
+            let raw = e
+                .detail_str("policy-type")
+                .ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\"")))?;
             let Some(policy_type) = PolicyType::parse(raw) else {
-                return Ok(ParameterEvent::Other(format!("policy type {:?} is not one this function knows", raw.chars().take(64).collect::<String>())));
+                return Ok(ParameterEvent::Other(format!(
+                    "policy type {:?} is not one this function knows",
+                    raw.chars().take(64).collect::<String>()
+                )));
             };
             let policy = e.detail_str("policy-content").and_then(|c| serde_json::from_str::<Value>(c).ok()).filter(Value::is_object);
             Ok(ParameterEvent::Policy(PolicyAction {
@@ -91,7 +98,8 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
         }
         CHANGE => {
             let name = e.detail_str("name").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"name\"")))?;
-            let operation = e.detail_str("operation").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\"")))?;
+            let operation =
+                e.detail_str("operation").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\"")))?;
             Ok(ParameterEvent::Change(Change {
                 name: name.to_owned(),
                 operation: operation.to_owned(),
@@ -99,7 +107,10 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
                 description: owned(e.detail_str("description")),
             }))
         }
-        other => Ok(ParameterEvent::Other(format!("detail-type {:?} is not a Parameter Store event", other.chars().take(80).collect::<String>()))),
+        other => Ok(ParameterEvent::Other(format!(
+            "detail-type {:?} is not a Parameter Store event",
+            other.chars().take(80).collect::<String>()
+        ))),
     }
 }
 

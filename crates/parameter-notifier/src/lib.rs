@@ -65,7 +65,10 @@ impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
             }
             ParameterEvent::Change(change) => match decide::change_notice(&e, change, &lookup) {
                 Some(n) => notice::deliver(&self.notifier, &self.recent, n, "change to a secure parameter").await,
-                None => Ok(Decision::ignored(&e.id, format!("{} of {name}: the audit trail covers SecureString parameters only", change.operation))),
+                None => Ok(Decision::ignored(
+                    &e.id,
+                    format!("{} of {name}: the audit trail covers SecureString parameters only", change.operation),
+                )),
             },
             ParameterEvent::Other(reason) => Ok(Decision::ignored(&e.id, reason.clone())),
         }
@@ -90,5 +93,240 @@ where
             tracing::error!(function = FUNCTION, decision = "failed", error_type = common::ErrorKind::error_type(&err), error = %err, "decision");
             Err(err)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use common::ErrorKind;
+    use notification::testing::FakeNotifier;
+    use notification::timefmt::{self, DAY};
+    use notification::{LookupError, Notification, Outcome, Severity};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ports::{ParameterInfo, PolicyInfo};
+
+    const EXPIRATION: &str = include_str!("../../../events/parameter-notifier/expiration.json");
+    const EXPIRING: &str = include_str!("../../../events/parameter-notifier/expiration-notification.json");
+    const NO_CHANGE: &str = include_str!("../../../events/parameter-notifier/no-change-notification.json");
+    const OTHER_PREFIX: &str = include_str!("../../../events/parameter-notifier/other-prefix.json");
+    const CREATE: &str = include_str!("../../../events/parameter-notifier/change-create.json");
+    const UPDATE: &str = include_str!("../../../events/parameter-notifier/change-update.json");
+    const DELETE: &str = include_str!("../../../events/parameter-notifier/change-delete.json");
+    const LABEL: &str = include_str!("../../../events/parameter-notifier/change-label.json");
+    const MALFORMED: &str = include_str!("../../../events/parameter-notifier/malformed.json");
+    const UNKNOWN: &str = include_str!("../../../events/parameter-notifier/unknown-detail-type.json");
+
+    #[derive(Debug, Default)]
+    struct FakeSsm(Mutex<HashMap<String, Result<Option<ParameterInfo>, LookupError>>>);
+
+    impl FakeSsm {
+        fn set(&self, name: &str, info: Result<Option<ParameterInfo>, LookupError>) {
+            self.0.lock().unwrap().insert(name.into(), info);
+        }
+    }
+
+    impl ParameterDirectory for &FakeSsm {
+        async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, LookupError> {
+            self.0.lock().unwrap().get(name).cloned().unwrap_or(Ok(None))
+        }
+    }
+
+    fn now() -> i64 {
+        timefmt::parse("2026-11-29T09:00:00Z").unwrap()
+    }
+
+    fn info(parameter_type: &str, expires_in_days: Option<i64>, modified_days_ago: i64) -> ParameterInfo {
+        let mut policies = vec![PolicyInfo {
+            policy_type: "NoChangeNotification".into(),
+            text: r#"{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"20","Unit":"Days"}}"#.into(),
+            status: "Pending".into(),
+        }];
+        if let Some(days) = expires_in_days {
+            policies.push(PolicyInfo {
+                policy_type: "Expiration".into(),
+                text: format!(
+                    r#"{{"Type":"Expiration","Version":"1.0","Attributes":{{"Timestamp":"{}"}}}}"#,
+                    timefmt::format(now() + days * DAY)
+                ),
+                status: "Pending".into(),
+            });
+        }
+        ParameterInfo {
+            parameter_type: Some(parameter_type.into()),
+            tier: Some("Advanced".into()),
+            version: Some(4),
+            last_modified: Some(now() - modified_days_ago * DAY),
+            last_modified_user: Some("arn:aws:iam::123456789012:user/deployer".into()),
+            policies,
+        }
+    }
+
+    fn config(prefix: Option<&'static str>) -> Config {
+        let mut env = HashMap::from([("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts")]);
+        if let Some(p) = prefix {
+            env.insert("PARAMETER_PREFIX", p);
+        }
+        Config::from_lookup(&env).unwrap()
+    }
+
+    async fn decide(ssm: &FakeSsm, json: &str, prefix: Option<&'static str>) -> (Result<Decision, HandlerError>, Vec<Notification>) {
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(ssm, &notifier, config(prefix));
+        let payload: Value = serde_json::from_str(json).unwrap();
+        let result = handler.handle(payload, now()).await;
+        (result, notifier.sent())
+    }
+
+    #[tokio::test]
+    async fn each_policy_type_says_what_happened_and_what_to_do() {
+        let ssm = FakeSsm::default();
+        ssm.set("/my-app/dev/api-token", Ok(Some(info("SecureString", Some(15), 3))));
+        ssm.set("/my-app/prod/db-url", Ok(Some(info("String", None, 25))));
+
+        let (d, sent) = decide(&ssm, EXPIRING, Some("my-app")).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let n = &sent[0];
+        assert_eq!((n.severity, n.kind, n.resource.as_str()), (Severity::Warning, "parameter-expiring", "/my-app/dev/api-token"));
+        assert_eq!(n.subject, "[WARNING] Parameter /my-app/dev/api-token expires in 15 days (2026-12-14T09:00:00Z)");
+        for part in [
+            "Tier: Advanced",
+            "Version: 4",
+            "Last modified: 2026-11-26T09:00:00Z by arn:aws:iam::123456789012:user/deployer",
+            "--policies",
+            "extend the Expiration policy",
+            "Console: https://us-east-1.console.aws.amazon.com/systems-manager/parameters/my-app/dev/api-token/description?region=us-east-1",
+        ] {
+            assert!(n.message.contains(part), "{part}\n{}", n.message);
+        }
+
+        // The parameter is gone by the time the Expiration event arrives.
+        ssm.set("/my-app/dev/api-token", Ok(None));
+        let (d, sent) = decide(&ssm, EXPIRATION, None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let n = &sent[0];
+        assert_eq!((n.severity, n.kind), (Severity::High, "parameter-expired"));
+        for part in [
+            "has expired",
+            "deleted it",
+            "expired at 2026-11-29T08:59:00Z",
+            "Versions: gone with the parameter",
+            "Applications reading /my-app/dev/api-token now fail",
+        ] {
+            assert!(n.message.contains(part), "{part}\n{}", n.message);
+        }
+        assert!(!n.message.contains("Could not check"), "a missing parameter is expected here: {}", n.message);
+
+        let (d, sent) = decide(&ssm, NO_CHANGE, None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let n = &sent[0];
+        assert_eq!((n.severity, n.kind), (Severity::Low, "parameter-unchanged"), "a String parameter");
+        assert!(n.subject.contains("unchanged for 25 days"), "{}", n.subject);
+        assert!(n.message.contains("raise the NoChangeNotification policy's After"), "{}", n.message);
+    }
+
+    #[tokio::test]
+    async fn severity_follows_time_left_and_parameter_type() {
+        let ssm = FakeSsm::default();
+        ssm.set("/my-app/dev/api-token", Ok(Some(info("SecureString", Some(2), 3))));
+        let (d, _) = decide(&ssm, EXPIRING, None).await;
+        assert_eq!(d.unwrap().notification.unwrap().severity, Severity::High, "two days left");
+        let mut secure = serde_json::from_str::<Value>(NO_CHANGE).unwrap();
+        secure["detail"]["parameter-type"] = "SecureString".into();
+        let (d, sent) = decide(&ssm, &secure.to_string(), None).await;
+        assert_eq!(d.unwrap().notification.unwrap().severity, Severity::Warning, "an unrotated secret");
+        assert!(sent[0].message.contains("rotate it"), "{}", sent[0].message);
+    }
+
+    #[tokio::test]
+    async fn enrichment_failures_still_notify_from_the_event() {
+        let ssm = FakeSsm::default();
+        ssm.set("/my-app/dev/api-token", Err(LookupError::AccessDenied("AccessDeniedException: ssm:DescribeParameters".into())));
+        let (d, sent) = decide(&ssm, EXPIRING, None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let n = &sent[0];
+        assert!(n.subject.contains("expires in about 15 days"), "from the policy's Before: {}", n.subject);
+        assert!(
+            n.message.contains("Could not check: the parameter's tier, policies and last change (DescribeParameters access denied"),
+            "{}",
+            n.message
+        );
+        ssm.set("/my-app/prod/db-url", Err(LookupError::Unavailable("timed out".into())));
+        let (_, sent) = decide(&ssm, NO_CHANGE, None).await;
+        assert!(sent[0].subject.contains("unchanged for at least 20 days"), "{}", sent[0].subject);
+    }
+
+    #[tokio::test]
+    async fn changes_to_secure_parameters_make_an_audit_trail() {
+        let ssm = FakeSsm::default();
+        ssm.set("/my-app/dev/db-password", Ok(Some(info("SecureString", None, 0))));
+        for (json, severity, kind) in [
+            (CREATE, Severity::Info, "secure-parameter-changed"),
+            (UPDATE, Severity::Info, "secure-parameter-changed"),
+            (LABEL, Severity::Info, "secure-parameter-changed"),
+            (DELETE, Severity::Warning, "secure-parameter-deleted"),
+        ] {
+            let (d, sent) = decide(&ssm, json, Some("my-app")).await;
+            assert_eq!(d.unwrap().name(), "notified", "{kind}");
+            assert_eq!((sent[0].severity, sent[0].kind), (severity, kind));
+        }
+        let (_, sent) = decide(&ssm, CREATE, None).await;
+        assert!(sent[0].message.contains("Description: Database password for the dev application"), "{}", sent[0].message);
+        let mut string = serde_json::from_str::<Value>(UPDATE).unwrap();
+        string["detail"]["type"] = "String".into();
+        let (d, sent) = decide(&ssm, &string.to_string(), None).await;
+        let d = d.unwrap();
+        assert_eq!(d.name(), "ignored");
+        assert!(d.reason.contains("SecureString"), "{}", d.reason);
+        assert!(sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknown_malformed_and_out_of_scope_events() {
+        let ssm = FakeSsm::default();
+        let (d, _) = decide(&ssm, OTHER_PREFIX, Some("my-app")).await;
+        assert_eq!(d.unwrap().name(), "ignored", "outside /my-app/");
+        assert_eq!(decide(&ssm, OTHER_PREFIX, None).await.0.unwrap().name(), "notified", "no prefix configured");
+        assert_eq!(decide(&ssm, UNKNOWN, None).await.0.unwrap().name(), "ignored");
+        let err = decide(&ssm, MALFORMED, None).await.0.unwrap_err();
+        assert_eq!(err.error_type(), "Notify.InvalidEvent");
+        assert!(err.to_string().contains("parameter-name"), "{err}");
+        let mut no_type = serde_json::from_str::<Value>(EXPIRING).unwrap();
+        no_type["detail"].as_object_mut().unwrap().remove("policy-type");
+        assert!(decide(&ssm, &no_type.to_string(), None).await.0.unwrap_err().to_string().contains("policy-type"));
+        let mut new_policy = serde_json::from_str::<Value>(EXPIRING).unwrap();
+        new_policy["detail"]["policy-type"] = "SomeFuturePolicy".into();
+        assert_eq!(decide(&ssm, &new_policy.to_string(), None).await.0.unwrap().name(), "ignored");
+        // Only the name and policy type are needed; unreadable policy content and new fields are tolerated.
+        let minimal = json!({"id": "m", "source": "aws.ssm", "detail-type": "Parameter Store Policy Action", "detail": {"parameter-name": "/my-app/dev/x", "policy-type": "ExpirationNotification", "policy-content": "{not json", "brand-new": 1}});
+        let (d, sent) = decide(&ssm, &minimal.to_string(), None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        assert!(sent[0].subject.contains("expires soon"), "{}", sent[0].subject);
+        for bad in ["[]", "\"text\"", "{}"] {
+            assert_eq!(decide(&ssm, bad, None).await.0.unwrap_err().error_type(), "Notify.InvalidEvent", "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_event_is_published_once() {
+        let ssm = FakeSsm::default();
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&ssm, &notifier, config(None));
+        let payload: Value = serde_json::from_str(EXPIRING).unwrap();
+        assert!(matches!(handler.handle(payload.clone(), now()).await.unwrap().outcome, Outcome::Notified { .. }));
+        assert_eq!(handler.handle(payload, now()).await.unwrap().outcome, Outcome::Duplicate);
+        assert_eq!(notifier.sent().len(), 1);
+    }
+
+    #[test]
+    fn the_prefix_matches_whole_path_segments() {
+        let c = config(Some("/my-app/"));
+        assert!(c.covers("/my-app/dev/x"));
+        assert!(!c.covers("/my-app-2/dev/x") && !c.covers("my-app/dev/x") && !c.covers("/other/my-app/x"));
+        assert!(config(None).covers("anything"));
     }
 }

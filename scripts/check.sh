@@ -21,6 +21,8 @@ if [ -n "$templates" ]; then
     # shellcheck disable=SC2086
     cfn-lint $templates
 fi
+echo "== local stack tools (pytest)"
+PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -p no:cacheprovider -q scripts/tests
 if [ -f cloudformation/template.yaml ]; then
     # The template's own checks: a security scanner, the least-privilege rules over the parsed
     # template, then the stack deployed into the local stack's moto with each rule's event pattern

@@ -75,7 +75,8 @@ make_certs() { # dir
 random_password() { "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
 start_moto() { # port log
-    "$PYTHON" -m moto.server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+    # moto's server, with parameter policies in AWS's shape (scripts/moto_server.py says why).
+    "$PYTHON" "$root/scripts/moto_server.py" -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
     echo $!
 }
 

@@ -1,4 +1,5 @@
-//! An in-memory [`Notifier`] for the functions' tests.
+//! For the functions' tests: an in-memory [`Notifier`], and an SNS topic on the local stack
+//! with an SQS queue subscribed, to read what was published.
 
 use std::sync::Mutex;
 
@@ -27,5 +28,80 @@ impl Notifier for &FakeNotifier {
         let mut sent = self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         sent.push(notice.clone());
         Ok(format!("message-{}", sent.len()))
+    }
+}
+
+/// A message as it arrived on the queue subscribed to the topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub subject: String,
+    pub message: String,
+    /// Message attributes, by name.
+    pub attributes: std::collections::HashMap<String, String>,
+}
+
+/// An SNS topic with an SQS queue subscribed to it, as email, chat and pager subscriptions
+/// would be, so that a test reads what subscribers receive.
+#[derive(Debug, Clone)]
+pub struct TopicInbox {
+    pub topic_arn: String,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl TopicInbox {
+    /// Creates the topic, the queue, its policy and the subscription.
+    ///
+    /// # Panics
+    /// When the local stack refuses any of it.
+    #[allow(clippy::missing_panics_doc, clippy::expect_used)]
+    pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Self {
+        let sns = aws_sdk_sns::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let topic_arn = sns.create_topic().name(name).send().await.expect("create the topic").topic_arn.expect("a topic ARN");
+        let queue_url = sqs.create_queue().queue_name(name).send().await.expect("create the queue").queue_url.expect("a queue URL");
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("read the queue's ARN");
+        let queue_arn =
+            attrs.attributes.and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned()).expect("a queue ARN");
+        sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(&queue_arn).send().await.expect("subscribe the queue");
+        Self { topic_arn, queue_url, sqs }
+    }
+
+    /// Waits up to `wait` for `count` messages, and returns what arrived.
+    ///
+    /// # Panics
+    /// When the queue cannot be read, or a message is not an SNS notification.
+    #[allow(clippy::missing_panics_doc, clippy::expect_used)]
+    pub async fn receive(&self, count: usize, wait: std::time::Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut out = Vec::new();
+        while out.len() < count && std::time::Instant::now() < deadline {
+            let got = self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).send().await.expect("receive");
+            for m in got.messages.unwrap_or_default() {
+                let body: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("an SNS notification as JSON");
+                let attributes = body["MessageAttributes"]
+                    .as_object()
+                    .map(|a| a.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect())
+                    .unwrap_or_default();
+                out.push(Received {
+                    subject: body["Subject"].as_str().unwrap_or_default().to_owned(),
+                    message: body["Message"].as_str().unwrap_or_default().to_owned(),
+                    attributes,
+                });
+                if let Some(handle) = m.receipt_handle() {
+                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await.expect("delete");
+                }
+            }
+            if out.len() < count {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        out
     }
 }

@@ -36,7 +36,7 @@ lint: ## fmt check and clippy only
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-demo: setup ## Seed the local stack and run the built config reader for dev and prod
+demo: setup ## End to end on a local stack: build, deploy into moto, seed, read config, rotate, events to notifications
 	@scripts/with-stack.sh scripts/demo.sh
 
 bench: setup ## Cold start, warm latency, peak memory, zip size and AWS calls per invocation

@@ -9,7 +9,12 @@ password), and my-app/<env>/mariadb-credentials for the MariaDB user app_<env>, 
 `make rotate`. Idempotent: each run sets fresh passwords everywhere.
 
 Reads the endpoints from the local stack's env file (AWS_ENDPOINT_URL, PG_*).
+
+With a deployed stack (make demo): --key ENV=KEY encrypts that environment's SecureString and
+secrets under the stack's key instead, and --stack-owns-db-url leaves /my-app/<env>/db-url, a
+parameter of the stack, alone.
 """
+import argparse
 import json
 import os
 import secrets
@@ -53,6 +58,11 @@ def put_secret(sm, name: str, value: str, key_id: str) -> None:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--key", action="append", default=[], help="ENV=KEY: the KMS key for that environment")
+    ap.add_argument("--stack-owns-db-url", action="store_true", help="do not put /<prefix>/<env>/db-url")
+    args = ap.parse_args()
+    keys = dict(k.split("=", 1) for k in args.key)
     if not os.environ.get("AWS_ENDPOINT_URL"):
         print("seed: AWS_ENDPOINT_URL is not set; start the local stack (make stack-up) and source its env file", file=sys.stderr)
         return 1
@@ -64,12 +74,16 @@ def main() -> int:
     if not key_id:
         key_id = kms.create_key(Description="my-app configuration (local demo)")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=ALIAS, TargetKeyId=key_id)
+    default_key = key_id
     for env in ("dev", "prod"):
+        key_id = keys.get(env, default_key)
+        key_name = keys.get(env, ALIAS)
         base = f"{PREFIX}/{env}"
         password = secrets.token_urlsafe(18)
-        ssm.put_parameter(Name=f"{base}/db-url", Type="String", Overwrite=True,
-                          Value=f"postgres://app@db.{env}.example.internal:5432/app")
-        ssm.put_parameter(Name=f"{base}/db-password", Type="SecureString", KeyId=ALIAS, Overwrite=True, Value=password)
+        if not args.stack_owns_db_url:
+            ssm.put_parameter(Name=f"{base}/db-url", Type="String", Overwrite=True,
+                              Value=f"postgres://app@db.{env}.example.internal:5432/app")
+        ssm.put_parameter(Name=f"{base}/db-password", Type="SecureString", KeyId=key_name, Overwrite=True, Value=password)
         ssm.put_parameter(Name=f"{base}/feature-flags", Type="StringList", Overwrite=True,
                           Value="new-checkout,dark-mode" if env == "dev" else "dark-mode")
         user = f"app_{env}"
@@ -83,7 +97,7 @@ def main() -> int:
         put_secret(sm, f"{PREFIX.lstrip('/')}/{env}/mariadb-credentials",
                    json.dumps({"engine": "mariadb", "host": "127.0.0.1", "port": int(os.environ["MARIADB_PORT"]),
                                "username": user, "password": maria_password}), key_id)
-        print(f"seed: {base}/db-url, {base}/db-password (SecureString, {ALIAS}), {base}/feature-flags, "
+        print(f"seed: {'' if args.stack_owns_db_url else f'{base}/db-url, '}{base}/db-password (SecureString, {key_name}), {base}/feature-flags, "
               f"secrets {name} (PostgreSQL user {user}) and {PREFIX.lstrip('/')}/{env}/mariadb-credentials (MariaDB user {user})")
     return 0
 

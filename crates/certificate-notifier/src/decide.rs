@@ -42,7 +42,7 @@ impl Facts {
                 .or_else(|| event.and_then(|e| e.common_name.clone()))
                 .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(arn).to_owned()),
             cert_type: info.and_then(|i| i.cert_type.clone()).or_else(|| event.and_then(|e| e.cert_type.clone())),
-            days_left: not_after.map(|t| timefmt::days_between(now, t)).or_else(|| event.and_then(|e| e.days_to_expiry)),
+            days_left: not_after.map(|t| timefmt::days_until(now, t)).or_else(|| event.and_then(|e| e.days_to_expiry)),
             not_after,
             in_use: info.map(|i| !i.in_use_by.is_empty()).or_else(|| event.and_then(|e| e.in_use)),
             in_use_by: info.map(|i| i.in_use_by.clone()).unwrap_or_default(),

@@ -134,7 +134,7 @@ mod tests {
         CertificateInfo {
             domain: Some("api.example.com".into()),
             cert_type: Some(cert_type.into()),
-            not_after: Some(now() + days * DAY + 3600),
+            not_after: Some(now() + days * DAY - 3600),
             renewal_eligibility: Some(if cert_type == "IMPORTED" { "INELIGIBLE" } else { "ELIGIBLE" }.into()),
             renewal_status: (cert_type != "IMPORTED").then(|| "PENDING_AUTO_RENEWAL".into()),
             in_use_by: if in_use {

@@ -29,6 +29,13 @@ pub fn days_between(from: i64, to: i64) -> i64 {
     (to - from).div_euclid(DAY)
 }
 
+/// Days from `from` until `to`, counting a part of a day as a day (`expires in 14 days` until
+/// 13 days and a moment are left; 0 once `to` has come, negative after).
+#[must_use]
+pub fn days_until(from: i64, to: i64) -> i64 {
+    (to - from + DAY - 1).div_euclid(DAY)
+}
+
 /// The time now, in Unix seconds.
 #[must_use]
 pub fn now() -> i64 {
@@ -46,6 +53,11 @@ mod tests {
         assert_eq!(parse("2026-12-13T00:00:00.000Z").map(date).as_deref(), Some("2026-12-13"));
         assert_eq!(days_between(t, t + 14 * DAY + 5), 14);
         assert_eq!(days_between(t, t - 1), -1);
+        assert_eq!(days_until(t, t + 14 * DAY - 60), 14);
+        assert_eq!(days_until(t, t + 14 * DAY), 14);
+        assert_eq!(days_until(t, t + 14 * DAY + 1), 15);
+        assert_eq!(days_until(t, t), 0);
+        assert_eq!(days_until(t, t - DAY - 1), -1);
         assert_eq!(parse("soon"), None);
     }
 }

@@ -46,10 +46,9 @@ build: setup ## Release arm64 zips for Lambda: target/lambda/<function>/bootstra
 	cargo lambda build --release --arm64 --output-format zip --locked $(addprefix -p ,$(FUNCTIONS))
 	@for f in $(FUNCTIONS); do ls -l $(CARGO_TARGET_DIR)/lambda/$$f/bootstrap.zip; done
 
-invoke: setup ## Run the built function FN locally with EVENT (ENV=dev|prod) against the local stack
+invoke: setup ## Run the built function FN locally with EVENT (ENV=dev|prod, FNENV="K=V ...") against the local stack
 	cargo build --locked -p $(FN)
-	@scripts/with-stack.sh scripts/lambda_local.py --binary $(CARGO_TARGET_DIR)/debug/$(FN) \
-		--env-file $(STACK_DIR)/stack.env --env DEV_OR_PROD=$(ENV) --event $(EVENT)
+	@FN=$(FN) EVENT=$(EVENT) ENV=$(ENV) FNENV="$(FNENV)" scripts/with-stack.sh scripts/invoke-local.sh
 
 SECRET       ?= my-app/dev/db-credentials
 rotate: setup ## Rotate SECRET on the local stack with the built function, as Secrets Manager would

@@ -3,8 +3,9 @@
 # reader: cold start (process start to first response) and init, warm latency with and without
 # the cache, peak memory, AWS calls per cold and warm invocation (counted by a proxy); for the
 # rotation function: a full four-step PostgreSQL rotation (wall time, database connections and AWS
-# calls per rotation), cold start and peak memory; and each arm64 deployment zip's size. Timings
-# come from native release builds on this machine.
+# calls per rotation), cold start and peak memory; for the two notifiers: cold start, warm latency
+# (each invocation enriches and publishes), peak memory and AWS calls; and each arm64 deployment
+# zip's size. Timings come from native release builds on this machine.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,8 +17,10 @@ warm="${BENCH_WARM:-50}"
 
 python3 scripts/seed.py >/dev/null
 echo "bench: building (native release for timings, arm64 release zip for size)"
-cargo build --release --locked -p config-reader --bin config-reader -p secret-rotation --bin secret-rotation
-cargo lambda build --release --arm64 --output-format zip --locked -p config-reader -p secret-rotation
+functions=(config-reader secret-rotation parameter-notifier certificate-notifier)
+packages=(); for fn in "${functions[@]}"; do packages+=(-p "$fn"); done
+cargo build --release --locked "${packages[@]}"
+cargo lambda build --release --arm64 --output-format zip --locked "${packages[@]}"
 bin="$target/release/config-reader"
 zip="$target/lambda/config-reader/bootstrap.zip"
 rotation_runs="${BENCH_ROTATIONS:-20}"
@@ -42,9 +45,43 @@ python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --e
 python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
     --event events/config-reader/path.json --repeat 3 --count-aws --quiet --report "$out/path.json"
 
-python3 - "$out" "$runs" "$zip" "$target/lambda/secret-rotation/bootstrap.zip" <<'PY'
+# The notifiers: a topic, an advanced parameter with policies and an imported certificate, and
+# events with distinct ids (a repeated id is not published again), so that every warm invocation
+# enriches (DescribeParameters / DescribeCertificate) and publishes.
+python3 - "$out" "$warm" <<'PY'
+import json, os, subprocess, sys, tempfile, boto3
+out, warm = sys.argv[1], int(sys.argv[2])
+topic = boto3.client("sns").create_topic(Name="bench-notifications")["TopicArn"]
+open(f"{out}/topic-arn", "w").write(topic)
+boto3.client("ssm").put_parameter(Name="/my-app/dev/bench-token", Value="x" * 24, Type="SecureString", Tier="Advanced", Overwrite=True,
+    Policies=json.dumps([{"Type": "ExpirationNotification", "Version": "1.0", "Attributes": {"Before": "15", "Unit": "Days"}}]))
+with tempfile.TemporaryDirectory() as d:
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=bench.example.com", "-days", "30",
+                    "-keyout", f"{d}/k.pem", "-out", f"{d}/c.pem"], check=True, capture_output=True)
+    cert = boto3.client("acm").import_certificate(Certificate=open(f"{d}/c.pem", "rb").read(), PrivateKey=open(f"{d}/k.pem", "rb").read())["CertificateArn"]
+os.makedirs(f"{out}/events", exist_ok=True)
+for fn, sample, edit in [
+    ("parameter-notifier", "events/parameter-notifier/expiration-notification.json", lambda e: e["detail"].update({"parameter-name": "/my-app/dev/bench-token"})),
+    ("certificate-notifier", "events/certificate-notifier/expired.json", lambda e: e.update({"resources": [cert]})),
+]:
+    for i in range(warm + 1):
+        e = json.load(open(sample))
+        edit(e)
+        e["id"] = f"bench-{fn}-{i}"
+        json.dump(e, open(f"{out}/events/{fn}-{i}.json", "w"))
+PY
+topic="$(cat "$out/topic-arn")"
+for fn in parameter-notifier certificate-notifier; do
+    events=(); for i in $(seq 0 "$warm"); do events+=(--event "$out/events/$fn-$i.json"); done
+    for i in $(seq 1 "$runs"); do
+        python3 scripts/lambda_local.py --binary "$target/release/$fn" --env-file "$STACK_ENV_FILE" --env "TOPIC_ARN=$topic" \
+            --env PARAMETER_PREFIX=/my-app "${events[@]}" --count-aws --quiet --report "$out/$fn-$i.json" >/dev/null
+    done
+done
+
+python3 - "$out" "$runs" "$zip" "$target/lambda/secret-rotation/bootstrap.zip" "$target/lambda" <<'PY'
 import json, os, statistics, sys
-out, runs, zip_path, rotation_zip = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+out, runs, zip_path, rotation_zip, lambda_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 cached = [json.load(open(f"{out}/cached-{i}.json")) for i in range(1, runs + 1)]
 uncached = json.load(open(f"{out}/uncached.json"))
 path = json.load(open(f"{out}/path.json"))
@@ -128,5 +165,33 @@ print(f"| {'measure':<58} | {'result':<40} | target |")
 print(f"|{'-' * 60}|{'-' * 42}|--------|")
 for name, value, goal in rows:
     print(f"| {name:<58} | {value:<40} | {goal:<6} |")
+notifiers = {}
+for fn in ("parameter-notifier", "certificate-notifier"):
+    reports = [json.load(open(f"{out}/{fn}-{i}.json")) for i in range(1, runs + 1)]
+    warm_ms = sorted(r["latency_ms"] for rep in reports for r in rep["invocations"][1:])
+    notifiers[fn] = {
+        "cold_start_ms_median": statistics.median(r["cold_start_ms"] for r in reports),
+        "cold_start_ms_max": max(r["cold_start_ms"] for r in reports),
+        "init_ms_median": statistics.median(r["init_ms"] for r in reports),
+        "warm_ms_p50": pct(warm_ms, 0.5), "warm_ms_p99": pct(warm_ms, 0.99),
+        "peak_rss_mib": round(max(r["peak_rss_kib"] for r in reports) / 1024, 1),
+        "aws_calls_cold": reports[0]["aws_calls_cold"], "aws_calls_warm_max": max(r["aws_calls_warm_max"] for r in reports),
+        "arm64_zip_bytes": os.path.getsize(f"{lambda_dir}/{fn}/bootstrap.zip"),
+    }
+summary["notifiers"] = notifiers
+json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
+print(f"\nnotifier benchmark (each invocation: one Describe call and one SNS Publish to moto, through the counting proxy; median of {runs} cold starts)\n")
+print(f"| {'measure':<44} | {'parameter-notifier':<22} | {'certificate-notifier':<22} | target |")
+print(f"|{'-' * 46}|{'-' * 24}|{'-' * 24}|--------|")
+p, c = notifiers["parameter-notifier"], notifiers["certificate-notifier"]
+for name, f, goal in [
+    ("cold start, process start to first response", lambda n: f"{n['cold_start_ms_median']:.1f} ms (max {n['cold_start_ms_max']:.1f})", "< 50 ms"),
+    ("init, process start to first /next", lambda n: f"{n['init_ms_median']:.1f} ms", ""),
+    ("warm invocation (p50 / p99)", lambda n: f"{n['warm_ms_p50']:.2f} / {n['warm_ms_p99']:.2f} ms", ""),
+    ("peak memory (VmHWM)", lambda n: f"{n['peak_rss_mib']} MiB", "< 30 MB"),
+    ("AWS calls, cold / warm invocation", lambda n: f"{n['aws_calls_cold']} / {n['aws_calls_warm_max']}", ""),
+    ("arm64 deployment zip", lambda n: f"{n['arm64_zip_bytes'] / 1e6:.2f} MB", ""),
+]:
+    print(f"| {name:<44} | {f(p):<22} | {f(c):<22} | {goal:<6} |")
 print(f"\nraw figures: {out}/summary.json")
 PY

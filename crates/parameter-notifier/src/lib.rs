@@ -322,6 +322,32 @@ mod tests {
         assert_eq!(notifier.sent().len(), 1);
     }
 
+    #[tokio::test]
+    async fn each_decision_is_one_json_log_line_and_failures_carry_their_type() {
+        use common::testing::LogCapture;
+        use tracing::instrument::WithSubscriber;
+
+        let ssm = FakeSsm::default();
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&ssm, &notifier, config(Some("my-app")));
+        let logs = LogCapture::default();
+        let invoke = |json: &str| lambda_runtime::LambdaEvent::new(serde_json::from_str(json).unwrap(), lambda_runtime::Context::default());
+        async {
+            handle(&handler, invoke(EXPIRING)).await.unwrap();
+            handle(&handler, invoke(OTHER_PREFIX)).await.unwrap();
+            handle(&handler, invoke(MALFORMED)).await.unwrap_err();
+        }
+        .with_subscriber(logs.subscriber())
+        .await;
+        let lines: Vec<Value> =
+            logs.text().lines().filter_map(|l| serde_json::from_str(l).ok()).filter(|l: &Value| l["message"] == "decision").collect();
+        assert_eq!(lines.len(), 3, "{}", logs.text());
+        assert_eq!((lines[0]["decision"].as_str(), lines[0]["severity"].as_str()), (Some("notified"), Some("warning")));
+        assert_eq!(lines[0]["resource"], "/my-app/dev/api-token");
+        assert_eq!(lines[1]["decision"], "ignored");
+        assert_eq!((lines[2]["decision"].as_str(), lines[2]["error_type"].as_str()), (Some("failed"), Some("Notify.InvalidEvent")));
+    }
+
     #[test]
     fn the_prefix_matches_whole_path_segments() {
         let c = config(Some("/my-app/"));

@@ -57,7 +57,9 @@ def say(text: str) -> None:
 
 
 def deploy_sh(command: str, env_name: str, extra: dict | None = None, stdin: str | None = None) -> str:
-    env = dict(os.environ, ENV=env_name, APP_PREFIX=PREFIX, **(extra or {}))
+    # The stack name and settings are the demo's own, whatever `make` or the shell exported.
+    env = {k: v for k, v in os.environ.items() if k not in ("STACK", "PARAMS", "CODE_BUCKET", "NAME", "VALUE")}
+    env.update(ENV=env_name, APP_PREFIX=PREFIX, STACK=f"{PREFIX}-{env_name}", **(extra or {}))
     done = subprocess.run([str(ROOT / "scripts/deploy.sh"), command], env=env, input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout + done.stderr)

@@ -22,6 +22,16 @@ fn console(region: &str, name: &str) -> Option<String> {
     })
 }
 
+/// Time left, counting a part of a day as a day, as people read an expiry date.
+fn days_left(secs: i64) -> String {
+    match timefmt::days_until(0, secs) {
+        ..=0 => "less than a day".to_owned(),
+        1 => "1 day".to_owned(),
+        d => format!("{d} days"),
+    }
+}
+
+/// Time passed, in whole days.
 fn in_days(secs: i64) -> String {
     let days = secs.div_euclid(DAY);
     match days {
@@ -112,8 +122,8 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
                 (None, None) => (None, false),
             };
             let when = match (left, exact) {
-                (Some(s), true) => format!("in {} ({})", in_days(s), timefmt::format(now + s)),
-                (Some(s), false) => format!("in about {}", in_days(s)),
+                (Some(s), true) => format!("in {} ({})", days_left(s), timefmt::format(now + s)),
+                (Some(s), false) => format!("in about {}", days_left(s)),
                 (None, _) => "soon".to_owned(),
             };
             body.what = format!("Parameter {name} expires {when}: its Expiration policy will then delete it.");

@@ -225,6 +225,21 @@ impl Decision {
     }
 }
 
+/// Ends an invocation of `function`: logs its decision (and writes the metric line of a
+/// notification sent), or logs its failure with the `errorType`; returns the result unchanged.
+///
+/// # Errors
+/// The handler's own error, passed through.
+pub fn conclude(function: &str, result: Result<Decision, HandlerError>) -> Result<Decision, HandlerError> {
+    match &result {
+        Ok(decision) => decision.report(function),
+        Err(err) => {
+            tracing::error!(function, decision = "failed", error_type = common::ErrorKind::error_type(err), error = %err, "decision");
+        }
+    }
+    result
+}
+
 /// Publishes `notice` unless this instance already did for its event id.
 ///
 /// # Errors

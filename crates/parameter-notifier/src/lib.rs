@@ -84,16 +84,7 @@ where
     P: ParameterDirectory + Sync,
     N: Notifier + Sync,
 {
-    match handler.handle(event.payload, timefmt::now()).await {
-        Ok(decision) => {
-            decision.report(FUNCTION);
-            Ok(decision)
-        }
-        Err(err) => {
-            tracing::error!(function = FUNCTION, decision = "failed", error_type = common::ErrorKind::error_type(&err), error = %err, "decision");
-            Err(err)
-        }
-    }
+    notice::conclude(FUNCTION, handler.handle(event.payload, timefmt::now()).await)
 }
 
 #[cfg(test)]

@@ -69,4 +69,12 @@ if ! command -v initdb >/dev/null 2>&1 && [ ! -x /usr/lib/postgresql/15/bin/init
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
 fi
+# openssl: the local stack makes its TLS certificates with it, and the certificate tests and the
+# demo make the certificates they import into ACM.
+if ! command -v openssl >/dev/null 2>&1; then
+    say "installing openssl (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
 say "ready"

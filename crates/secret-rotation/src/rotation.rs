@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::RotationError;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, NoRds, RdsApi, RdsTarget, SecretMeta, SecretStore, Session,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, NoRds, RdsApi, RdsDatabase, RdsTarget, SecretMeta, SecretStore, Session,
 };
 use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
 
@@ -98,6 +98,10 @@ impl Facts {
     }
 }
 
+/// How long an RDS look-up is reused: longer than a rotation's four steps, short enough that a
+/// changed endpoint or port is seen by the next rotation.
+const LOCATED_TTL: std::time::Duration = std::time::Duration::from_mins(5);
+
 /// A secret value, read for what it is.
 enum Kind {
     /// A non-database secret: new values for `ROTATE_KEYS`.
@@ -112,6 +116,9 @@ pub struct Rotator<S, D, R = NoRds> {
     db: D,
     /// The RDS API, for secrets that RDS manages (named by their `aws:rds:*` tags).
     rds: R,
+    /// What the RDS API last said, for a few minutes: the steps of one rotation come seconds
+    /// apart in the same warm process, and RDS's `Describe*` calls have tight rate limits.
+    located: std::sync::Mutex<Option<(RdsTarget, Instant, RdsDatabase)>>,
     policy: PasswordPolicy,
     /// The keys of non-database secrets that get new values (`ROTATE_KEYS`).
     rotate_keys: Vec<String>,
@@ -119,7 +126,7 @@ pub struct Rotator<S, D, R = NoRds> {
 
 impl<S, D> Rotator<S, D> {
     pub fn new(store: S, db: D, policy: PasswordPolicy) -> Self {
-        Self { store, db, rds: NoRds, policy, rotate_keys: Vec::new() }
+        Self { store, db, rds: NoRds, located: std::sync::Mutex::new(None), policy, rotate_keys: Vec::new() }
     }
 }
 
@@ -131,7 +138,14 @@ impl<S, D, R> Rotator<S, D, R> {
 
     /// Looks up RDS-managed secrets' databases (engine, host, port) through `rds`.
     pub fn with_rds<R2>(self, rds: R2) -> Rotator<S, D, R2> {
-        Rotator { store: self.store, db: self.db, rds, policy: self.policy, rotate_keys: self.rotate_keys }
+        Rotator {
+            store: self.store,
+            db: self.db,
+            rds,
+            located: std::sync::Mutex::new(None),
+            policy: self.policy,
+            rotate_keys: self.rotate_keys,
+        }
     }
 }
 
@@ -212,10 +226,24 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         self.store.get(arn, AWSPENDING, Some(token)).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSPENDING })
     }
 
+    /// The RDS API's answer for `target`, from the last few minutes' if there is one.
+    async fn locate_target(&self, target: &RdsTarget) -> Result<RdsDatabase, RotationError> {
+        let cached = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some((t, at, found)) = cached
+            && t == *target
+            && at.elapsed() < LOCATED_TTL
+        {
+            return Ok(found);
+        }
+        let found = self.rds.locate(target).await.map_err(RotationError::Rds)?;
+        *self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((target.clone(), Instant::now(), found.clone()));
+        Ok(found)
+    }
+
     /// Where an RDS-managed secret's database is, from the RDS API; `None` for other secrets.
     async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
         let Some(target) = meta.rds_target().map_err(RotationError::Rds)? else { return Ok(None) };
-        let found = self.rds.locate(&target).await.map_err(RotationError::Rds)?;
+        let found = self.locate_target(&target).await?;
         let engine = secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: "RDS", source })?;
         tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
         Ok(Some(Located { engine, host: found.endpoint.host, port: found.endpoint.port }))
@@ -837,6 +865,7 @@ mod tests {
         assert!(logs_in_with_current(&store, &db));
         assert!(!db.logs_in("master", "master-Password-1"));
         assert!(db.hosts.lock().unwrap().iter().all(|h| h == "orders.abc.us-east-1.rds.amazonaws.com:6432"));
+        assert_eq!(*rds.calls.lock().unwrap(), 1, "the three steps that need the database share one look-up");
 
         // Without its tag, the same secret is not taken for a non-database one.
         let untagged = FakeStore::default();

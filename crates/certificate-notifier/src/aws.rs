@@ -2,7 +2,7 @@
 
 use aws_sdk_acm::Client;
 use aws_sdk_acm::error::{ProvideErrorMetadata, SdkError};
-use common::SdkFailure;
+use common::sdk::{self, ErrorCodes, Sorted};
 use notification::LookupError;
 
 use crate::ports::{CertificateDirectory, CertificateInfo};
@@ -43,20 +43,13 @@ impl CertificateDirectory for AcmDirectory {
     }
 }
 
-fn classify<E, R>(err: &SdkError<E, R>) -> LookupError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => match code.as_str() {
-            "ResourceNotFoundException" => LookupError::NotFound,
-            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException" => {
-                LookupError::AccessDenied(format!("{code}: {message}"))
-            }
-            _ => LookupError::Unavailable(format!("{code}: {message}")),
-        },
-        SdkFailure::Other(detail) => LookupError::Unavailable(detail),
-        transport => LookupError::Unavailable(transport.transport_detail().unwrap_or_default()),
+const CODES: ErrorCodes = ErrorCodes { not_found: &["ResourceNotFoundException"], denied: &["AccessDeniedException"], transient: &[] };
+
+/// An enrichment failure: anything but a denial or a missing resource is "unavailable".
+fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> LookupError {
+    match sdk::sort(err, &CODES) {
+        Sorted::NotFound(_) => LookupError::NotFound,
+        Sorted::Denied(text) => LookupError::AccessDenied(text),
+        Sorted::Transient(text) | Sorted::Refused(text) => LookupError::Unavailable(text),
     }
 }

@@ -60,3 +60,75 @@ impl SdkFailure {
         }
     }
 }
+
+/// A failed call, sorted by what follows from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sorted {
+    /// The resource does not exist.
+    NotFound(String),
+    /// IAM, KMS or the caller's credentials refuse it: a person must act.
+    Denied(String),
+    /// Throttling, a server error, no answer: a retry may succeed.
+    Transient(String),
+    /// Anything else the service refused.
+    Refused(String),
+}
+
+/// A service's own error codes, by what they mean. Codes for bad credentials, which every
+/// service may answer with, are always [`Sorted::Denied`].
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCodes {
+    pub not_found: &'static [&'static str],
+    pub denied: &'static [&'static str],
+    pub transient: &'static [&'static str],
+}
+
+const CREDENTIAL_CODES: &[&str] = &["UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"];
+
+/// Sorts `err` by `codes`. A service error's text is `<code>: <message>`; a failure to get an
+/// answer is transient.
+pub fn sort<E, R>(err: &SdkError<E, R>, codes: &ErrorCodes) -> Sorted
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match SdkFailure::of(err) {
+        SdkFailure::Service { code, message } => {
+            let code = code.as_str();
+            let text = format!("{code}: {message}");
+            if codes.not_found.contains(&code) {
+                Sorted::NotFound(text)
+            } else if codes.denied.contains(&code) || CREDENTIAL_CODES.contains(&code) {
+                Sorted::Denied(text)
+            } else if codes.transient.contains(&code) {
+                Sorted::Transient(text)
+            } else {
+                Sorted::Refused(text)
+            }
+        }
+        SdkFailure::Other(detail) => Sorted::Refused(detail),
+        transport => Sorted::Transient(transport.transport_detail().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    const CODES: ErrorCodes = ErrorCodes { not_found: &["NoSuchThing"], denied: &["AccessDenied"], transient: &["Throttling"] };
+
+    fn service(code: &str) -> SdkError<ErrorMetadata, ()> {
+        SdkError::service_error(ErrorMetadata::builder().code(code).message("said the service").build(), ())
+    }
+
+    #[test]
+    fn sorts_by_the_service_codes_and_always_denies_bad_credentials() {
+        assert_eq!(sort(&service("NoSuchThing"), &CODES), Sorted::NotFound("NoSuchThing: said the service".into()));
+        assert_eq!(sort(&service("AccessDenied"), &CODES), Sorted::Denied("AccessDenied: said the service".into()));
+        assert_eq!(sort(&service("ExpiredTokenException"), &CODES), Sorted::Denied("ExpiredTokenException: said the service".into()));
+        assert_eq!(sort(&service("Throttling"), &CODES), Sorted::Transient("Throttling: said the service".into()));
+        assert_eq!(sort(&service("ValidationError"), &CODES), Sorted::Refused("ValidationError: said the service".into()));
+    }
+}

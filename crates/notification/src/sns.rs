@@ -3,7 +3,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
-use common::SdkFailure;
+use common::sdk::{self, ErrorCodes, Sorted};
 
 use crate::error::NotifyError;
 use crate::{Notification, Notifier};
@@ -61,32 +61,25 @@ impl Notifier for SnsNotifier {
     }
 }
 
-fn classify<E, R>(err: &SdkError<E, R>) -> NotifyError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => {
-            let message = format!("{code}: {message}");
-            match code.as_str() {
-                "AuthorizationError"
-                | "AccessDenied"
-                | "AccessDeniedException"
-                | "KMSAccessDenied"
-                | "KMSDisabled"
-                | "KMSInvalidState"
-                | "KMSNotFound"
-                | "InvalidClientTokenId"
-                | "ExpiredToken" => NotifyError::AccessDenied(message),
-                "NotFound" => NotifyError::TopicNotFound(message),
-                "Throttling" | "ThrottledException" | "InternalError" | "ServiceUnavailable" | "KMSThrottling" => {
-                    NotifyError::Unavailable(message)
-                }
-                _ => NotifyError::Refused(message),
-            }
-        }
-        SdkFailure::Other(detail) => NotifyError::Refused(detail),
-        transport => NotifyError::Unavailable(transport.transport_detail().unwrap_or_default()),
+const CODES: ErrorCodes = ErrorCodes {
+    not_found: &["NotFound"],
+    denied: &[
+        "AuthorizationError",
+        "AccessDenied",
+        "AccessDeniedException",
+        "KMSAccessDenied",
+        "KMSDisabled",
+        "KMSInvalidState",
+        "KMSNotFound",
+    ],
+    transient: &["Throttling", "ThrottledException", "InternalError", "ServiceUnavailable", "KMSThrottling"],
+};
+
+fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> NotifyError {
+    match sdk::sort(err, &CODES) {
+        Sorted::NotFound(text) => NotifyError::TopicNotFound(text),
+        Sorted::Denied(text) => NotifyError::AccessDenied(text),
+        Sorted::Transient(text) => NotifyError::Unavailable(text),
+        Sorted::Refused(text) => NotifyError::Refused(text),
     }
 }

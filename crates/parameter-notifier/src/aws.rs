@@ -3,7 +3,7 @@
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::ParameterStringFilter;
-use common::SdkFailure;
+use common::sdk::{self, ErrorCodes, Sorted};
 use notification::LookupError;
 
 use crate::ports::{ParameterDirectory, ParameterInfo, PolicyInfo};
@@ -57,20 +57,13 @@ impl ParameterDirectory for SsmDirectory {
     }
 }
 
-fn classify<E, R>(err: &SdkError<E, R>) -> LookupError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => match code.as_str() {
-            "AccessDeniedException" | "UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredTokenException" => {
-                LookupError::AccessDenied(format!("{code}: {message}"))
-            }
-            "ParameterNotFound" => LookupError::NotFound,
-            _ => LookupError::Unavailable(format!("{code}: {message}")),
-        },
-        SdkFailure::Other(detail) => LookupError::Unavailable(detail),
-        transport => LookupError::Unavailable(transport.transport_detail().unwrap_or_default()),
+const CODES: ErrorCodes = ErrorCodes { not_found: &["ParameterNotFound"], denied: &["AccessDeniedException"], transient: &[] };
+
+/// An enrichment failure: anything but a denial or a missing resource is "unavailable".
+fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> LookupError {
+    match sdk::sort(err, &CODES) {
+        Sorted::NotFound(_) => LookupError::NotFound,
+        Sorted::Denied(text) => LookupError::AccessDenied(text),
+        Sorted::Transient(text) | Sorted::Refused(text) => LookupError::Unavailable(text),
     }
 }

@@ -2,7 +2,8 @@
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use common::{SdkFailure, SecretString};
+use common::SecretString;
+use common::sdk::{self, ErrorCodes, Sorted};
 
 use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore, StoreError};
 
@@ -84,33 +85,24 @@ impl SecretStore for SecretsManager {
     }
 }
 
-/// Sorts an SDK error.
-fn classify<E, R>(err: &SdkError<E, R>, secret_id: &str) -> StoreError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => {
-            let message = format!("{code}: {message}");
-            match code.as_str() {
-                "ResourceNotFoundException" => StoreError::NotFound(secret_id.to_owned()),
-                "AccessDeniedException"
-                | "UnrecognizedClientException"
-                | "InvalidClientTokenId"
-                | "ExpiredTokenException"
-                | "DecryptionFailure"
-                | "EncryptionFailure"
-                | "KMSAccessDeniedException"
-                | "KMSDisabledException"
-                | "KMSInvalidStateException" => StoreError::AccessDenied(message),
-                "ThrottlingException" | "Throttling" | "InternalServiceError" | "InternalServiceErrorException" | "ServiceUnavailable" => {
-                    StoreError::Transient(message)
-                }
-                _ => StoreError::Refused(message),
-            }
-        }
-        SdkFailure::Other(detail) => StoreError::Refused(detail),
-        transport => StoreError::Transient(transport.transport_detail().unwrap_or_default()),
+const CODES: ErrorCodes = ErrorCodes {
+    not_found: &["ResourceNotFoundException"],
+    denied: &[
+        "AccessDeniedException",
+        "DecryptionFailure",
+        "EncryptionFailure",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+    ],
+    transient: &["ThrottlingException", "Throttling", "InternalServiceError", "InternalServiceErrorException", "ServiceUnavailable"],
+};
+
+fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>, secret_id: &str) -> StoreError {
+    match sdk::sort(err, &CODES) {
+        Sorted::NotFound(_) => StoreError::NotFound(secret_id.to_owned()),
+        Sorted::Denied(text) => StoreError::AccessDenied(text),
+        Sorted::Transient(text) => StoreError::Transient(text),
+        Sorted::Refused(text) => StoreError::Refused(text),
     }
 }

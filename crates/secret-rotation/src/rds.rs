@@ -3,7 +3,7 @@
 use aws_sdk_rds::Client;
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
-use common::SdkFailure;
+use common::sdk::{self, ErrorCodes, Sorted};
 
 use crate::ports::{RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget};
 
@@ -114,30 +114,17 @@ impl RdsApi for Rds {
     }
 }
 
-/// Sorts an SDK error.
-fn classify<E, R>(err: &SdkError<E, R>, what: &str) -> RdsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => {
-            let message = format!("{code}: {message}");
-            match code.as_str() {
-                "DBInstanceNotFound" | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault" => RdsError::NotFound(what.to_owned()),
-                "AccessDenied"
-                | "AccessDeniedException"
-                | "UnrecognizedClientException"
-                | "InvalidClientTokenId"
-                | "ExpiredToken"
-                | "ExpiredTokenException" => RdsError::AccessDenied(message),
-                "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "InternalFailure" | "ServiceUnavailable" => {
-                    RdsError::Transient(message)
-                }
-                _ => RdsError::Refused(message),
-            }
-        }
-        SdkFailure::Other(detail) => RdsError::Refused(detail),
-        transport => RdsError::Transient(transport.transport_detail().unwrap_or_default()),
+const CODES: ErrorCodes = ErrorCodes {
+    not_found: &["DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault"],
+    denied: &["AccessDenied", "AccessDeniedException"],
+    transient: &["Throttling", "ThrottlingException", "RequestLimitExceeded", "InternalFailure", "ServiceUnavailable"],
+};
+
+fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>, what: &str) -> RdsError {
+    match sdk::sort(err, &CODES) {
+        Sorted::NotFound(_) => RdsError::NotFound(what.to_owned()),
+        Sorted::Denied(text) => RdsError::AccessDenied(text),
+        Sorted::Transient(text) => RdsError::Transient(text),
+        Sorted::Refused(text) => RdsError::Refused(text),
     }
 }

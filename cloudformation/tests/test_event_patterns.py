@@ -12,13 +12,16 @@ import collections
 import json
 import os
 import subprocess
-import uuid
+import sys
 from pathlib import Path
 
 import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import eventbridge_proof  # noqa: E402
+
 SAMPLES = sorted((ROOT / "events").glob("*-notifier/*.json"))
 STACK = "my-app-dev"  # the sample events use the prefix my-app: the default
 
@@ -90,9 +93,7 @@ def deployed():
     deploy_script("destroy")
 
 
-def key(event: dict) -> str:
-    """What identifies a sample: EventBridge gives a delivered event a new id and time."""
-    return json.dumps([event["source"], event["detail-type"], event["detail"], sorted(event.get("resources", []))], sort_keys=True)
+key = eventbridge_proof.sample_key
 
 
 def samples() -> dict[str, dict]:
@@ -100,34 +101,8 @@ def samples() -> dict[str, dict]:
 
 
 def deliveries(pattern: str) -> collections.Counter:
-    """Puts every sample on a new bus whose one rule has `pattern` and an SQS target; returns
-    the keys of the events that reached the queue."""
-    events, sqs = client("events"), client("sqs")
-    name = f"pattern-proof-{uuid.uuid4().hex[:12]}"
-    events.create_event_bus(Name=name)
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    try:
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name=name, EventBusName=name, EventPattern=pattern, State="ENABLED")
-        events.put_targets(Rule=name, EventBusName=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
-        entries = [{"EventBusName": name, "Source": e["source"], "DetailType": e["detail-type"],
-                    "Detail": json.dumps(e["detail"]), "Resources": e.get("resources", [])} for e in samples().values()]
-        for i in range(0, len(entries), 10):
-            answer = events.put_events(Entries=entries[i:i + 10])
-            assert answer["FailedEntryCount"] == 0, answer
-        got: collections.Counter = collections.Counter()
-        while True:
-            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return got
-            for m in messages:
-                got[key(json.loads(m["Body"]))] += 1
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    finally:
-        events.remove_targets(Rule=name, EventBusName=name, Ids=["queue"])
-        events.delete_rule(Name=name, EventBusName=name)
-        events.delete_event_bus(Name=name)
-        sqs.delete_queue(QueueUrl=queue_url)
+    """The keys of the samples that a rule with `pattern` delivers."""
+    return collections.Counter(key(e) for e in eventbridge_proof.delivered(client("events"), client("sqs"), pattern, list(samples().values())))
 
 
 def expected_keys(files: set[str]) -> collections.Counter:

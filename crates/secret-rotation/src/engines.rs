@@ -2,7 +2,7 @@
 
 use common::SecretString;
 
-use crate::ports::{Database, DbError, Login, Session};
+use crate::ports::{CloneSync, Database, DbError, Login, Session};
 use crate::secret::Engine;
 
 /// The database adapters, one per engine.
@@ -56,10 +56,17 @@ impl<P: Session, M: Session> Session for EngineSession<P, M> {
         }
     }
 
-    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
+    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
         match self {
-            Self::Postgres(s) => s.create_user_like(user, like, password).await,
-            Self::MySql(s) => s.create_user_like(user, like, password).await,
+            Self::Postgres(s) => s.sync_clone(clone, base, clone_password).await,
+            Self::MySql(s) => s.sync_clone(clone, base, clone_password).await,
+        }
+    }
+
+    async fn read_only_query(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Self::Postgres(s) => s.read_only_query(sql).await,
+            Self::MySql(s) => s.read_only_query(sql).await,
         }
     }
 

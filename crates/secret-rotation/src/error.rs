@@ -27,6 +27,12 @@ pub enum RotationError {
     NoRotateKeys { secret: String },
     #[error("the pending secret does not match: {0}")]
     Mismatch(String),
+    #[error("this function may not {action} secret {secret}: it is not in {variable}")]
+    NotAllowed { action: &'static str, secret: String, variable: &'static str },
+    #[error(
+        "the secret's user {user:?} is the master user or its clone ({master:?}, {master:?}_clone): a secret may not make the master act on itself"
+    )]
+    MasterUser { user: String, master: String },
     #[error("cannot log in with the {which} credentials: {source}")]
     Login { which: &'static str, source: DbError },
     #[error("{source} (with the {which} credentials)")]
@@ -64,6 +70,7 @@ impl ErrorKind for RotationError {
             Self::InvalidSecret { source: SecretError::UnsupportedEngine(_), .. } => "Rotation.UnsupportedEngine",
             Self::InvalidSecret { .. } => "Rotation.InvalidSecret",
             Self::Mismatch(_) => "Rotation.PendingMismatch",
+            Self::NotAllowed { .. } | Self::MasterUser { .. } => "Rotation.NotAllowed",
             Self::Login { .. } => "Rotation.DatabaseLogin",
             Self::Database { source, .. } => match source {
                 DbError::LoginFailed { .. } => "Rotation.DatabaseLogin",

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use common::SecretString;
 
 use crate::ports::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget, SecretMeta,
-    SecretStore, Session, StoreError,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget,
+    SecretMeta, SecretStore, Session, StoreError,
 };
 
 /// When an injected fault fires: before the operation takes effect, or after (the effect stays,
@@ -60,6 +60,8 @@ pub struct FakeStore {
     pub secrets: Mutex<HashMap<String, FakeSecret>>,
     pub faults: Faults,
     pub calls: Mutex<usize>,
+    /// The secret ids whose values were read, in order.
+    pub reads: Mutex<Vec<String>>,
 }
 
 impl FakeStore {
@@ -125,6 +127,7 @@ impl SecretStore for &FakeStore {
 
     async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, StoreError> {
         self.enter("get")?;
+        self.reads.lock().unwrap().push(secret_id.to_owned());
         let secrets = self.secrets.lock().unwrap();
         let s = secrets.get(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
         let value = s
@@ -198,6 +201,8 @@ pub struct FakeDb {
     /// The `host:port` of every connection attempt, in order.
     pub hosts: Mutex<Vec<String>>,
     pub down: Mutex<bool>,
+    /// Test queries, and the roles (or users) whose members may run them.
+    pub readable: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl FakeDb {
@@ -208,6 +213,29 @@ impl FakeDb {
 
     pub fn logs_in(&self, user: &str, password: &str) -> bool {
         self.users.lock().unwrap().get(user).is_some_and(|u| u.password == password)
+    }
+
+    /// Every role `user` is a member of, directly or through another role.
+    pub fn effective_roles(users: &HashMap<String, User>, user: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut todo = vec![user.to_owned()];
+        while let Some(next) = todo.pop() {
+            for role in users.get(&next).map(|u| u.roles.clone()).unwrap_or_default() {
+                if !found.contains(&role) {
+                    found.push(role.clone());
+                    todo.push(role);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Whether `user` can use everything `other` can: `other` itself and each of its roles.
+    pub fn can_do_what(&self, user: &str, other: &str) -> bool {
+        let users = self.users.lock().unwrap();
+        let mine = Self::effective_roles(&users, user);
+        mine.iter().any(|r| r == other) && Self::effective_roles(&users, other).iter().all(|r| mine.contains(r))
     }
 
     fn fault(&self, op: &'static str, when: When) -> Result<(), DbError> {
@@ -262,20 +290,39 @@ impl Session for FakeSession<'_> {
         Ok(self.db.users.lock().unwrap().contains_key(user))
     }
 
-    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
-        self.db.fault("create_user", When::Before)?;
+    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+        self.db.fault("sync_clone", When::Before)?;
+        let mut sync = CloneSync::default();
         {
             let mut users = self.db.users.lock().unwrap();
             if !users.get(&self.user).is_some_and(|u| u.can_create_roles) {
                 return Err(DbError::PermissionDenied { detail: "must have CREATEROLE".into() });
             }
-            if users.contains_key(user) {
-                return Err(DbError::Other { detail: "role already exists".into() });
+            if !users.contains_key(base) {
+                return Err(DbError::Other { detail: "the base role does not exist".into() });
             }
-            let roles = users.get(like).map(|u| u.roles.clone()).unwrap_or_default();
-            users.insert(user.to_owned(), User { password: password.expose().to_owned(), roles, can_create_roles: false });
+            let entry = users.entry(clone.to_owned()).or_insert_with(|| {
+                sync.created = true;
+                User { password: clone_password.expose().to_owned(), roles: Vec::new(), can_create_roles: false }
+            });
+            if !entry.roles.iter().any(|r| r == base) {
+                entry.roles.push(base.to_owned());
+                sync.changes += 1;
+            }
         }
-        self.db.fault("create_user", When::After)
+        self.db.fault("sync_clone", When::After)?;
+        Ok(sync)
+    }
+
+    async fn read_only_query(&mut self, sql: &str) -> Result<(), DbError> {
+        self.db.fault("test_query", When::Before)?;
+        let users = self.db.users.lock().unwrap();
+        let allowed = self.db.readable.lock().unwrap().get(sql).cloned().unwrap_or_default();
+        if allowed.iter().any(|role| role == &self.user || FakeDb::effective_roles(&users, &self.user).contains(role)) {
+            Ok(())
+        } else {
+            Err(DbError::PermissionDenied { detail: format!("permission denied for {sql:?}") })
+        }
     }
 
     async fn whoami(&mut self) -> Result<String, DbError> {

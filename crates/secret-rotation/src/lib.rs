@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod rds;
 pub mod rotation;
 pub mod secret;
+pub mod settings;
 
 pub use error::RotationError;
 pub use rotation::{Outcome, RotationEvent, Rotator, Step};

@@ -17,7 +17,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 
 use crate::dbconfig::DbConfig;
-use crate::ports::{Database, DbError, Login, Session};
+use crate::ports::{CloneSync, Database, DbError, Login, Session};
 use crate::secret::Tls;
 
 /// Which server the session talks to: the statements differ.
@@ -84,23 +84,110 @@ async fn within<T>(timeout: Duration, fut: impl Future<Output = Result<T, mysql_
     }
 }
 
+/// What `mysql.user` says of one account (one user name at one host pattern), beyond its
+/// privileges: what the clone must share with the user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Account {
+    pub host: String,
+    /// The authentication plugin (`mysql_native_password`, `ed25519`, `caching_sha2_password`, ...).
+    pub plugin: String,
+    /// `REQUIRE`: `''` (none), `ANY` (SSL), `X509` or `SPECIFIED` (issuer, subject, cipher).
+    pub ssl_type: String,
+    pub ssl_cipher: String,
+    pub x509_issuer: String,
+    pub x509_subject: String,
+    /// Resource limits: queries, updates and connections an hour, simultaneous connections.
+    pub limits: [u64; 4],
+    /// Default roles: MariaDB's one role (host empty), or MySQL's `(user, host)` list.
+    pub default_roles: Vec<(String, String)>,
+}
+
+impl Account {
+    /// The same attributes, compared without the host and plugin.
+    fn same_attributes(&self, other: &Self) -> bool {
+        (&self.ssl_type, &self.ssl_cipher, &self.x509_issuer, &self.x509_subject, self.limits)
+            == (&other.ssl_type, &other.ssl_cipher, &other.x509_issuer, &other.x509_subject, other.limits)
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "Host, plugin, CAST(ssl_type AS CHAR), CAST(ssl_cipher AS CHAR), CAST(x509_issuer AS CHAR), \
+     CAST(x509_subject AS CHAR), CAST(max_questions AS CHAR), CAST(max_updates AS CHAR), CAST(max_connections AS CHAR), \
+     CAST(max_user_connections AS CHAR)";
+
 impl MySession {
     async fn hosts_of(&mut self, user: &str) -> Result<Vec<String>, DbError> {
         within(self.timeout, self.conn.exec("SELECT Host FROM mysql.user WHERE User = ?", (user,))).await
+    }
+
+    /// Every account of `user`, one per host pattern, with its attributes.
+    async fn accounts_of(&mut self, user: &str) -> Result<Vec<Account>, DbError> {
+        let sql = match self.flavor {
+            Flavor::MariaDb => format!("SELECT {ACCOUNT_COLUMNS}, default_role FROM mysql.user WHERE User = ? ORDER BY Host"),
+            Flavor::MySql => format!("SELECT {ACCOUNT_COLUMNS}, '' FROM mysql.user WHERE User = ? ORDER BY Host"),
+        };
+        let rows: Vec<mysql_async::Row> = within(self.timeout, self.conn.exec(sql, (user,))).await?;
+        let text = |row: &mysql_async::Row, i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut account = Account {
+                host: text(row, 0),
+                plugin: text(row, 1),
+                ssl_type: text(row, 2),
+                ssl_cipher: text(row, 3),
+                x509_issuer: text(row, 4),
+                x509_subject: text(row, 5),
+                limits: [6, 7, 8, 9].map(|i| text(row, i).parse().unwrap_or(0)),
+                default_roles: Vec::new(),
+            };
+            let default_role = text(row, 10);
+            if !default_role.is_empty() {
+                account.default_roles.push((default_role, String::new()));
+            }
+            if self.flavor == Flavor::MySql {
+                account.default_roles = within(
+                    self.timeout,
+                    self.conn.exec(
+                        "SELECT DEFAULT_ROLE_USER, DEFAULT_ROLE_HOST FROM mysql.default_roles WHERE USER = ? AND HOST = ? ORDER BY 1, 2",
+                        (user, &account.host),
+                    ),
+                )
+                .await?;
+            }
+            accounts.push(account);
+        }
+        Ok(accounts)
+    }
+
+    /// `SHOW GRANTS` of `user@host`, each line retargeted to `clone@host` (the usage line and
+    /// default roles left out: attributes and default roles are set apart).
+    async fn grants_as(&mut self, user: &str, host: &str, clone: &str) -> Result<Vec<String>, DbError> {
+        let lines: Vec<String> = within(self.timeout, self.conn.query(format!("SHOW GRANTS FOR {}@{}", quote(user), quote(host)))).await?;
+        Ok(lines.iter().filter_map(|line| regrant(line, user, host, clone)).collect())
+    }
+
+    /// The session user's authentication plugin, from its own `SHOW GRANTS` (which every user
+    /// may read): `None` for a password hash (`mysql_native_password`).
+    async fn own_plugin(&mut self) -> Result<Option<String>, DbError> {
+        let lines: Vec<String> = within(self.timeout, self.conn.query("SHOW GRANTS")).await?;
+        Ok(lines.iter().find_map(|line| plugin_in_grant(line)))
+    }
+
+    async fn run(&mut self, sql: String) -> Result<(), DbError> {
+        within(self.timeout, self.conn.query_drop(sql)).await
     }
 }
 
 impl Session for MySession {
     async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
-        let sql = set_own_password_sql(self.flavor, password);
-        within(self.timeout, self.conn.query_drop(sql)).await.map_err(|e| scrub(e, password))
+        let plugin = if self.flavor == Flavor::MariaDb { self.own_plugin().await? } else { None };
+        let sql = set_own_password_sql(self.flavor, plugin.as_deref(), password);
+        self.run(sql).await.map_err(|e| scrub(e, password))
     }
 
     async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
-        let hosts = self.hosts_of(user).await?;
-        for host in hosts {
-            let sql = set_password_sql(self.flavor, user, &host, password);
-            within(self.timeout, self.conn.query_drop(sql)).await.map_err(|e| scrub(e, password))?;
+        for account in self.accounts_of(user).await? {
+            let sql = set_password_sql(self.flavor, user, &account.host, &account.plugin, password);
+            self.run(sql).await.map_err(|e| scrub(e, password))?;
         }
         Ok(())
     }
@@ -109,30 +196,79 @@ impl Session for MySession {
         Ok(!self.hosts_of(user).await?.is_empty())
     }
 
-    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
-        let hosts = self.hosts_of(like).await?;
-        if hosts.is_empty() {
-            return Err(DbError::Other { detail: format!("user {like:?} does not exist, so its grants cannot be copied") });
+    /// For every host pattern of `base`: the clone's account (created when missing), its
+    /// plugin, TLS requirements and resource limits, its privileges and roles (granted when
+    /// missing, revoked when `base` no longer has them), and its default roles. Every statement
+    /// is idempotent and the whole is run on every rotation, so a clone left half-made (a GRANT
+    /// refused, a time-out) is completed by the retry.
+    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+        let accounts = self.accounts_of(base).await?;
+        if accounts.is_empty() {
+            return Err(DbError::Other { detail: format!("user {base:?} does not exist, so no clone can be made of it") });
         }
-        for host in &hosts {
-            let grants: Vec<String> =
-                within(self.timeout, self.conn.query(format!("SHOW GRANTS FOR {}@{}", quote(like), quote(host)))).await?;
-            within(self.timeout, self.conn.query_drop(create_user_sql(self.flavor, user, host, password)))
-                .await
-                .map_err(|e| scrub(e, password))?;
-            for grant in grants {
-                if let Some(sql) = regrant(&grant, like, host, user) {
-                    within(self.timeout, self.conn.query_drop(sql)).await?;
+        let existing = self.accounts_of(clone).await?;
+        let mut sync = CloneSync::default();
+        for account in &accounts {
+            let host = account.host.as_str();
+            let mine = existing.iter().find(|a| a.host == host);
+            let mut statements = Vec::new();
+            match mine {
+                None => {
+                    sync.created = true;
+                    statements.push(create_user_sql(self.flavor, clone, host, &account.plugin, clone_password));
+                    statements.push(alter_attributes_sql(clone, account));
+                }
+                Some(mine) => {
+                    if mine.plugin != account.plugin {
+                        statements.push(set_password_sql(self.flavor, clone, host, &account.plugin, clone_password));
+                    }
+                    if !mine.same_attributes(account) {
+                        statements.push(alter_attributes_sql(clone, account));
+                    }
                 }
             }
+            for sql in statements {
+                sync.changes += 1;
+                self.run(sql).await.map_err(|e| scrub(e, clone_password))?;
+            }
+            let wanted = self.grants_as(base, host, clone).await?;
+            let have = if mine.is_some() { self.grants_as(clone, host, clone).await? } else { Vec::new() };
+            let mut revoked = false;
+            for line in have.iter().filter(|line| !wanted.contains(line)) {
+                if let Some(sql) = revoke(line) {
+                    sync.changes += 1;
+                    revoked = true;
+                    self.run(sql).await?;
+                }
+            }
+            // After a revoke, every wanted line again: a revoked line may have overlapped one.
+            for line in wanted.iter().filter(|line| revoked || !have.contains(line)) {
+                sync.changes += 1;
+                self.run(line.clone()).await?;
+            }
+            if mine.is_none_or(|mine| mine.default_roles != account.default_roles) && (mine.is_some() || !account.default_roles.is_empty())
+            {
+                sync.changes += 1;
+                self.run(default_roles_sql(self.flavor, clone, host, &account.default_roles)).await?;
+            }
         }
-        Ok(())
+        Ok(sync)
     }
 
     async fn whoami(&mut self) -> Result<String, DbError> {
         let who: Option<String> = within(self.timeout, self.conn.query_first("SELECT CURRENT_USER()")).await?;
         let who = who.unwrap_or_default();
         Ok(who.rsplit_once('@').map_or(who.as_str(), |(user, _)| user).to_owned())
+    }
+
+    /// A prepared statement holds one statement only, and the transaction is read-only and
+    /// rolled back: `TEST_QUERY` can neither chain a second statement nor write.
+    async fn read_only_query(&mut self, sql: &str) -> Result<(), DbError> {
+        self.run("START TRANSACTION READ ONLY".to_owned()).await?;
+        let result = within(self.timeout, self.conn.exec_drop(sql, ())).await;
+        let rollback = self.run("ROLLBACK".to_owned()).await;
+        result?;
+        rollback
     }
 }
 
@@ -177,27 +313,127 @@ pub fn native_hash(password: &SecretString) -> String {
     hex
 }
 
-#[must_use]
-pub fn set_own_password_sql(flavor: Flavor, password: &SecretString) -> String {
-    match flavor {
-        Flavor::MariaDb => format!("SET PASSWORD = {}", quote(&native_hash(password))),
-        Flavor::MySql => format!("ALTER USER CURRENT_USER() IDENTIFIED BY {}", quote(password.expose())),
+/// Whether `plugin` takes a `mysql_native_password` hash (MariaDB's default plugin).
+fn is_native(plugin: &str) -> bool {
+    plugin.is_empty() || plugin == "mysql_native_password"
+}
+
+/// A plugin name as SQL: a bare identifier, which plugin names are.
+fn plugin_ident(plugin: &str) -> String {
+    if !plugin.is_empty() && plugin.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        plugin.to_owned()
+    } else {
+        format!("`{}`", plugin.replace('`', "``"))
     }
 }
 
+/// The plugin a `SHOW GRANTS` line names (`... IDENTIFIED VIA ed25519 USING '...'`), if any
+/// other than a native password hash.
 #[must_use]
-pub fn set_password_sql(flavor: Flavor, user: &str, host: &str, password: &SecretString) -> String {
-    match flavor {
-        Flavor::MariaDb => format!("SET PASSWORD FOR {}@{} = {}", quote(user), quote(host), quote(&native_hash(password))),
-        Flavor::MySql => format!("ALTER USER {}@{} IDENTIFIED BY {}", quote(user), quote(host), quote(password.expose())),
+pub fn plugin_in_grant(line: &str) -> Option<String> {
+    let (_, after) = line.split_once(" IDENTIFIED VIA ")?;
+    let plugin: String = after.trim_start_matches('`').chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!is_native(&plugin)).then_some(plugin)
+}
+
+/// The session user's new password. MariaDB: the native hash, or for another plugin
+/// `PASSWORD()`, which hashes with that plugin. MySQL: `ALTER USER`, which keeps the plugin.
+#[must_use]
+pub fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &SecretString) -> String {
+    match (flavor, plugin) {
+        (Flavor::MariaDb, None) => format!("SET PASSWORD = {}", quote(&native_hash(password))),
+        (Flavor::MariaDb, Some(_)) => format!("SET PASSWORD = PASSWORD({})", quote(password.expose())),
+        (Flavor::MySql, _) => format!("ALTER USER CURRENT_USER() IDENTIFIED BY {}", quote(password.expose())),
     }
 }
 
+/// Another account's new password, keeping its plugin.
 #[must_use]
-pub fn create_user_sql(flavor: Flavor, user: &str, host: &str, password: &SecretString) -> String {
+pub fn set_password_sql(flavor: Flavor, user: &str, host: &str, plugin: &str, password: &SecretString) -> String {
+    let account = format!("{}@{}", quote(user), quote(host));
     match flavor {
-        Flavor::MariaDb => format!("CREATE USER {}@{} IDENTIFIED BY PASSWORD {}", quote(user), quote(host), quote(&native_hash(password))),
-        Flavor::MySql => format!("CREATE USER {}@{} IDENTIFIED BY {}", quote(user), quote(host), quote(password.expose())),
+        Flavor::MariaDb if is_native(plugin) => format!("SET PASSWORD FOR {account} = {}", quote(&native_hash(password))),
+        Flavor::MariaDb => {
+            format!("ALTER USER {account} IDENTIFIED VIA {} USING PASSWORD({})", plugin_ident(plugin), quote(password.expose()))
+        }
+        Flavor::MySql if plugin.is_empty() => format!("ALTER USER {account} IDENTIFIED BY {}", quote(password.expose())),
+        Flavor::MySql => format!("ALTER USER {account} IDENTIFIED WITH {} BY {}", plugin_ident(plugin), quote(password.expose())),
+    }
+}
+
+/// A new account with the plugin of the account it clones.
+#[must_use]
+pub fn create_user_sql(flavor: Flavor, user: &str, host: &str, plugin: &str, password: &SecretString) -> String {
+    let account = format!("{}@{}", quote(user), quote(host));
+    match flavor {
+        Flavor::MariaDb if is_native(plugin) => {
+            format!("CREATE USER {account} IDENTIFIED BY PASSWORD {}", quote(&native_hash(password)))
+        }
+        Flavor::MariaDb => {
+            format!("CREATE USER {account} IDENTIFIED VIA {} USING PASSWORD({})", plugin_ident(plugin), quote(password.expose()))
+        }
+        Flavor::MySql if plugin.is_empty() => format!("CREATE USER {account} IDENTIFIED BY {}", quote(password.expose())),
+        Flavor::MySql => format!("CREATE USER {account} IDENTIFIED WITH {} BY {}", plugin_ident(plugin), quote(password.expose())),
+    }
+}
+
+/// `ALTER USER user@<its host> REQUIRE ... WITH ...`: the TLS requirement and resource limits of
+/// `like` (the same statement on MariaDB and MySQL).
+#[must_use]
+pub fn alter_attributes_sql(user: &str, like: &Account) -> String {
+    let require = match like.ssl_type.to_ascii_uppercase().as_str() {
+        "ANY" => "SSL".to_owned(),
+        "X509" => "X509".to_owned(),
+        "SPECIFIED" => {
+            let parts: Vec<String> = [("ISSUER", &like.x509_issuer), ("SUBJECT", &like.x509_subject), ("CIPHER", &like.ssl_cipher)]
+                .into_iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(what, value)| format!("{what} {}", quote(value)))
+                .collect();
+            if parts.is_empty() { "NONE".to_owned() } else { parts.join(" AND ") }
+        }
+        _ => "NONE".to_owned(),
+    };
+    let [queries, updates, connections, user_connections] = like.limits;
+    format!(
+        "ALTER USER {}@{} REQUIRE {require} WITH MAX_QUERIES_PER_HOUR {queries} MAX_UPDATES_PER_HOUR {updates} \
+         MAX_CONNECTIONS_PER_HOUR {connections} MAX_USER_CONNECTIONS {user_connections}",
+        quote(user),
+        quote(&like.host)
+    )
+}
+
+/// The default roles of `user@host`: MariaDB's `SET DEFAULT ROLE` (one role), MySQL's `ALTER USER
+/// ... DEFAULT ROLE` (a list); `NONE` for none.
+#[must_use]
+pub fn default_roles_sql(flavor: Flavor, user: &str, host: &str, roles: &[(String, String)]) -> String {
+    let account = format!("{}@{}", quote(user), quote(host));
+    match flavor {
+        Flavor::MariaDb => match roles.first() {
+            Some((role, _)) => format!("SET DEFAULT ROLE `{}` FOR {account}", role.replace('`', "``")),
+            None => format!("SET DEFAULT ROLE NONE FOR {account}"),
+        },
+        Flavor::MySql if roles.is_empty() => format!("ALTER USER {account} DEFAULT ROLE NONE"),
+        Flavor::MySql => {
+            let list: Vec<String> = roles.iter().map(|(role, role_host)| format!("{}@{}", quote(role), quote(role_host))).collect();
+            format!("ALTER USER {account} DEFAULT ROLE {}", list.join(", "))
+        }
+    }
+}
+
+/// The `REVOKE` that undoes a retargeted grant line (`GRANT <what> TO 'u'@'h' [WITH ... OPTION]`):
+/// privileges with their grant option, or a role.
+#[must_use]
+pub fn revoke(line: &str) -> Option<String> {
+    let what = line.strip_prefix("GRANT ")?;
+    let (what, grantee_and_options) = what.rsplit_once(" TO ")?;
+    let grantee = grantee_and_options.split(" WITH ").next()?;
+    let grant_option = grantee_and_options.contains(" WITH GRANT OPTION");
+    match what.find(" ON ") {
+        Some(i) if grant_option && !what.starts_with('`') && !what.starts_with('\'') => {
+            Some(format!("REVOKE {}, GRANT OPTION{} FROM {grantee}", &what[..i], &what[i..]))
+        }
+        _ => Some(format!("REVOKE {what} FROM {grantee}")),
     }
 }
 
@@ -299,25 +535,89 @@ mod tests {
     fn mariadb_statements_carry_only_the_hash() {
         let hash = native_hash(&pw());
         for sql in [
-            set_own_password_sql(Flavor::MariaDb, &pw()),
-            set_password_sql(Flavor::MariaDb, "app", "%", &pw()),
-            create_user_sql(Flavor::MariaDb, "app_clone", "10.0.%", &pw()),
+            set_own_password_sql(Flavor::MariaDb, None, &pw()),
+            set_password_sql(Flavor::MariaDb, "app", "%", "mysql_native_password", &pw()),
+            set_password_sql(Flavor::MariaDb, "app", "%", "", &pw()),
+            create_user_sql(Flavor::MariaDb, "app_clone", "10.0.%", "mysql_native_password", &pw()),
         ] {
             assert!(sql.contains(&hash), "{sql}");
             assert!(!sql.contains("n3w"), "{sql}");
         }
-        assert_eq!(set_own_password_sql(Flavor::MariaDb, &pw()), format!("SET PASSWORD = '{hash}'"));
+        assert_eq!(set_own_password_sql(Flavor::MariaDb, None, &pw()), format!("SET PASSWORD = '{hash}'"));
         assert_eq!(
-            create_user_sql(Flavor::MariaDb, "app_clone", "%", &pw()),
+            create_user_sql(Flavor::MariaDb, "app_clone", "%", "mysql_native_password", &pw()),
             format!("CREATE USER 'app_clone'@'%' IDENTIFIED BY PASSWORD '{hash}'")
         );
     }
 
     #[test]
     fn mysql_statements_use_alter_user() {
-        assert_eq!(set_own_password_sql(Flavor::MySql, &pw()), "ALTER USER CURRENT_USER() IDENTIFIED BY 'n3w\\'P\\\\ass'");
-        assert_eq!(set_password_sql(Flavor::MySql, "app", "%", &pw()), "ALTER USER 'app'@'%' IDENTIFIED BY 'n3w\\'P\\\\ass'");
-        assert_eq!(create_user_sql(Flavor::MySql, "a'b", "h", &pw()), "CREATE USER 'a\\'b'@'h' IDENTIFIED BY 'n3w\\'P\\\\ass'");
+        assert_eq!(set_own_password_sql(Flavor::MySql, None, &pw()), "ALTER USER CURRENT_USER() IDENTIFIED BY 'n3w\\'P\\\\ass'");
+        assert_eq!(set_password_sql(Flavor::MySql, "app", "%", "", &pw()), "ALTER USER 'app'@'%' IDENTIFIED BY 'n3w\\'P\\\\ass'");
+        assert_eq!(
+            set_password_sql(Flavor::MySql, "app", "%", "caching_sha2_password", &pw()),
+            "ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY 'n3w\\'P\\\\ass'",
+            "the account keeps its plugin"
+        );
+        assert_eq!(
+            create_user_sql(Flavor::MySql, "a'b", "h", "caching_sha2_password", &pw()),
+            "CREATE USER 'a\\'b'@'h' IDENTIFIED WITH caching_sha2_password BY 'n3w\\'P\\\\ass'"
+        );
+        assert_eq!(
+            create_user_sql(Flavor::MySql, "c", "%", "x`; DROP USER root; --", &pw()),
+            "CREATE USER 'c'@'%' IDENTIFIED WITH `x``; DROP USER root; --` BY 'n3w\\'P\\\\ass'",
+            "a plugin name is an identifier, never SQL"
+        );
+    }
+
+    #[test]
+    fn other_plugins_are_kept() {
+        assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA ed25519 USING 'x'"), Some("ed25519".into()));
+        assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*ABC'"), None);
+        assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA mysql_native_password USING '*A'"), None);
+        assert_eq!(set_own_password_sql(Flavor::MariaDb, Some("ed25519"), &pw()), "SET PASSWORD = PASSWORD('n3w\\'P\\\\ass')");
+        assert_eq!(
+            set_password_sql(Flavor::MariaDb, "app", "%", "ed25519", &pw()),
+            "ALTER USER 'app'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('n3w\\'P\\\\ass')"
+        );
+    }
+
+    #[test]
+    fn attributes_and_default_roles_are_copied_on_both_servers() {
+        let mut account = Account { host: "10.%".into(), ssl_type: "ANY".into(), limits: [10, 20, 30, 4], ..Account::default() };
+        assert_eq!(
+            alter_attributes_sql("app_clone", &account),
+            "ALTER USER 'app_clone'@'10.%' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 10 MAX_UPDATES_PER_HOUR 20 \
+             MAX_CONNECTIONS_PER_HOUR 30 MAX_USER_CONNECTIONS 4"
+        );
+        account.ssl_type = "SPECIFIED".into();
+        account.x509_issuer = "/CN=ca'".into();
+        account.ssl_cipher = "ECDHE-RSA-AES256-GCM-SHA384".into();
+        assert!(
+            alter_attributes_sql("c", &account).contains("REQUIRE ISSUER '/CN=ca\\'' AND CIPHER 'ECDHE-RSA-AES256-GCM-SHA384' WITH"),
+            "{}",
+            alter_attributes_sql("c", &account)
+        );
+        account.ssl_type = String::new();
+        assert!(alter_attributes_sql("c", &account).contains("REQUIRE NONE WITH"));
+        let roles = vec![("readers".to_owned(), String::new())];
+        assert_eq!(default_roles_sql(Flavor::MariaDb, "c", "%", &roles), "SET DEFAULT ROLE `readers` FOR 'c'@'%'");
+        assert_eq!(default_roles_sql(Flavor::MariaDb, "c", "%", &[]), "SET DEFAULT ROLE NONE FOR 'c'@'%'");
+        let roles = vec![("r1".to_owned(), "%".to_owned()), ("r2".to_owned(), "localhost".to_owned())];
+        assert_eq!(default_roles_sql(Flavor::MySql, "c", "%", &roles), "ALTER USER 'c'@'%' DEFAULT ROLE 'r1'@'%', 'r2'@'localhost'");
+        assert_eq!(default_roles_sql(Flavor::MySql, "c", "%", &[]), "ALTER USER 'c'@'%' DEFAULT ROLE NONE");
+    }
+
+    #[test]
+    fn grants_the_user_lost_are_revoked_with_their_grant_option() {
+        assert_eq!(revoke("GRANT SELECT, INSERT ON `shop`.* TO 'c'@'%'").unwrap(), "REVOKE SELECT, INSERT ON `shop`.* FROM 'c'@'%'");
+        assert_eq!(
+            revoke("GRANT SELECT ON `shop`.`t` TO 'c'@'10.%' WITH GRANT OPTION").unwrap(),
+            "REVOKE SELECT, GRANT OPTION ON `shop`.`t` FROM 'c'@'10.%'"
+        );
+        assert_eq!(revoke("GRANT `readers` TO 'c'@'%' WITH ADMIN OPTION").unwrap(), "REVOKE `readers` FROM 'c'@'%'");
+        assert_eq!(revoke("GRANT `r`@`%` TO 'c'@'%'").unwrap(), "REVOKE `r`@`%` FROM 'c'@'%'", "MySQL 8 names a role with its host");
+        assert_eq!(revoke("SET DEFAULT ROLE `r` FOR 'c'@'%'"), None);
     }
 
     #[test]

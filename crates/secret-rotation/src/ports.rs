@@ -239,10 +239,30 @@ pub trait Session: Send {
     /// Changes another user's password (needs the privilege to).
     fn set_password(&mut self, user: &str, password: &SecretString) -> impl Future<Output = Result<(), DbError>> + Send;
     fn user_exists(&mut self, user: &str) -> impl Future<Output = Result<bool, DbError>> + Send;
-    /// Creates `user` with `password` and the role memberships of `like`.
-    fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> impl Future<Output = Result<(), DbError>> + Send;
+    /// Brings `clone` in line with `base`, so that it can do what `base` can: creates it with
+    /// `clone_password` when it is missing (on MySQL and MariaDB, for each host pattern of
+    /// `base`), then gives it what `base` has (PostgreSQL: membership in `base`; MySQL and
+    /// MariaDB: privileges, roles, default roles, TLS requirements and resource limits), taking
+    /// away what `base` no longer has. Idempotent: a clone left half-made is completed.
+    fn sync_clone(
+        &mut self,
+        clone: &str,
+        base: &str,
+        clone_password: &SecretString,
+    ) -> impl Future<Output = Result<CloneSync, DbError>> + Send;
     /// Runs a query as the session user and returns that user's name.
     fn whoami(&mut self) -> impl Future<Output = Result<String, DbError>> + Send;
+    /// Runs `sql`, one statement, in a read-only transaction that is rolled back.
+    fn read_only_query(&mut self, sql: &str) -> impl Future<Output = Result<(), DbError>> + Send;
+}
+
+/// What [`Session::sync_clone`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CloneSync {
+    /// The clone (or one of its host patterns) did not exist and was created.
+    pub created: bool,
+    /// Statements run to bring the clone in line (0: it already was).
+    pub changes: usize,
 }
 
 /// Opens database sessions.

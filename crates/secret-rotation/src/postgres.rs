@@ -1,10 +1,21 @@
 //! The PostgreSQL adapter: tokio-postgres over rustls, with certificate verification against the
 //! Amazon RDS CA bundle (in the binary), the system roots and an optional CA file.
 //!
-//! Passwords never travel in plaintext: logins use SCRAM, and a new password is sent as a
-//! SCRAM-SHA-256 verifier computed here, so the server's statement log never holds it.
+//! Passwords never travel in plaintext: logins use SCRAM, and a new password is sent as the hash
+//! the server would store (a SCRAM-SHA-256 verifier, or an md5 hash where the server's
+//! `password_encryption` says md5 or it predates SCRAM), so the server's statement log never
+//! holds it.
+//!
+//! No startup parameter beyond user, database and `application_name`: connection poolers refuse
+//! others (PgBouncer's default answers `options` with "unsupported startup parameter", RDS Proxy
+//! with "doesn't support command-line options"). The statement time-out is a `SET LOCAL` in the
+//! transaction of each change, which holds for that transaction only, behind PgBouncer in any
+//! pool mode and behind RDS Proxy (where a `SET` pins the short rotation session, harmlessly);
+//! the client's own timer bounds every statement too.
 
 use std::fmt::Write as _;
+use std::future::Future;
+use std::time::Duration;
 
 use common::SecretString;
 use tokio_postgres::error::SqlState;
@@ -12,7 +23,7 @@ use tokio_postgres::{Client, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::dbconfig::DbConfig;
-use crate::ports::{Database, DbError, Login, Session};
+use crate::ports::{CloneSync, Database, DbError, Login, Session};
 use crate::secret::Tls;
 
 /// PostgreSQL through tokio-postgres.
@@ -32,6 +43,34 @@ impl Postgres {
 #[derive(Debug)]
 pub struct PgSession {
     client: Client,
+    /// The session user, whose own password `set_own_password` changes (md5 salts with it).
+    user: String,
+    timeout: Duration,
+}
+
+/// How the server stores passwords, so that a new one is sent in that form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordHash {
+    Scram,
+    Md5,
+}
+
+impl PasswordHash {
+    /// From `password_encryption` and `server_version_num`: servers before 10 know only md5 (their
+    /// `password_encryption` is `on` or `off`).
+    #[must_use]
+    pub fn of(password_encryption: &str, server_version_num: u32) -> Self {
+        if server_version_num < 100_000 || password_encryption.eq_ignore_ascii_case("md5") { Self::Md5 } else { Self::Scram }
+    }
+
+    /// What the server stores for `user`'s `password`: never the password itself.
+    #[must_use]
+    pub fn hash(self, user: &str, password: &SecretString) -> String {
+        match self {
+            Self::Scram => postgres_protocol::password::scram_sha_256(password.expose().as_bytes()),
+            Self::Md5 => postgres_protocol::password::md5(password.expose().as_bytes(), user),
+        }
+    }
 }
 
 impl Database for Postgres {
@@ -45,8 +84,7 @@ impl Database for Postgres {
             .password(login.password.expose())
             .dbname(&login.dbname)
             .application_name("secret-rotation")
-            .connect_timeout(self.config.connect_timeout)
-            .options(format!("-c statement_timeout={}", self.config.statement_timeout.as_millis()));
+            .connect_timeout(self.config.connect_timeout);
         let attempt = async {
             match login.tls {
                 Tls::Verify => {
@@ -64,70 +102,126 @@ impl Database for Postgres {
             }
         };
         let client = self.config.connecting(login, attempt, |e| classify(e, login)).await?;
-        Ok(PgSession { client })
+        Ok(PgSession { client, user: login.username.clone(), timeout: self.config.statement_timeout })
     }
 }
 
-impl Session for PgSession {
-    async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
-        let verifier = verifier(password);
-        let sql = format!("ALTER ROLE CURRENT_USER PASSWORD {}", quote_literal(&verifier));
-        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]))
-    }
-
-    async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
-        let verifier = verifier(password);
-        let sql = format!("ALTER ROLE {} PASSWORD {}", quote_ident(user)?, quote_literal(&verifier));
-        self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]))
-    }
-
-    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        let rows = self
-            .client
-            .query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user])
-            .await
-            .map_err(|e| classify_statement(&e))?;
-        Ok(!rows.is_empty())
-    }
-
-    async fn create_user_like(&mut self, user: &str, like: &str, password: &SecretString) -> Result<(), DbError> {
-        let memberships: Vec<String> = self
-            .client
-            .query(
-                "SELECT r.rolname::text FROM pg_catalog.pg_auth_members m \
-                 JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
-                 JOIN pg_catalog.pg_roles u ON u.oid = m.member \
-                 WHERE u.rolname = $1 ORDER BY 1",
-                &[&like],
-            )
-            .await
-            .map_err(|e| classify_statement(&e))?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        let user_ident = quote_ident(user)?;
-        let verifier = verifier(password);
-        let mut sql = format!("BEGIN; CREATE ROLE {user_ident} WITH LOGIN PASSWORD {};", quote_literal(&verifier));
-        for role in &memberships {
-            let _ = write!(sql, " GRANT {} TO {user_ident};", quote_ident(role)?);
+impl PgSession {
+    /// Runs a statement under the statement time-out, on the client's clock too: a server (or a
+    /// pooler) that ignores `statement_timeout` cannot hold a step past it.
+    async fn within<T>(&self, fut: impl Future<Output = Result<T, tokio_postgres::Error>>) -> Result<T, DbError> {
+        let deadline = self.timeout + Duration::from_secs(1);
+        match tokio::time::timeout(deadline, fut).await {
+            Ok(result) => result.map_err(|e| classify_statement(&e)),
+            Err(_) => Err(DbError::Timeout { detail: format!("no answer within {} s", deadline.as_secs()) }),
         }
-        sql.push_str(" COMMIT;");
-        let result = self.client.batch_execute(&sql).await.map_err(|e| classify_statement(&e).scrubbed(&[&verifier]));
+    }
+
+    /// How this server stores passwords for this session (`password_encryption` may be set per
+    /// role or database, so it is asked in the session that sets the password).
+    async fn password_hash(&self) -> Result<PasswordHash, DbError> {
+        let row = self
+            .within(
+                self.client.query_one("SELECT current_setting('password_encryption'), current_setting('server_version_num')::int4", &[]),
+            )
+            .await?;
+        let version: i32 = row.get(1);
+        Ok(PasswordHash::of(row.get(0), u32::try_from(version).unwrap_or(0)))
+    }
+
+    /// Runs `statements` in one transaction under the statement time-out, with `hash` (which they
+    /// may carry) scrubbed from any error.
+    async fn transaction(&self, statements: &str, hash: &str) -> Result<(), DbError> {
+        let sql = format!("BEGIN; SET LOCAL statement_timeout = {}; {statements} COMMIT;", self.timeout.as_millis());
+        let result = self.within(self.client.batch_execute(&sql)).await.map_err(|e| e.scrubbed(&[hash]));
         if result.is_err() {
             let _ = self.client.batch_execute("ROLLBACK").await;
         }
         result
     }
 
-    async fn whoami(&mut self) -> Result<String, DbError> {
-        let row = self.client.query_one("SELECT current_user::text", &[]).await.map_err(|e| classify_statement(&e))?;
-        Ok(row.get(0))
+    async fn is_member(&self, member: &str, role: &str) -> Result<bool, DbError> {
+        let rows = self
+            .within(self.client.query(
+                "SELECT 1 FROM pg_catalog.pg_auth_members m \
+                 JOIN pg_catalog.pg_roles r ON r.oid = m.roleid \
+                 JOIN pg_catalog.pg_roles u ON u.oid = m.member \
+                 WHERE u.rolname = $1 AND r.rolname = $2",
+                &[&member, &role],
+            ))
+            .await?;
+        Ok(!rows.is_empty())
     }
 }
 
-/// A SCRAM-SHA-256 verifier with a fresh random salt: what the server stores, never the password.
-fn verifier(password: &SecretString) -> String {
-    postgres_protocol::password::scram_sha_256(password.expose().as_bytes())
+impl Session for PgSession {
+    async fn set_own_password(&mut self, password: &SecretString) -> Result<(), DbError> {
+        let hash = self.password_hash().await?.hash(&self.user, password);
+        let sql = format!("ALTER ROLE CURRENT_USER PASSWORD {};", quote_literal(&hash));
+        self.transaction(&sql, &hash).await
+    }
+
+    async fn set_password(&mut self, user: &str, password: &SecretString) -> Result<(), DbError> {
+        let hash = self.password_hash().await?.hash(user, password);
+        let sql = format!("ALTER ROLE {} PASSWORD {};", quote_ident(user)?, quote_literal(&hash));
+        self.transaction(&sql, &hash).await
+    }
+
+    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
+        let rows = self.within(self.client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user])).await?;
+        Ok(!rows.is_empty())
+    }
+
+    /// The clone becomes a member of the user, inheriting its privileges (AWS's functions do
+    /// the same): what the user owns, what was granted to it directly, and its role
+    /// memberships, including those given after the clone was made. Checked and repaired on
+    /// every rotation, in one transaction.
+    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+        let (clone_ident, base_ident) = (quote_ident(clone)?, quote_ident(base)?);
+        if !self.user_exists(base).await? {
+            return Err(DbError::Other { detail: format!("role {base:?} does not exist, so no clone can be made of it") });
+        }
+        let rows = self.within(self.client.query("SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = $1", &[&clone])).await?;
+        let mut sync = CloneSync::default();
+        let mut sql = String::new();
+        let mut hash = String::new();
+        match rows.first().map(|row| row.get::<_, bool>(0)) {
+            None => {
+                hash = self.password_hash().await?.hash(clone, clone_password);
+                let _ = write!(sql, " CREATE ROLE {clone_ident} WITH LOGIN INHERIT PASSWORD {};", quote_literal(&hash));
+                sync.created = true;
+            }
+            Some(false) => {
+                let _ = write!(sql, " ALTER ROLE {clone_ident} INHERIT;");
+                sync.changes += 1;
+            }
+            Some(true) => {}
+        }
+        if sync.created || !self.is_member(clone, base).await? {
+            let _ = write!(sql, " GRANT {base_ident} TO {clone_ident};");
+            sync.changes += 1;
+        }
+        if !sync.created && sync.changes == 0 {
+            return Ok(sync);
+        }
+        self.transaction(&sql, &hash).await.map(|()| sync)
+    }
+
+    async fn whoami(&mut self) -> Result<String, DbError> {
+        let row = self.within(self.client.query_one("SELECT current_user::text", &[])).await?;
+        Ok(row.get(0))
+    }
+
+    /// The extended protocol takes one statement only, and the transaction is read-only and
+    /// rolled back: `TEST_QUERY` can neither chain a second statement nor write.
+    async fn read_only_query(&mut self, sql: &str) -> Result<(), DbError> {
+        let begin = format!("BEGIN READ ONLY; SET LOCAL statement_timeout = {};", self.timeout.as_millis());
+        self.within(self.client.batch_execute(&begin)).await?;
+        let result = self.within(self.client.query(sql, &[])).await;
+        let rollback = self.within(self.client.batch_execute("ROLLBACK")).await;
+        result?;
+        rollback
+    }
 }
 
 /// `"name"` with inner quotes doubled: any user name becomes one identifier, never SQL.
@@ -161,7 +255,11 @@ fn classify(e: &tokio_postgres::Error, login: &Login) -> DbError {
                 detail: format!("the server requires TLS, but the secret says \"ssl\": false ({detail})"),
             };
         }
-        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+        // PgBouncer answers a wrong password with a protocol violation: "SASL authentication failed".
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            || (*code == SqlState::PROTOCOL_VIOLATION && detail.contains("authentication failed"))
+        {
             return DbError::LoginFailed { user: login.username.clone(), detail };
         }
         return classify_code(code, detail);
@@ -218,9 +316,18 @@ mod tests {
     #[test]
     fn verifiers_hide_the_password_and_are_salted() {
         let pw = SecretString::new("correct horse battery staple");
-        let (a, b) = (verifier(&pw), verifier(&pw));
+        let (a, b) = (PasswordHash::Scram.hash("app", &pw), PasswordHash::Scram.hash("app", &pw));
         assert!(a.starts_with("SCRAM-SHA-256$4096:"), "{a}");
         assert_ne!(a, b, "a fresh salt every time");
         assert!(!a.contains("horse"));
+    }
+
+    #[test]
+    fn md5_servers_get_an_md5_hash_salted_with_the_user() {
+        assert_eq!(PasswordHash::of("scram-sha-256", 150_018), PasswordHash::Scram);
+        assert_eq!(PasswordHash::of("md5", 150_018), PasswordHash::Md5);
+        assert_eq!(PasswordHash::of("on", 90_624), PasswordHash::Md5, "9.6 knows no SCRAM");
+        // SELECT 'md5' || md5('secret' || 'app')
+        assert_eq!(PasswordHash::Md5.hash("app", &SecretString::new("secret")), "md56a422f785c9e20873908ce25d1736ae2");
     }
 }

@@ -15,6 +15,7 @@ use crate::ports::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, NoRds, RdsApi, RdsDatabase, RdsTarget, SecretMeta, SecretStore, Session,
 };
 use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
+use crate::settings::Settings;
 
 /// The event Secrets Manager sends. The stock type drops `RotationToken`; unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -66,6 +67,9 @@ pub enum Outcome {
     /// The step had already been done (a retry).
     AlreadyDone,
     Done,
+    /// testSecret on the copy of AWSCURRENT that RotateSecret makes to test the configuration,
+    /// which did not log in: answered with success and a warning.
+    ConfigurationTest,
 }
 
 impl Outcome {
@@ -74,6 +78,7 @@ impl Outcome {
             Self::AlreadyCurrent => "already-current",
             Self::AlreadyDone => "already-done",
             Self::Done => "done",
+            Self::ConfigurationTest => "configuration-test",
         }
     }
 }
@@ -120,13 +125,13 @@ pub struct Rotator<S, D, R = NoRds> {
     /// apart in the same warm process, and RDS's `Describe*` calls have tight rate limits.
     located: std::sync::Mutex<Option<(RdsTarget, Instant, RdsDatabase)>>,
     policy: PasswordPolicy,
-    /// The keys of non-database secrets that get new values (`ROTATE_KEYS`).
-    rotate_keys: Vec<String>,
+    /// Allow-lists, the keys of non-database secrets, the test query.
+    settings: Settings,
 }
 
 impl<S, D> Rotator<S, D> {
     pub fn new(store: S, db: D, policy: PasswordPolicy) -> Self {
-        Self { store, db, rds: NoRds, located: std::sync::Mutex::new(None), policy, rotate_keys: Vec::new() }
+        Self { store, db, rds: NoRds, located: std::sync::Mutex::new(None), policy, settings: Settings::default() }
     }
 }
 
@@ -138,14 +143,7 @@ impl<S, D, R> Rotator<S, D, R> {
 
     /// Looks up RDS-managed secrets' databases (engine, host, port) through `rds`.
     pub fn with_rds<R2>(self, rds: R2) -> Rotator<S, D, R2> {
-        Rotator {
-            store: self.store,
-            db: self.db,
-            rds,
-            located: std::sync::Mutex::new(None),
-            policy: self.policy,
-            rotate_keys: self.rotate_keys,
-        }
+        Rotator { store: self.store, db: self.db, rds, located: std::sync::Mutex::new(None), policy: self.policy, settings: self.settings }
     }
 }
 
@@ -153,7 +151,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     /// The keys that non-database secrets (no `engine`, or `"engine": "generic"`) rotate.
     #[must_use]
     pub fn with_rotate_keys(mut self, keys: Vec<String>) -> Self {
-        self.rotate_keys = keys;
+        self.settings.rotate_keys = keys;
+        self
+    }
+
+    /// The allow-lists, the keys of non-database secrets and the test query.
+    #[must_use]
+    pub fn with_settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -187,8 +192,15 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         if id.is_empty() || token.is_empty() {
             return Err(RotationError::InvalidEvent("SecretId and ClientRequestToken must not be empty".into()));
         }
+        // An allow-list is checked on the event's id first, so that a secret outside it is refused
+        // without a call when the list names it as the event does, and on its ARN after
+        // DescribeSecret (which reads no value) otherwise.
+        let listed = self.settings.allowed_secrets.as_ref().is_none_or(|list| list.admits(id));
         let meta = self.store.describe(id).await?;
         facts.secret_arn = Some(meta.arn.clone());
+        if !listed && self.settings.allowed_secrets.as_ref().is_some_and(|list| !list.admits(&meta.arn)) {
+            return Err(RotationError::NotAllowed { action: "rotate", secret: meta.arn, variable: "ALLOWED_SECRETS" });
+        }
         if !meta.rotation_enabled {
             return Err(RotationError::NotEnabled { secret: meta.arn });
         }
@@ -284,7 +296,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
         let current = match self.classify(meta, &value, AWSCURRENT, facts).await? {
-            Kind::Generic if self.rotate_keys.is_empty() => return Err(RotationError::NoRotateKeys { secret: arn.into() }),
+            Kind::Generic if self.settings.rotate_keys.is_empty() => return Err(RotationError::NoRotateKeys { secret: arn.into() }),
             Kind::Generic => None,
             Kind::Database(parsed) => Some(parsed),
         };
@@ -293,14 +305,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             return Ok(Outcome::AlreadyDone);
         }
         let Some(current) = current else {
-            let next = secret::with_new_values(&value, &self.rotate_keys, || self.policy.generate())
+            let next = secret::with_new_values(&value, &self.settings.rotate_keys, || self.policy.generate())
                 .map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
             self.store.put_pending(arn, token, &next, rotation_token).await?;
             tracing::info!(
                 secret_arn = arn,
                 token,
                 engine = "generic",
-                keys = self.rotate_keys.join(","),
+                keys = self.settings.rotate_keys.join(","),
                 "new values stored as AWSPENDING"
             );
             return Ok(Outcome::Done);
@@ -332,17 +344,22 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             .map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })?;
         let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
         if pending.username != expected_user {
-            return Err(RotationError::Mismatch(format!("its username is {:?}, expected {expected_user:?}", pending.username)));
+            return Err(stuck(arn, token, &format!("its username is {:?}, expected {expected_user:?}", pending.username)));
         }
         if pending.host != current.host || pending.port != current.port || pending.engine != current.engine {
-            return Err(RotationError::Mismatch("its engine, host or port differs from AWSCURRENT's".into()));
+            return Err(stuck(arn, token, "its engine, host or port differs from AWSCURRENT's"));
+        }
+        // The strategy, and the master secret, come from AWSCURRENT: a pending version that
+        // names another master was not made by this rotation's createSecret.
+        if pending.strategy != current.strategy {
+            return Err(stuck(arn, token, "its strategy or master secret (masterarn) differs from AWSCURRENT's"));
         }
         if current.tls == Tls::Disabled || pending.tls == Tls::Disabled {
             tracing::warn!(secret_arn = arn, host = %pending.host, "the secret says \"ssl\": false: connecting without TLS");
         }
-        match &pending.strategy {
+        match &current.strategy {
             Strategy::SingleUser => self.set_single_user(arn, &current, &pending).await,
-            Strategy::AlternatingUsers { master_arn } => self.set_alternating(master_arn, &current, &pending).await,
+            Strategy::AlternatingUsers { master_arn } => self.set_alternating(arn, master_arn, &current, &pending).await,
         }
     }
 
@@ -367,8 +384,17 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             Err(DbError::LoginFailed { .. }) => {}
             Err(e) => return Err(RotationError::db(AWSPENDING, e)),
         }
+        // AWSPREVIOUS only for the same user on the same database, and with AWSCURRENT's TLS
+        // settings: an old version must not steer the login elsewhere, or off TLS.
         let previous = match self.store.get(arn, AWSPREVIOUS, None).await? {
-            Some(value) => DbSecret::parse(&value).ok().filter(|p| p.username == pending.username),
+            Some(value) => {
+                DbSecret::parse_located(&value, Some(&Located { engine: current.engine, host: current.host.clone(), port: current.port }))
+                    .ok()
+                    .filter(|p| {
+                        p.username == current.username && p.host == current.host && p.port == current.port && p.engine == current.engine
+                    })
+                    .map(|p| current.with_password(p.password))
+            }
             None => None,
         };
         let Some(previous) = previous else {
@@ -392,31 +418,28 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         Ok(Outcome::Done)
     }
 
-    /// Logs in with the master secret and sets the pending user's password, creating the user on
-    /// the first rotation with the role memberships of the current user.
-    async fn set_alternating(&self, master_arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<Outcome, RotationError> {
-        let value = self
-            .store
-            .get(master_arn, AWSCURRENT, None)
-            .await?
-            .ok_or(RotationError::MissingValue { secret: master_arn.into(), stage: AWSCURRENT })?;
-        // The master's own fields first: a DescribeSecret and an RDS look-up only when it lacks
-        // them (an RDS-managed master secret) or names another host.
-        let mut target: Option<Option<RdsTarget>> = None;
-        let master = match DbSecret::parse(&value) {
-            Ok(master) => master,
-            Err(SecretError::Missing(field @ ("engine" | "host"))) => {
-                let meta = self.store.describe(master_arn).await?;
-                let located = self.locate(&meta).await?;
-                if located.is_none() {
-                    return Err(RotationError::InvalidSecret { which: "master", source: SecretError::NotLocated(field) });
-                }
-                target = Some(meta.rds_target().map_err(RotationError::Rds)?);
-                DbSecret::parse_located(&value, located.as_ref())
-                    .map_err(|source| RotationError::InvalidSecret { which: "master", source })?
+    /// Alternating users: proves that the secret's own credentials log in, then logs in with the
+    /// master secret (AWSCURRENT's `masterarn`), brings the clone in line with the user (creating
+    /// it on the first rotation) and sets the pending user's password.
+    async fn set_alternating(&self, arn: &str, master_arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<Outcome, RotationError> {
+        if let Some(list) = &self.settings.allowed_masters
+            && !list.admits(master_arn)
+        {
+            return Err(RotationError::NotAllowed {
+                action: "log in with master",
+                secret: master_arn.to_owned(),
+                variable: "ALLOWED_MASTER_SECRETS",
+            });
+        }
+        // Whoever can write the secret's value names the user the master acts on: the master acts
+        // only for credentials that log in (AWSPENDING too: a retry after the password changed).
+        self.prove(arn, current, pending).await?;
+        let (master, target) = self.master(master_arn).await?;
+        for user in [&current.username, &pending.username] {
+            if *user == master.username || *user == format!("{}{}", master.username, secret::CLONE_SUFFIX) {
+                return Err(RotationError::MasterUser { user: user.clone(), master: master.username.clone() });
             }
-            Err(source) => return Err(RotationError::InvalidSecret { which: "master", source }),
-        };
+        }
         if !master.host.eq_ignore_ascii_case(&pending.host) || master.port != pending.port {
             let target = match target {
                 Some(known) => known,
@@ -436,19 +459,74 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             }
             tracing::info!(host = %pending.host, rds = %target.describe(), master_host = %master.host, "the secret's host is an endpoint of the master's database: the master changes the password on the writer");
         }
+        let (base, clone) = secret::alternating_pair(&current.username);
+        // The clone's password: the pending one when the clone is the pending user, else the
+        // current one (the clone is AWSCURRENT and is being brought in line, not changed).
+        let clone_password = if pending.username == clone { &pending.password } else { &current.password };
         let mut session = self.db.connect(&login(&master, &pending.dbname)).await.map_err(|e| RotationError::db("master", e))?;
-        let exists = session.user_exists(&pending.username).await.map_err(|e| RotationError::db("master", e))?;
-        if exists {
-            session.set_password(&pending.username, &pending.password).await.map_err(|e| RotationError::db("master", e))?;
-            tracing::info!(username = %pending.username, "password changed by the master user");
+        let sync = session.sync_clone(&clone, &base, clone_password).await.map_err(|e| RotationError::db("master", e))?;
+        if sync.created {
+            tracing::info!(username = %clone, like = %base, changes = sync.changes, "clone created by the master user, with what the user can do");
         } else {
-            session
-                .create_user_like(&pending.username, &current.username, &pending.password)
-                .await
-                .map_err(|e| RotationError::db("master", e))?;
-            tracing::info!(username = %pending.username, like = %current.username, "user created by the master user with the current user's role memberships");
+            tracing::info!(username = %clone, like = %base, changes = sync.changes, "clone brought in line with the user");
         }
+        // Also right after creating it: on MySQL and MariaDB, host patterns that already existed
+        // still hold an older password.
+        session.set_password(&pending.username, &pending.password).await.map_err(|e| RotationError::db("master", e))?;
+        tracing::info!(username = %pending.username, "password changed by the master user");
         Ok(Outcome::Done)
+    }
+
+    /// Logs in with AWSCURRENT, or else AWSPENDING: the proof that whoever wrote the secret knows
+    /// a working password of its user, before a master acts on that user's name.
+    async fn prove(&self, arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<(), RotationError> {
+        match self.db.connect(&login(current, &current.dbname)).await {
+            Ok(_) => return Ok(()),
+            Err(DbError::LoginFailed { .. }) => {}
+            Err(e) => return Err(RotationError::db(AWSCURRENT, e)),
+        }
+        match self.db.connect(&login(pending, &pending.dbname)).await {
+            Ok(_) => {
+                tracing::info!(secret_arn = arn, username = %pending.username, "AWSCURRENT does not log in, AWSPENDING does: a retry");
+                Ok(())
+            }
+            Err(DbError::LoginFailed { .. }) => Err(RotationError::db(
+                AWSCURRENT,
+                DbError::LoginFailed {
+                    user: current.username.clone(),
+                    detail: "neither AWSCURRENT nor AWSPENDING logs in, so the master user was not used; fix the secret's credentials"
+                        .into(),
+                },
+            )),
+            Err(e) => Err(RotationError::db(AWSPENDING, e)),
+        }
+    }
+
+    /// The master secret, completed from the RDS API when RDS manages it, and the RDS database
+    /// its tags name (`Some(None)`: it was described and names none; `None`: not described).
+    async fn master(&self, master_arn: &str) -> Result<(DbSecret, Option<Option<RdsTarget>>), RotationError> {
+        let value = self
+            .store
+            .get(master_arn, AWSCURRENT, None)
+            .await?
+            .ok_or(RotationError::MissingValue { secret: master_arn.into(), stage: AWSCURRENT })?;
+        // The master's own fields first: a DescribeSecret and an RDS look-up only when it lacks
+        // them (an RDS-managed master secret) or names another host.
+        match DbSecret::parse(&value) {
+            Ok(master) => Ok((master, None)),
+            Err(SecretError::Missing(field @ ("engine" | "host"))) => {
+                let meta = self.store.describe(master_arn).await?;
+                let located = self.locate(&meta).await?;
+                if located.is_none() {
+                    return Err(RotationError::InvalidSecret { which: "master", source: SecretError::NotLocated(field) });
+                }
+                let target = meta.rds_target().map_err(RotationError::Rds)?;
+                let master = DbSecret::parse_located(&value, located.as_ref())
+                    .map_err(|source| RotationError::InvalidSecret { which: "master", source })?;
+                Ok((master, Some(target)))
+            }
+            Err(source) => Err(RotationError::InvalidSecret { which: "master", source }),
+        }
     }
 
     async fn test(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
@@ -458,14 +536,51 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             tracing::info!(secret_arn = arn, token, "a non-database secret: testSecret has nothing to test");
             return Ok(Outcome::Done);
         };
-        let mut session = self.db.connect(&login(&pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
+        let tested = self.log_in_and_query(arn, token, &pending).await;
+        let Err(err) = tested else { return Ok(Outcome::Done) };
+        // RotateSecret without an immediate rotation (a schedule attached by CloudFormation,
+        // say) tests the configuration: testSecret on an AWSPENDING copy of AWSCURRENT's value.
+        // That version was never set, so its failure to log in says nothing of this rotation;
+        // a real pending version always holds a new password, so this never excuses one.
+        if self.store.get(arn, AWSCURRENT, None).await?.is_some_and(|current| current.expose() == value.expose()) {
+            let error_type = err.error_type();
+            tracing::warn!(secret_arn = arn, token, error_type, error = %err, "rotation configuration test: AWSPENDING is a copy of AWSCURRENT, which does not log in; the first rotation will fail until it does");
+            return Ok(Outcome::ConfigurationTest);
+        }
+        Err(err)
+    }
+
+    /// Logs in with the pending credentials, checks who the server says they are, and runs
+    /// `TEST_QUERY` if there is one.
+    async fn log_in_and_query(&self, arn: &str, token: &str, pending: &DbSecret) -> Result<(), RotationError> {
+        let mut session = self.db.connect(&login(pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         let who = session.whoami().await.map_err(|e| RotationError::db(AWSPENDING, e))?;
         if who != pending.username {
             return Err(RotationError::TestFailed(format!("logged in as {who:?}, expected {:?}", pending.username)));
         }
+        if let Some(query) = &self.settings.test_query {
+            session.read_only_query(query).await.map_err(|e| {
+                RotationError::TestFailed(format!(
+                    "TEST_QUERY failed as {:?}: {}",
+                    pending.username,
+                    e.scrubbed(&[pending.password.expose()])
+                ))
+            })?;
+            tracing::info!(secret_arn = arn, token, username = %who, "TEST_QUERY ran as the pending user");
+        }
         tracing::info!(secret_arn = arn, token, username = %who, "the pending credentials log in and query");
-        Ok(Outcome::Done)
+        Ok(())
     }
+}
+
+/// A pending version that this rotation's createSecret did not make: the error says how to
+/// clear it, so that the next rotation starts afresh.
+fn stuck(arn: &str, token: &str, reason: &str) -> RotationError {
+    RotationError::Mismatch(format!(
+        "{reason}. The AWSPENDING version was not made by this rotation's createSecret; clear it with \
+         `aws secretsmanager update-secret-version-stage --secret-id {arn} --version-stage AWSPENDING --remove-from-version-id {token}` \
+         and rotate again"
+    ))
 }
 
 fn login(secret: &DbSecret, dbname: &str) -> Login {
@@ -612,7 +727,8 @@ mod tests {
         assert_eq!(c["username"], "app_clone");
         assert!(logs_in_with_current(&store, &db));
         assert!(db.logs_in("app", "old-Password-1"), "the old user keeps working until the next rotation");
-        assert_eq!(db.users.lock().unwrap()["app_clone"].roles, ["readers", "writers"]);
+        assert!(db.can_do_what("app_clone", "app"), "the clone can do what the user can");
+        assert!(!db.users.lock().unwrap()["app_clone"].can_create_roles);
         rotate(&rotator, &store, "t2", 0).await;
         assert_eq!(current(&store)["username"], "app");
         assert!(logs_in_with_current(&store, &db));
@@ -625,8 +741,190 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_membership_given_after_the_first_rotation_reaches_the_clone() {
+        let (store, db) = alternating();
+        let rotator = Rotator::new(&store, &db, policy());
+        rotate(&rotator, &store, "t1", 0).await;
+        db.users.lock().unwrap().get_mut("app").unwrap().roles.push("auditors".into());
+        // Someone tidied up: the clone lost its membership in the user.
+        db.users.lock().unwrap().get_mut("app_clone").unwrap().roles.clear();
+        rotate(&rotator, &store, "t2", 0).await;
+        assert!(db.can_do_what("app_clone", "app"), "repaired and in line, though the clone is now AWSPREVIOUS");
+        assert!(FakeDb::effective_roles(&db.users.lock().unwrap(), "app_clone").contains(&"auditors".to_owned()));
+    }
+
+    /// Runs createSecret, then setSecret, which must fail with `error_type`, the master never
+    /// logging in and no user created or changed.
+    async fn set_is_refused(store: &FakeStore, db: &FakeDb, rotator: &Rotator<&FakeStore, &FakeDb>, error_type: &str) -> String {
+        store.start_rotation(ARN, "t1");
+        rotator.handle(&event("createSecret", "t1")).await.unwrap();
+        let users = db.users.lock().unwrap().clone();
+        let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), error_type, "{err}");
+        let after = db.users.lock().unwrap().clone();
+        assert_eq!(after.len(), users.len(), "no user created");
+        for (name, user) in &users {
+            assert_eq!(after[name].password, user.password, "{name} unchanged");
+            assert_eq!(after[name].roles, user.roles, "{name} unchanged");
+        }
+        err.to_string()
+    }
+
+    #[tokio::test]
+    async fn the_master_acts_only_for_credentials_that_log_in() {
+        // Whoever can write the secret names a user whose password it does not know.
+        let (store, db) = alternating();
+        db.add_user("victim", "victim-Password-1", &["admins"], false);
+        store.add(ARN, &secret("victim", "guessed-Password", true));
+        let rotator = Rotator::new(&store, &db, policy());
+        let err = set_is_refused(&store, &db, &rotator, "Rotation.DatabaseLogin").await;
+        assert!(err.contains("master user was not used"), "{err}");
+        assert!(!db.users.lock().unwrap().contains_key("victim_clone"));
+        assert!(store.reads.lock().unwrap().iter().all(|id| id != MASTER), "the master secret was not even read");
+
+        // The same for the clone of a user it does not know.
+        store.add(ARN, &secret("victim_clone", "guessed-Password", true));
+        set_is_refused(&store, &db, &rotator, "Rotation.DatabaseLogin").await;
+        assert!(db.logs_in("victim", "victim-Password-1"));
+    }
+
+    #[tokio::test]
+    async fn the_master_and_its_clone_name_are_refused_whatever_the_secret_says() {
+        for user in ["master", "master_clone"] {
+            let (store, db) = alternating();
+            // Even with the master's own password: the master must not act on itself.
+            db.add_user("master_clone", "master-Password-1", &[], false);
+            store.add(ARN, &secret(user, "master-Password-1", true));
+            let rotator = Rotator::new(&store, &db, policy());
+            let err = set_is_refused(&store, &db, &rotator, "Rotation.NotAllowed").await;
+            assert!(err.contains("\"master\""), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_master_comes_from_awscurrent_never_from_the_pending_version() {
+        let (store, db) = alternating();
+        let evil = "arn:aws:secretsmanager:us-east-1:123456789012:secret:evil-ZzZzZz";
+        store.add(evil, &secret("master", "master-Password-1", false));
+        let rotator = Rotator::new(&store, &db, policy());
+        store.start_rotation(ARN, "t1");
+        let mut pending: serde_json::Value = serde_json::from_str(&secret("app_clone", "new-Password-1", true)).unwrap();
+        pending["masterarn"] = evil.into();
+        (&store).put_pending(ARN, "t1", &SecretString::new(pending.to_string()), None).await.unwrap();
+        let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.PendingMismatch");
+        assert!(
+            err.to_string().contains("update-secret-version-stage") && err.to_string().contains("--remove-from-version-id t1"),
+            "{err}"
+        );
+        assert!(!db.users.lock().unwrap().contains_key("app_clone"));
+        assert!(store.reads.lock().unwrap().iter().all(|id| id != evil));
+    }
+
+    #[tokio::test]
+    async fn allow_lists_refuse_other_secrets_before_any_value_is_read() {
+        use crate::settings::AllowList;
+        let (store, db) = alternating();
+        let rotator = Rotator::new(&store, &db, policy())
+            .with_settings(Settings { allowed_secrets: Some(AllowList::new(&["other"])), ..Settings::default() });
+        store.start_rotation(ARN, "t1");
+        let err = rotator.handle(&event("createSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.NotAllowed");
+        assert!(err.to_string().contains("ALLOWED_SECRETS"), "{err}");
+        assert!(store.reads.lock().unwrap().is_empty(), "no value read");
+
+        let by_name = Rotator::new(&store, &db, policy())
+            .with_settings(Settings { allowed_secrets: Some(AllowList::new(&["app"])), ..Settings::default() });
+        by_name.handle(&event("createSecret", "t1")).await.unwrap();
+
+        let masters = Rotator::new(&store, &db, policy())
+            .with_settings(Settings { allowed_masters: Some(AllowList::default()), ..Settings::default() });
+        store.reads.lock().unwrap().clear();
+        let err = masters.handle(&event("setSecret", "t1")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.NotAllowed");
+        assert!(err.to_string().contains("ALLOWED_MASTER_SECRETS"), "{err}");
+        assert!(store.reads.lock().unwrap().iter().all(|id| id != MASTER), "the master's value was not read");
+        assert!(!db.users.lock().unwrap().contains_key("app_clone"));
+        let allowed = Rotator::new(&store, &db, policy())
+            .with_settings(Settings { allowed_masters: Some(AllowList::new(&["master"])), ..Settings::default() });
+        allowed.handle(&event("setSecret", "t1")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn awsprevious_is_tried_only_for_the_same_user_and_database() {
+        for (field, value) in [("host", "elsewhere.internal"), ("port", "6543"), ("username", "other")] {
+            let (store, db) = single_user();
+            db.add_user("other", "old-Password-0", &[], false);
+            let mut previous: serde_json::Value = serde_json::from_str(&secret("app", "old-Password-0", false)).unwrap();
+            previous[field] = value.into();
+            // AWSCURRENT no longer logs in; AWSPREVIOUS holds what does, but points elsewhere.
+            db.users.lock().unwrap().get_mut("app").unwrap().password = "old-Password-0".into();
+            {
+                let mut secrets = store.secrets.lock().unwrap();
+                let versions = &mut secrets.get_mut(ARN).unwrap().versions;
+                versions
+                    .insert("v-1".into(), crate::fakes::Version { value: Some(previous.to_string()), stages: vec![AWSPREVIOUS.into()] });
+            }
+            let rotator = Rotator::new(&store, &db, policy());
+            store.start_rotation(ARN, "t1");
+            rotator.handle(&event("createSecret", "t1")).await.unwrap();
+            let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
+            assert_eq!(err.error_type(), "Rotation.DatabaseLogin", "{field}");
+            assert!(db.hosts.lock().unwrap().iter().all(|h| h == "db.internal:5432"), "{field}: {:?}", db.hosts.lock().unwrap());
+            if field == "host" {
+                // The same AWSPREVIOUS on the right host repairs it.
+                previous[field] = "db.internal".into();
+                store.secrets.lock().unwrap().get_mut(ARN).unwrap().versions.get_mut("v-1").unwrap().value = Some(previous.to_string());
+                rotator.handle(&event("setSecret", "t1")).await.unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn test_query_runs_as_the_pending_user_and_fails_the_test() {
+        let (store, db) = alternating();
+        db.readable.lock().unwrap().insert("SELECT 1 FROM orders".into(), vec!["writers".into()]);
+        let with_query = |query: &str| {
+            Rotator::new(&store, &db, policy()).with_settings(Settings { test_query: Some(query.into()), ..Settings::default() })
+        };
+        rotate(&with_query("SELECT 1 FROM orders"), &store, "t1", 0).await;
+        assert_eq!(current(&store)["username"], "app_clone");
+        store.start_rotation(ARN, "t2");
+        let rotator = with_query("SELECT 1 FROM payroll");
+        for step in ["createSecret", "setSecret"] {
+            rotator.handle(&event(step, "t2")).await.unwrap();
+        }
+        let err = rotator.handle(&event("testSecret", "t2")).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.TestFailed");
+        assert!(err.to_string().contains("TEST_QUERY") && err.to_string().contains("\"app\""), "{err}");
+        assert_eq!(current(&store)["username"], "app_clone", "nothing became AWSCURRENT");
+    }
+
+    #[tokio::test]
+    async fn the_configuration_test_of_rotate_secret_passes_but_a_real_test_never_without_a_login() {
+        for strategy in ["single", "alternating"] {
+            let (store, db) = if strategy == "single" { single_user() } else { alternating() };
+            let rotator = Rotator::new(&store, &db, policy());
+            // What RotateSecret does without rotating at once: AWSPENDING on a copy of AWSCURRENT.
+            store.start_rotation(ARN, "t0");
+            let copy = store.value(ARN, AWSCURRENT).unwrap();
+            (&store).put_pending(ARN, "t0", &SecretString::new(copy), None).await.unwrap();
+            assert_eq!(rotator.handle(&event("testSecret", "t0")).await.unwrap(), Outcome::Done, "{strategy}: it logs in");
+            *db.down.lock().unwrap() = true;
+            assert_eq!(rotator.handle(&event("testSecret", "t0")).await.unwrap(), Outcome::ConfigurationTest, "{strategy}");
+            *db.down.lock().unwrap() = false;
+
+            // A real rotation whose new password does not log in fails, as it must.
+            store.start_rotation(ARN, "t1");
+            rotator.handle(&event("createSecret", "t1")).await.unwrap();
+            let err = rotator.handle(&event("testSecret", "t1")).await.unwrap_err();
+            assert_eq!(err.error_type(), "Rotation.DatabaseLogin", "{strategy}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_fault_before_or_inside_any_operation_is_repaired_by_a_retry() {
-        let ops = ["describe", "get", "put_pending", "promote", "connect", "set_password", "create_user", "whoami"];
+        let ops = ["describe", "get", "put_pending", "promote", "connect", "set_password", "sync_clone", "whoami"];
         for strategy in ["single", "alternating"] {
             for op in ops {
                 for when in [When::Before, When::After] {
@@ -634,7 +932,7 @@ mod tests {
                     if when == When::After && ["connect", "whoami"].contains(&op) {
                         continue;
                     }
-                    if op == "create_user" && strategy == "single" {
+                    if op == "sync_clone" && strategy == "single" {
                         continue;
                     }
                     store.faults.inject(op, when);
@@ -788,8 +1086,9 @@ mod tests {
             assert_eq!(current(&store)["username"], "app_clone");
             assert!(logs_in_with_current(&store, &db));
             let hosts = db.hosts.lock().unwrap().clone();
-            assert_eq!(hosts[0], format!("{WRITER}:5432"), "the master logs in on the writer: {hosts:?}");
-            assert_eq!(hosts[1], format!("{app_host}:5432"), "testSecret logs in where the secret points: {hosts:?}");
+            assert_eq!(hosts[0], format!("{app_host}:5432"), "AWSCURRENT proves itself where the secret points: {hosts:?}");
+            assert_eq!(hosts[1], format!("{WRITER}:5432"), "the master logs in on the writer: {hosts:?}");
+            assert_eq!(hosts[2], format!("{app_host}:5432"), "testSecret logs in where the secret points: {hosts:?}");
             let expected_rds_calls = if app_host == WRITER { 1 } else { 2 };
             assert_eq!(*rds.calls.lock().unwrap(), expected_rds_calls, "{app_host}");
         }
@@ -804,7 +1103,8 @@ mod tests {
         let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.HostMismatch");
         assert!(err.to_string().contains("other-db.abc") && err.to_string().contains("DB cluster shop"), "{err}");
-        assert_eq!(*db.connections.lock().unwrap(), 0, "no login before the host is checked");
+        let hosts = db.hosts.lock().unwrap().clone();
+        assert!(hosts.iter().all(|h| h.starts_with("other-db")), "only AWSCURRENT's proof, no master login: {hosts:?}");
         assert!(!db.users.lock().unwrap().contains_key("app_clone"));
     }
 

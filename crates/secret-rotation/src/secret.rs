@@ -11,7 +11,8 @@ pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
 pub const MYSQL_MAX_USERNAME: usize = 32;
 /// Secrets Manager's limit on a secret value.
 pub const MAX_SECRET_BYTES: usize = 65_536;
-const CLONE_SUFFIX: &str = "_clone";
+/// What an alternating user's other name ends with.
+pub const CLONE_SUFFIX: &str = "_clone";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -268,6 +269,12 @@ impl DbSecret {
         SecretString::new(Value::Object(fields).to_string())
     }
 
+    /// The same secret with another password (an older version's, for the same user).
+    #[must_use]
+    pub fn with_password(&self, password: SecretString) -> Self {
+        Self { password, ..self.clone() }
+    }
+
     /// The user the next version belongs to: the same for single user; for alternating users the
     /// other of `name` and `name_clone`, within the engine's limit on names.
     ///
@@ -294,6 +301,16 @@ impl DbSecret {
                 }
             },
         }
+    }
+}
+
+/// The user and its clone, from either of the two names: `(app, app_clone)` for `app` and for
+/// `app_clone`.
+#[must_use]
+pub fn alternating_pair(username: &str) -> (String, String) {
+    match username.strip_suffix(CLONE_SUFFIX) {
+        Some(base) if !base.is_empty() => (base.to_owned(), username.to_owned()),
+        _ => (username.to_owned(), format!("{username}{CLONE_SUFFIX}")),
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for the tests, the demo and the build: the pinned Python
 # tools (moto, awscli, cfn-lint, cargo-lambda, pytest; checkov in its own virtual environment),
-# the aarch64 Rust target and a MariaDB server.
+# the aarch64 Rust target, a MariaDB server and PgBouncer.
 # Safe to run again: each step checks first and does nothing when it is already satisfied.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,6 +60,19 @@ if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
     apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
     # The package may start a system-wide server; the local stack runs its own, so stop that one.
     if command -v service >/dev/null 2>&1; then service mariadb stop >/dev/null 2>&1 || true; fi
+fi
+
+# PgBouncer in front of the stack's PostgreSQL: the local stack starts its own, with PgBouncer's
+# defaults, so that it refuses what production's PgBouncer refuses (e.g. the `options` startup parameter).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+    say "installing pgbouncer (apt)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
+    # The package may start and enable a system-wide PgBouncer on port 6432; stop and disable it.
+    if command -v service >/dev/null 2>&1; then service pgbouncer stop >/dev/null 2>&1 || true; fi
+    if [ -d /run/systemd/system ]; then systemctl disable --now pgbouncer.service pgbouncer.socket >/dev/null 2>&1 || true; fi
+    if command -v update-rc.d >/dev/null 2>&1; then update-rc.d pgbouncer disable >/dev/null 2>&1 || true; fi
 fi
 
 # PostgreSQL 15 server binaries (the machine image usually has them).

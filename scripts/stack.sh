@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The local stack: a moto server (the AWS API), PostgreSQL 15 (TLS + SCRAM) and MariaDB (TLS),
-# each on 127.0.0.1 and a free port, with data under a temporary folder.
+# The local stack: a moto server (the AWS API), PostgreSQL 15 (TLS + SCRAM), a PgBouncer in front
+# of it (TLS + SCRAM, PgBouncer's defaults) and MariaDB (TLS), each on 127.0.0.1 and a free port,
+# with data under a temporary folder.
 #
 #   scripts/stack.sh up       start (does nothing when the stack is already up and healthy)
 #   scripts/stack.sh down     stop what `up` started, by PID, and remove its data
@@ -23,6 +24,14 @@ pg_bin() {
         [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return; }
     done
     die "PostgreSQL 15 '$1' not found: run 'make setup'"
+}
+
+pgbouncer_bin() {
+    local b
+    for b in "$(command -v pgbouncer 2>/dev/null || true)" /usr/sbin/pgbouncer; do
+        [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return; }
+    done
+    die "PgBouncer not found: run 'make setup'"
 }
 
 as_postgres() {
@@ -53,10 +62,10 @@ alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 healthy() {
     [ -f "$ENV_FILE" ] || return 1
-    # shellcheck disable=SC1090
+    # shellcheck disable=SC1090,SC2153 # the *_PID and *_PORT variables come from the env file
     ( set -a; . "$ENV_FILE"; set +a
-      alive "$MOTO_PID" && alive "$PG_PID" && alive "$MARIADB_PID" &&
-      wait_tcp "$MOTO_PORT" 1 && wait_tcp "$PG_PORT" 1 && wait_tcp "$MARIADB_PORT" 1 )
+      alive "$MOTO_PID" && alive "$PG_PID" && alive "$MARIADB_PID" && alive "${PGBOUNCER_PID:-}" &&
+      wait_tcp "$MOTO_PORT" 1 && wait_tcp "$PG_PORT" 1 && wait_tcp "$MARIADB_PORT" 1 && wait_tcp "$PGBOUNCER_PORT" 1 )
 }
 
 make_certs() { # dir
@@ -108,17 +117,67 @@ log_destination = 'stderr'
 logging_collector = off
 CONF
     # Members of the role ssl_required may connect with TLS only (tests prove "ssl": false fails for them).
+    # Members of the role md5_users log in with method md5, so a password stored as an md5 hash works
+    # for them (a SCRAM-stored one still does: md5 falls back to SCRAM). First match wins: the
+    # ssl_required reject comes before any other hostnossl line.
     cat >"$data/pg_hba.conf" <<HBA
-local     all all                      scram-sha-256
-hostssl   all all 127.0.0.1/32         scram-sha-256
+local     all all                        scram-sha-256
+hostssl   all +md5_users 127.0.0.1/32    md5
+hostssl   all all 127.0.0.1/32           scram-sha-256
 hostnossl all +ssl_required 127.0.0.1/32 reject
-hostnossl all all 127.0.0.1/32         scram-sha-256
+hostnossl all +md5_users 127.0.0.1/32    md5
+hostnossl all all 127.0.0.1/32           scram-sha-256
 HBA
     as_postgres "$(pg_bin pg_ctl)" -D "$data" -l "$data/server.log" -w -t 30 start >>"$log" 2>&1 \
         || { cat "$log" "$data/server.log" >&2; return 1; }
-    PGPASSWORD="$password" psql -qX -h "$data" -p "$port" -U postgres -d postgres -c 'CREATE ROLE ssl_required NOLOGIN' >>"$log" 2>&1 \
+    PGPASSWORD="$password" psql -qX -h "$data" -p "$port" -U postgres -d postgres \
+        -c 'CREATE ROLE ssl_required NOLOGIN' -c 'CREATE ROLE md5_users NOLOGIN' >>"$log" 2>&1 \
         || { cat "$log" >&2; return 1; }
     head -n 1 "$data/postmaster.pid"
+}
+
+start_pgbouncer() { # dir port pg-port ca-dir postgres-password log
+    # PgBouncer's defaults for everything a client can notice (pool_mode = session, no
+    # ignore_startup_parameters, so a client sending `options` is refused as in production).
+    # Users come from the server through auth_query (tests create them on the fly); SCRAM
+    # pass-through lets PgBouncer log them in to the server with the client's SCRAM proof.
+    local dir="$1" port="$2" pg_port="$3" certs="$4" password="$5" log="$6"
+    mkdir -p "$dir"
+    printf '"postgres" "%s"\n' "$password" >"$dir/userlist.txt"
+    chmod 600 "$dir/userlist.txt"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+auth_user = postgres
+client_tls_sslmode = require
+client_tls_cert_file = $certs/server.pem
+client_tls_key_file = $certs/server.key
+server_tls_sslmode = verify-full
+server_tls_ca_file = $certs/ca.pem
+INI
+    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$dir"; fi
+    as_postgres "$(pgbouncer_bin)" -d -q "$dir/pgbouncer.ini" >"$log" 2>&1 \
+        || { cat "$log" "$dir/pgbouncer.log" >&2 2>/dev/null; return 1; }
+    # The daemon listens before it writes its pid file: wait for both.
+    local pid="" deadline=$((SECONDS + 10))
+    until pid="$(cat "$dir/pgbouncer.pid" 2>/dev/null)" && alive "$pid" && wait_tcp "$port" 1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "$pid"  # what `down` is to stop
+            cat "$log" "$dir/pgbouncer.log" >&2 2>/dev/null
+            return 1
+        fi
+        sleep 0.05
+    done
+    echo "$pid"
 }
 
 start_mariadb() { # data port ca-dir password log
@@ -127,7 +186,7 @@ start_mariadb() { # data port ca-dir password log
     installdb="$(command -v mariadb-install-db || true)"
     server="$(command -v mariadbd || echo /usr/sbin/mariadbd)"
     client="$(command -v mariadb || true)"
-    [ -n "$installdb" ] && [ -x "$server" ] && [ -n "$client" ] || die "MariaDB server not found: run 'make setup'"
+    if [ -z "$installdb" ] || [ ! -x "$server" ] || [ -z "$client" ]; then die "MariaDB server not found: run 'make setup'"; fi
     mkdir -p "$data"
     "$installdb" --no-defaults --datadir="$data/db" --user="$(id -un)" --auth-root-authentication-method=normal \
         --skip-test-db >"$log" 2>&1 || { cat "$log" >&2; return 1; }
@@ -156,11 +215,12 @@ SQL
 up() {
     if healthy; then say "already up ($ENV_FILE)"; return 0; fi
     down quiet
+    pg_bin initdb >/dev/null; pgbouncer_bin >/dev/null  # a missing server fails here, before anything starts
     mkdir -p "$STACK_DIR"
     local tmp; tmp="$(mktemp -d "${TMPDIR:-/tmp}/local-stack.XXXXXX")"
     chmod 755 "$tmp"
-    local ports moto_port pg_port maria_port
-    read -r moto_port pg_port maria_port <<<"$(free_ports 3)"
+    local moto_port pg_port maria_port pgb_port
+    read -r moto_port pg_port maria_port pgb_port <<<"$(free_ports 4)"
     mkdir -p "$tmp/certs"; make_certs "$tmp/certs"; chmod 644 "$tmp/certs/"*
     local pg_password maria_password
     pg_password="$(random_password)"; maria_password="$(random_password)"
@@ -177,6 +237,11 @@ up() {
     wait "$maria_job" || failed=1
     printf 'PG_PID=%s\nPG_DATA=%s\nMARIADB_PID=%s\n' "$(cat "$tmp/pg.pid")" "$tmp/pg" "$(cat "$tmp/mariadb.pid")" >>"$STACK_DIR/pids"
     wait_tcp "$moto_port" 20 || { cat "$STACK_DIR/moto.log" >&2; failed=1; }
+    if [ "$failed" = 0 ]; then
+        local pgb_pid
+        pgb_pid="$(start_pgbouncer "$tmp/pgbouncer" "$pgb_port" "$pg_port" "$tmp/certs" "$pg_password" "$STACK_DIR/pgbouncer.log")" || failed=1
+        printf 'PGBOUNCER_PID=%s\n' "${pgb_pid:-}" >>"$STACK_DIR/pids"
+    fi
     if [ "$failed" = 1 ]; then down quiet; die "the local stack did not start (logs in $STACK_DIR)"; fi
     # moto cannot run Lambda code; its no-Docker Lambda backend lets RotateSecret work as the service does.
     "$PYTHON" - "$moto_port" <<'PY'
@@ -219,6 +284,9 @@ PG_PASSWORD=$pg_password
 PG_CA_FILE=$tmp/certs/ca.pem
 PG_PID=$PG_PID
 PG_LOG=$tmp/pg/server.log
+PGBOUNCER_PORT=$pgb_port
+PGBOUNCER_PID=$PGBOUNCER_PID
+PGBOUNCER_LOG=$tmp/pgbouncer/pgbouncer.log
 MARIADB_HOST=127.0.0.1
 MARIADB_PORT=$maria_port
 MARIADB_USER=admin
@@ -230,7 +298,7 @@ STACK_TMP=$tmp
 ROTATION_LAMBDA_ARN=arn:aws:lambda:us-east-1:123456789012:function:secret-rotation
 ENV
     mv "$ENV_FILE.tmp" "$ENV_FILE"
-    say "up: moto :$moto_port, postgres :$pg_port (TLS, SCRAM), mariadb :$maria_port (TLS); env in $ENV_FILE"
+    say "up: moto :$moto_port, postgres :$pg_port (TLS, SCRAM), pgbouncer :$pgb_port (TLS, SCRAM), mariadb :$maria_port (TLS); env in $ENV_FILE"
 }
 
 stop_pid() {
@@ -244,9 +312,11 @@ stop_pid() {
 down() {
     local quiet="${1:-}"
     [ -f "$STACK_DIR/pids" ] || { rm -f "$ENV_FILE"; [ -n "$quiet" ] || say "not running"; return 0; }
-    local MOTO_PID="" PG_PID="" PG_DATA="" MARIADB_PID="" STACK_TMP=""
+    local MOTO_PID="" PG_PID="" PG_DATA="" MARIADB_PID="" PGBOUNCER_PID="" STACK_TMP=""
     # shellcheck disable=SC1091
     . "$STACK_DIR/pids"
+    # PgBouncer first: it would otherwise keep reconnecting to the server being stopped.
+    [ -n "$PGBOUNCER_PID" ] && stop_pid "$PGBOUNCER_PID"
     if alive "$PG_PID" && [ -n "$PG_DATA" ]; then
         as_postgres "$(pg_bin pg_ctl)" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
     fi

@@ -200,6 +200,8 @@ pub struct FakeDb {
     pub connections: Mutex<usize>,
     /// The `host:port` of every connection attempt, in order.
     pub hosts: Mutex<Vec<String>>,
+    /// The user of every connection attempt, in order.
+    pub logins: Mutex<Vec<String>>,
     pub down: Mutex<bool>,
     /// Test queries, and the roles (or users) whose members may run them.
     pub readable: Mutex<HashMap<String, Vec<String>>>,
@@ -255,6 +257,7 @@ impl<'a> Database for &'a FakeDb {
     async fn connect(&self, login: &Login) -> Result<FakeSession<'a>, DbError> {
         *self.connections.lock().unwrap() += 1;
         self.hosts.lock().unwrap().push(format!("{}:{}", login.host, login.port));
+        self.logins.lock().unwrap().push(login.username.clone());
         if *self.down.lock().unwrap() {
             return Err(DbError::Unreachable { host: login.host.clone(), port: login.port, detail: "connection refused".into() });
         }

@@ -7,9 +7,9 @@
 //! holds it.
 //!
 //! No startup parameter beyond user, database and `application_name`: connection poolers refuse
-//! others (PgBouncer's default answers `options` with "unsupported startup parameter", RDS Proxy
+//! others (`PgBouncer`'s default answers `options` with "unsupported startup parameter", RDS Proxy
 //! with "doesn't support command-line options"). The statement time-out is a `SET LOCAL` in the
-//! transaction of each change, which holds for that transaction only, behind PgBouncer in any
+//! transaction of each change, which holds for that transaction only, behind `PgBouncer` in any
 //! pool mode and behind RDS Proxy (where a `SET` pins the short rotation session, harmlessly);
 //! the client's own timer bounds every statement too.
 

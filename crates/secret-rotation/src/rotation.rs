@@ -67,7 +67,7 @@ pub enum Outcome {
     /// The step had already been done (a retry).
     AlreadyDone,
     Done,
-    /// testSecret on the copy of AWSCURRENT that RotateSecret makes to test the configuration,
+    /// testSecret on the copy of AWSCURRENT that `RotateSecret` makes to test the configuration,
     /// which did not log in: answered with success and a warning.
     ConfigurationTest,
 }
@@ -369,6 +369,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     async fn set_single_user(&self, arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<Outcome, RotationError> {
         match self.db.connect(&login(current, &current.dbname)).await {
             Ok(mut session) => {
+                // TEST_QUERY first, as the same user: one that cannot pass fails the rotation
+                // before the password changes, while AWSCURRENT still logs in.
+                self.test_query(&mut session, current).await?;
                 session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(AWSCURRENT, e))?;
                 tracing::info!(secret_arn = arn, username = %pending.username, "password changed by the user itself");
                 return Ok(Outcome::Done);
@@ -431,9 +434,6 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 variable: "ALLOWED_MASTER_SECRETS",
             });
         }
-        // Whoever can write the secret's value names the user the master acts on: the master acts
-        // only for credentials that log in (AWSPENDING too: a retry after the password changed).
-        self.prove(arn, current, pending).await?;
         let (master, target) = self.master(master_arn).await?;
         for user in [&current.username, &pending.username] {
             if *user == master.username || *user == format!("{}{}", master.username, secret::CLONE_SUFFIX) {
@@ -459,6 +459,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             }
             tracing::info!(host = %pending.host, rds = %target.describe(), master_host = %master.host, "the secret's host is an endpoint of the master's database: the master changes the password on the writer");
         }
+        // Whoever can write the secret's value names the user the master acts on: the master acts
+        // only for credentials that log in (AWSPENDING too: a retry after the password changed).
+        self.prove(arn, current, pending).await?;
         let (base, clone) = secret::alternating_pair(&current.username);
         // The clone's password: the pending one when the clone is the pending user, else the
         // current one (the clone is AWSCURRENT and is being brought in line, not changed).
@@ -558,17 +561,18 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         if who != pending.username {
             return Err(RotationError::TestFailed(format!("logged in as {who:?}, expected {:?}", pending.username)));
         }
-        if let Some(query) = &self.settings.test_query {
-            session.read_only_query(query).await.map_err(|e| {
-                RotationError::TestFailed(format!(
-                    "TEST_QUERY failed as {:?}: {}",
-                    pending.username,
-                    e.scrubbed(&[pending.password.expose()])
-                ))
-            })?;
-            tracing::info!(secret_arn = arn, token, username = %who, "TEST_QUERY ran as the pending user");
-        }
+        self.test_query(&mut session, pending).await?;
         tracing::info!(secret_arn = arn, token, username = %who, "the pending credentials log in and query");
+        Ok(())
+    }
+
+    /// Runs `TEST_QUERY`, if set, in `session` (logged in as `secret`'s user).
+    async fn test_query(&self, session: &mut D::Session, secret: &DbSecret) -> Result<(), RotationError> {
+        let Some(query) = &self.settings.test_query else { return Ok(()) };
+        session.read_only_query(query).await.map_err(|e| {
+            RotationError::TestFailed(format!("TEST_QUERY failed as {:?}: {}", secret.username, e.scrubbed(&[secret.password.expose()])))
+        })?;
+        tracing::info!(username = %secret.username, "TEST_QUERY ran");
         Ok(())
     }
 }
@@ -780,7 +784,7 @@ mod tests {
         let err = set_is_refused(&store, &db, &rotator, "Rotation.DatabaseLogin").await;
         assert!(err.contains("master user was not used"), "{err}");
         assert!(!db.users.lock().unwrap().contains_key("victim_clone"));
-        assert!(store.reads.lock().unwrap().iter().all(|id| id != MASTER), "the master secret was not even read");
+        assert!(!db.logins.lock().unwrap().iter().any(|u| u == "master"), "the master never logged in");
 
         // The same for the clone of a user it does not know.
         store.add(ARN, &secret("victim_clone", "guessed-Password", true));
@@ -798,6 +802,7 @@ mod tests {
             let rotator = Rotator::new(&store, &db, policy());
             let err = set_is_refused(&store, &db, &rotator, "Rotation.NotAllowed").await;
             assert!(err.contains("\"master\""), "{err}");
+            assert!(db.logins.lock().unwrap().is_empty(), "refused before any login");
         }
     }
 
@@ -1089,6 +1094,7 @@ mod tests {
             assert_eq!(hosts[0], format!("{app_host}:5432"), "AWSCURRENT proves itself where the secret points: {hosts:?}");
             assert_eq!(hosts[1], format!("{WRITER}:5432"), "the master logs in on the writer: {hosts:?}");
             assert_eq!(hosts[2], format!("{app_host}:5432"), "testSecret logs in where the secret points: {hosts:?}");
+            assert_eq!(*db.logins.lock().unwrap(), ["app", "master", "app_clone"]);
             let expected_rds_calls = if app_host == WRITER { 1 } else { 2 };
             assert_eq!(*rds.calls.lock().unwrap(), expected_rds_calls, "{app_host}");
         }
@@ -1103,8 +1109,7 @@ mod tests {
         let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.HostMismatch");
         assert!(err.to_string().contains("other-db.abc") && err.to_string().contains("DB cluster shop"), "{err}");
-        let hosts = db.hosts.lock().unwrap().clone();
-        assert!(hosts.iter().all(|h| h.starts_with("other-db")), "only AWSCURRENT's proof, no master login: {hosts:?}");
+        assert_eq!(*db.connections.lock().unwrap(), 0, "no login before the host is checked");
         assert!(!db.users.lock().unwrap().contains_key("app_clone"));
     }
 

@@ -86,10 +86,10 @@ impl Settings {
     /// a NUL character.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
         let test_query = env::optional(lookup, "TEST_QUERY").map(|q| q.trim().trim_end_matches(';').trim().to_owned());
-        if let Some(query) = &test_query {
-            if query.is_empty() || query.len() > MAX_TEST_QUERY || query.contains('\0') {
-                return Err(ConfigError::new("TEST_QUERY", format!("must be one read-only statement of at most {MAX_TEST_QUERY} bytes")));
-            }
+        if let Some(query) = &test_query
+            && (query.is_empty() || query.len() > MAX_TEST_QUERY || query.contains('\0'))
+        {
+            return Err(ConfigError::new("TEST_QUERY", format!("must be one read-only statement of at most {MAX_TEST_QUERY} bytes")));
         }
         Ok(Self {
             allowed_secrets: AllowList::from_lookup(lookup, "ALLOWED_SECRETS")?,

@@ -108,6 +108,36 @@ impl Stack {
         self.end_rotation(arn, &token).await;
     }
 
+    /// Runs `sql` as `secret`'s user over TLS, as the application would.
+    async fn as_user(&self, secret: &Value, sql: &str) -> Result<(), String> {
+        let ca = std::path::PathBuf::from(self.local.get("MARIADB_CA_FILE"));
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.local.get("MARIADB_PORT").parse().unwrap())
+            .user(Some(secret["username"].as_str().unwrap()))
+            .pass(Some(secret["password"].as_str().unwrap()))
+            .prefer_socket(false)
+            .ssl_opts(mysql_async::SslOpts::default().with_root_certs(vec![ca.into()]));
+        let mut conn = mysql_async::Conn::new(opts).await.map_err(|e| e.to_string())?;
+        conn.query_drop(sql).await.map_err(|e| e.to_string())
+    }
+
+    /// What `mysql.user` says of `user@host`: TLS requirement, a resource limit, default role.
+    async fn account(&mut self, user: &str, host: &str) -> (String, u64, String) {
+        self.admin
+            .exec_first(
+                "SELECT CAST(ssl_type AS CHAR), CAST(max_user_connections AS UNSIGNED), default_role FROM mysql.user WHERE User = ? AND Host = ?",
+                (user, host),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    fn master_secret(&self) -> Value {
+        json!({"engine": "mariadb", "host": "127.0.0.1", "port": self.local.get("MARIADB_PORT"), "username": self.local.get("MARIADB_USER"), "password": self.local.get("MARIADB_PASSWORD")})
+    }
+
     async fn logs_in(&self, secret: &Value) -> bool {
         let login = Login {
             engine: Engine::MySql,
@@ -220,4 +250,91 @@ async fn hostile_names_and_unknown_certificates_on_mariadb() {
     let err = untrusting.handle(&event("setSecret")).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.Tls", "an unknown CA fails: {err}");
     assert!(s.logs_in(&s.secret_json(&other, "T-pw-1")).await, "nothing changed");
+}
+
+#[tokio::test]
+async fn the_clone_keeps_tls_limits_default_roles_and_follows_the_users_grants_on_mariadb() {
+    let mut s = Stack::new().await;
+    s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
+    let (user, role, table) = (unique("req"), unique("readr"), unique("t"));
+    s.sql(&format!("CREATE TABLE shop.{table} (id int)")).await;
+    s.sql(&format!("CREATE ROLE {role}")).await;
+    s.sql(&format!("GRANT SELECT ON shop.{table} TO {role}")).await;
+    s.sql(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Req-pw-1' REQUIRE SSL WITH MAX_USER_CONNECTIONS 7")).await;
+    s.sql(&format!("GRANT {role} TO '{user}'@'%'")).await;
+    s.sql(&format!("SET DEFAULT ROLE {role} FOR '{user}'@'%'")).await;
+    s.sql(&format!("GRANT INSERT ON shop.{table} TO '{user}'@'%'")).await;
+    let master_arn = s.create_secret(&s.master_secret()).await;
+    let mut secret = s.secret_json(&user, "Req-pw-1");
+    secret["masterarn"] = master_arn.into();
+    let arn = s.create_secret(&secret).await;
+    let rotator = s.rotator(s.config(&[]));
+    let clone = format!("{user}_clone");
+    let app = format!("INSERT INTO shop.{table} VALUES (1)");
+    let read = format!("SELECT * FROM shop.{table}");
+
+    s.rotate(&rotator, &arn).await;
+    let first = s.value(&arn, "AWSCURRENT").await;
+    assert_eq!(first["username"], clone.as_str());
+    assert_eq!(s.account(&clone, "%").await, ("ANY".to_owned(), 7, role.clone()), "REQUIRE SSL, the limit and the default role");
+    s.as_user(&first, &app).await.expect("the clone inserts as the user does");
+    s.as_user(&first, &read).await.expect("the clone reads through its default role");
+    assert!(s.logs_in(&s.value(&arn, "AWSPREVIOUS").await).await);
+
+    // The user's grants change after the first rotation: the next one brings the clone in line.
+    s.sql(&format!("GRANT UPDATE ON shop.{table} TO '{user}'@'%'")).await;
+    s.sql(&format!("REVOKE INSERT ON shop.{table} FROM '{user}'@'%'")).await;
+    s.sql(&format!("ALTER USER '{user}'@'%' WITH MAX_USER_CONNECTIONS 9")).await;
+    s.rotate(&rotator, &arn).await;
+    let second = s.value(&arn, "AWSCURRENT").await;
+    assert_eq!(second["username"], user.as_str());
+    s.as_user(&second, &read).await.expect("the application's queries as AWSCURRENT");
+    assert!(s.logs_in(&first).await, "the clone, AWSPREVIOUS, still logs in");
+    s.as_user(&first, &format!("UPDATE shop.{table} SET id = 2")).await.expect("the clone got the new grant");
+    let err = s.as_user(&first, &app).await.unwrap_err();
+    assert!(err.contains("denied"), "the clone lost the revoked grant: {err}");
+    assert_eq!(s.account(&clone, "%").await.1, 9, "and the new limit");
+}
+
+#[tokio::test]
+async fn a_grant_refused_midway_is_completed_by_the_retry_on_mariadb() {
+    let mut s = Stack::new().await;
+    s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
+    s.sql("CREATE DATABASE IF NOT EXISTS vault").await;
+    let (master, user, table) = (unique("mst"), unique("half"), unique("v"));
+    s.sql(&format!("CREATE TABLE vault.{table} (id int)")).await;
+    s.sql(&format!("CREATE USER '{master}'@'%' IDENTIFIED BY 'Mst-pw-1'")).await;
+    s.sql(&format!("GRANT CREATE USER, RELOAD ON *.* TO '{master}'@'%'")).await;
+    s.sql(&format!("GRANT SELECT, UPDATE ON mysql.* TO '{master}'@'%'")).await;
+    s.sql(&format!("GRANT SELECT ON shop.* TO '{master}'@'%' WITH GRANT OPTION")).await;
+    s.sql(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Half-pw-1'")).await;
+    s.sql(&format!("GRANT SELECT ON shop.* TO '{user}'@'%'")).await;
+    s.sql(&format!("GRANT SELECT ON vault.* TO '{user}'@'%'")).await;
+    let mut master_secret = s.secret_json(&master, "Mst-pw-1");
+    master_secret.as_object_mut().unwrap().remove("dbname");
+    let master_arn = s.create_secret(&master_secret).await;
+    let mut secret = s.secret_json(&user, "Half-pw-1");
+    secret["masterarn"] = master_arn.into();
+    let arn = s.create_secret(&secret).await;
+    let rotator = s.rotator(s.config(&[]));
+    let token = s.start_rotation(&arn).await;
+    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.PermissionDenied", "the master may not grant on vault: {err}");
+    let clone = format!("{user}_clone");
+    assert_eq!(s.hosts(&clone).await, ["%"], "the clone was left half-made");
+    assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await, "AWSCURRENT still logs in");
+
+    s.sql(&format!("GRANT SELECT ON vault.* TO '{master}'@'%' WITH GRANT OPTION")).await;
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        rotator.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+    }
+    s.end_rotation(&arn, &token).await;
+    let expected: Vec<String> =
+        s.grants(&user, "%").await.iter().filter(|g| !g.starts_with("GRANT USAGE")).map(|g| g.replace(&user, &clone)).collect();
+    let copied: Vec<String> = s.grants(&clone, "%").await.into_iter().filter(|g| !g.starts_with("GRANT USAGE")).collect();
+    assert_eq!(copied, expected, "the retry completed the clone");
+    let current = s.value(&arn, "AWSCURRENT").await;
+    assert_eq!(current["username"], clone.as_str());
+    s.as_user(&current, &format!("SELECT * FROM vault.{table}")).await.expect("the clone reads vault as the user does");
 }

@@ -19,6 +19,7 @@ use secret_rotation::password::PasswordPolicy;
 use secret_rotation::ports::{Database, DbError, Login};
 use secret_rotation::postgres::Postgres;
 use secret_rotation::secret::Tls;
+use secret_rotation::settings::Settings;
 use secret_rotation::{Outcome, Rotator};
 use serde_json::{Value, json};
 use support::{STEPS, Service, event, unique};
@@ -61,7 +62,28 @@ impl Stack {
 
     fn rotator(&self, extra: &[(&str, &str)]) -> Rotator<SecretsManager, Postgres> {
         let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
-        Rotator::new(SecretsManager::from_client(self.sm.clone()), self.postgres(extra), policy)
+        let settings = Settings::from_lookup(&extra.iter().copied().collect::<HashMap<&str, &str>>()).unwrap();
+        Rotator::new(SecretsManager::from_client(self.sm.clone()), self.postgres(extra), policy).with_settings(settings)
+    }
+
+    /// Runs `sql` as `secret`'s user, as the application would.
+    async fn as_user(&self, secret: &Value, sql: &str) -> Result<(), String> {
+        let conn = format!(
+            "host=127.0.0.1 port={} user='{}' password='{}' dbname=postgres sslmode=disable",
+            self.local.get("PG_PORT"),
+            secret["username"].as_str().unwrap().replace('\'', "\\'"),
+            secret["password"].as_str().unwrap().replace('\\', "\\\\").replace('\'', "\\'")
+        );
+        let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        client.batch_execute(sql).await.map_err(|e| format!("{e:?}"))
+    }
+
+    /// A master user (CREATEROLE) and its secret.
+    async fn master(&self) -> String {
+        let master = unique("master");
+        self.create_user(&master, "Master-pw-1", &[], "CREATEROLE").await;
+        self.create_secret(&self.secret_json(&master, "Master-pw-1")).await
     }
 
     async fn sql(&self, sql: &str) {
@@ -106,10 +128,14 @@ impl Stack {
     }
 
     async fn logs_in(&self, secret: &Value) -> bool {
+        let port = match &secret["port"] {
+            Value::String(p) => p.parse().unwrap(),
+            other => u16::try_from(other.as_u64().unwrap()).unwrap(),
+        };
         let login = Login {
             engine: secret_rotation::secret::Engine::Postgres,
             host: "127.0.0.1".into(),
-            port: self.local.get("PG_PORT").parse().unwrap(),
+            port,
             username: secret["username"].as_str().unwrap().into(),
             password: SecretString::new(secret["password"].as_str().unwrap()),
             dbname: "postgres".into(),
@@ -194,7 +220,9 @@ async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
     assert_eq!(first["masterarn"], master_arn.as_str());
     assert!(s.logs_in(&first).await);
     assert!(s.logs_in(&secret).await, "the old user keeps working until the next rotation");
-    assert_eq!(s.memberships(&clone).await, std::slice::from_ref(&group), "the clone has the current user's memberships");
+    assert_eq!(s.memberships(&clone).await, std::slice::from_ref(&user), "the clone is a member of the user");
+    let inherits: bool = s.admin.query_one("SELECT pg_has_role($1, $2, 'USAGE')", &[&clone, &group]).await.unwrap().get(0);
+    assert!(inherits, "the clone can use the user's memberships");
 
     s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
     let second = s.value(&arn, "AWSCURRENT").await;
@@ -398,4 +426,192 @@ async fn a_non_database_secret_rotates_its_keys_on_moto() {
     assert_eq!(s.value(&arn, "AWSPREVIOUS").await["api_key"], "Old-api-key-1");
     assert!(logs.text().contains("setSecret has nothing to set"));
     logs.assert_free_of(&["Old-api-key-1", &new_key]);
+}
+
+/// A rotation as the service drives it, then the application's own queries as AWSCURRENT, and
+/// AWSPREVIOUS still logging in (alternating users).
+async fn rotate_and_use(s: &Stack, rotator: &Rotator<SecretsManager, Postgres>, arn: &str, app_sql: &str) -> Value {
+    s.rotate(rotator, arn).await;
+    let current = s.value(arn, "AWSCURRENT").await;
+    s.as_user(&current, app_sql).await.unwrap_or_else(|e| panic!("the application's queries as {}: {e}", current["username"]));
+    assert!(s.logs_in(&s.value(arn, "AWSPREVIOUS").await).await, "AWSPREVIOUS still logs in");
+    current
+}
+
+#[tokio::test]
+async fn the_clone_can_use_what_the_user_owns_and_was_granted_on_every_rotation() {
+    let s = Stack::new().await;
+    let master_arn = s.master().await;
+    let user = unique("owner");
+    s.create_user(&user, "Own-pw-1", &[], "").await;
+    let (owned, granted, later) = (unique("orders"), unique("prices"), unique("audit"));
+    // A table the user owns, one granted to it directly, and (later) a role given after the first rotation.
+    s.sql(&format!("CREATE TABLE {owned} (id int); ALTER TABLE {owned} OWNER TO {user}")).await;
+    s.sql(&format!("CREATE TABLE {granted} (id int); GRANT SELECT ON {granted} TO {user}")).await;
+    let mut secret = s.secret_json(&user, "Own-pw-1");
+    secret["masterarn"] = master_arn.into();
+    let arn = s.create_secret(&secret).await;
+    let rotator = s.rotator(&[]);
+    let app_sql = format!("INSERT INTO {owned} VALUES (1); SELECT count(*) FROM {owned}; SELECT * FROM {granted}");
+
+    let first = rotate_and_use(&s, &rotator, &arn, &app_sql).await;
+    assert_eq!(first["username"], format!("{user}_clone"));
+    s.as_user(&first, &format!("ALTER TABLE {owned} ADD COLUMN note text")).await.expect("the clone acts as the owner");
+
+    s.sql(&format!(
+        "CREATE ROLE {later} NOLOGIN; CREATE TABLE {later}_t (id int); GRANT SELECT ON {later}_t TO {later}; GRANT {later} TO {user}"
+    ))
+    .await;
+    // Someone tidied the clone's membership away: the next rotation repairs it.
+    s.sql(&format!("REVOKE {user} FROM {user}_clone")).await;
+    let second = rotate_and_use(&s, &rotator, &arn, &app_sql).await;
+    assert_eq!(second["username"], user.as_str());
+    let third = rotate_and_use(&s, &rotator, &arn, &format!("{app_sql}; SELECT * FROM {later}_t")).await;
+    assert_eq!(third["username"], format!("{user}_clone"), "the clone, in line again, uses a role given after the first rotation");
+}
+
+#[tokio::test]
+async fn a_secret_cannot_turn_the_master_against_users_it_does_not_know() {
+    let logs = LogCapture::default();
+    async {
+        let s = Stack::new().await;
+        let master_arn = s.master().await;
+        let master_name = s.value(&master_arn, "AWSCURRENT").await["username"].as_str().unwrap().to_owned();
+        let victim = unique("victim");
+        s.create_user(&victim, "Victim-pw-1", &[], "").await;
+        let rotator = s.rotator(&[]);
+        // A user whose password the writer of the secret does not know, its clone, the master
+        // itself and the master's clone name (with the master's own password).
+        let cases = [
+            (victim.clone(), "Guessed-pw-1", "Rotation.DatabaseLogin"),
+            (format!("{victim}_clone"), "Guessed-pw-1", "Rotation.DatabaseLogin"),
+            (master_name.clone(), "Master-pw-1", "Rotation.NotAllowed"),
+            (format!("{master_name}_clone"), "Master-pw-1", "Rotation.NotAllowed"),
+        ];
+        for (user, password, error_type) in cases {
+            let mut secret = s.secret_json(&user, password);
+            secret["masterarn"] = master_arn.clone().into();
+            let arn = s.create_secret(&secret).await;
+            let token = s.start_rotation(&arn).await;
+            rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+            let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+            assert_eq!(err.error_type(), error_type, "{user}: {err}");
+        }
+        assert!(s.logs_in(&s.secret_json(&victim, "Victim-pw-1")).await, "the victim's password is unchanged");
+        assert!(!s.role_exists(&format!("{victim}_clone")).await, "no clone of the victim");
+        assert!(!s.role_exists(&format!("{master_name}_clone")).await, "no clone of the master");
+        assert!(s.logs_in(&s.secret_json(&master_name, "Master-pw-1")).await, "the master's password is unchanged");
+    }
+    .with_subscriber(logs.subscriber())
+    .await;
+    logs.assert_free_of(&["Victim-pw-1", "Guessed-pw-1", "Master-pw-1"]);
+}
+
+#[tokio::test]
+async fn allow_lists_refuse_other_secrets_and_masters() {
+    let s = Stack::new().await;
+    let master_arn = s.master().await;
+    let user = unique("app");
+    s.create_user(&user, "Allow-pw-1", &[], "").await;
+    let mut secret = s.secret_json(&user, "Allow-pw-1");
+    secret["masterarn"] = master_arn.clone().into();
+    let arn = s.create_secret(&secret).await;
+    let token = s.start_rotation(&arn).await;
+    let refused = s.rotator(&[("ALLOWED_SECRETS", "some/other-secret")]);
+    let err = refused.handle(&event("createSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.NotAllowed", "{err}");
+    let only_secret = s.rotator(&[("ALLOWED_SECRETS", &arn), ("ALLOWED_MASTER_SECRETS", "none")]);
+    only_secret.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    let err = only_secret.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(err.error_type(), "Rotation.NotAllowed", "{err}");
+    assert!(!s.role_exists(&format!("{user}_clone")).await);
+    let both = s.rotator(&[("ALLOWED_SECRETS", &arn), ("ALLOWED_MASTER_SECRETS", &master_arn)]);
+    for step in ["setSecret", "testSecret", "finishSecret"] {
+        both.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+    }
+    s.end_rotation(&arn, &token).await;
+    assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
+}
+
+#[tokio::test]
+async fn md5_servers_get_an_md5_hash_and_the_user_logs_in() {
+    let s = Stack::new().await;
+    let user = unique("md5u");
+    s.create_user(&user, "Md5-pw-1", &["md5_users"], "").await;
+    s.sql(&format!("ALTER ROLE {user} SET password_encryption = 'md5'")).await;
+    let arn = s.create_secret(&s.secret_json(&user, "Md5-pw-1")).await;
+    s.rotate(&s.rotator(&[]), &arn).await;
+    let current = s.value(&arn, "AWSCURRENT").await;
+    let stored: String = s.admin.query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&user]).await.unwrap().get(0);
+    assert!(stored.starts_with("md5") && stored.len() == 35, "the server keeps an md5 hash: {}", &stored[..6]);
+    assert!(s.logs_in(&current).await);
+    let server_log = std::fs::read_to_string(s.local.get("PG_LOG")).unwrap();
+    assert!(!server_log.contains(current["password"].as_str().unwrap()), "no plaintext password in the server's log");
+}
+
+#[tokio::test]
+async fn rotation_works_behind_pgbouncer_with_its_default_settings() {
+    let s = Stack::new().await;
+    let behind = |secret: &mut Value| secret["port"] = s.local.get("PGBOUNCER_PORT").into();
+    // Single user.
+    let user = unique("pgb");
+    s.create_user(&user, "Pgb-pw-1", &[], "").await;
+    let mut secret = s.secret_json(&user, "Pgb-pw-1");
+    behind(&mut secret);
+    let arn = s.create_secret(&secret).await;
+    let rotator = s.rotator(&[("TEST_QUERY", "SELECT 1")]);
+    s.rotate(&rotator, &arn).await;
+    assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
+    assert!(!s.logs_in(&s.value(&arn, "AWSPREVIOUS").await).await);
+    // Alternating users, the master behind PgBouncer too.
+    let master = unique("master");
+    s.create_user(&master, "Master-pw-3", &[], "CREATEROLE").await;
+    let mut master_secret = s.secret_json(&master, "Master-pw-3");
+    behind(&mut master_secret);
+    let master_arn = s.create_secret(&master_secret).await;
+    let user = unique("pgba");
+    s.create_user(&user, "Pgb-pw-2", &[], "").await;
+    let mut secret = s.secret_json(&user, "Pgb-pw-2");
+    behind(&mut secret);
+    secret["masterarn"] = master_arn.into();
+    let arn = s.create_secret(&secret).await;
+    for expected in [format!("{user}_clone"), user.clone()] {
+        s.rotate(&rotator, &arn).await;
+        let current = s.value(&arn, "AWSCURRENT").await;
+        assert_eq!(current["username"], expected.as_str());
+        assert!(s.logs_in(&current).await);
+        assert!(s.logs_in(&s.value(&arn, "AWSPREVIOUS").await).await);
+    }
+    let pgbouncer_log = std::fs::read_to_string(s.local.get("PGBOUNCER_LOG")).unwrap();
+    assert!(!pgbouncer_log.contains("unsupported startup parameter"), "no startup parameter was refused");
+}
+
+#[tokio::test]
+async fn test_query_runs_read_only_as_the_pending_user() {
+    let s = Stack::new().await;
+    let user = unique("tq");
+    s.create_user(&user, "Tq-pw-1", &[], "").await;
+    let table = unique("ledger");
+    s.sql(&format!("CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); GRANT ALL ON {table} TO {user}")).await;
+    let arn = s.create_secret(&s.secret_json(&user, "Tq-pw-1")).await;
+    let select = format!("SELECT count(*) FROM {table}");
+    s.rotate(&s.rotator(&[("TEST_QUERY", &select)]), &arn).await;
+    for (query, why) in [
+        (format!("DELETE FROM {table}"), "read-only transaction"),
+        (format!("SELECT 1; DELETE FROM {table}"), "multiple commands"),
+        ("SELECT * FROM pg_authid".to_owned(), "permission denied"),
+    ] {
+        let rotator = s.rotator(&[("TEST_QUERY", &query)]);
+        let token = s.start_rotation(&arn).await;
+        rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+        // Single user: the query runs as the user before its password changes, so a query that
+        // cannot pass fails the rotation while AWSCURRENT still logs in.
+        let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+        assert_eq!(err.error_type(), "Rotation.TestFailed", "{query}: {err}");
+        assert!(err.to_string().contains(why), "{query}: {err}");
+        assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await, "{query}: nothing changed");
+        s.end_rotation(&arn, &token).await;
+    }
+    let rows: i64 = s.admin.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0);
+    assert_eq!(rows, 1, "nothing was written");
 }

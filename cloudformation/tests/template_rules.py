@@ -34,7 +34,8 @@ ROLE_ACTIONS = {
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
         "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces"},
+        "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+        "kms:Decrypt", "kms:GenerateDataKey"},
     "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "sns:Publish", "sqs:SendMessage"},
     "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
 }
@@ -46,7 +47,11 @@ ROLE_REQUIRED = {
     "CertificateNotifierRole": {"acm:DescribeCertificate", "sns:Publish"},
 }
 # Actions with no resource-level permissions: the only ones allowed on Resource "*".
-NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces"}
+NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+# The EC2 actions of the managed policy AWSLambdaVPCAccessExecutionRole (v3, January 2024): what
+# Lambda needs from the role of a function in a VPC.
+LAMBDA_VPC_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
 
 ARN = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
 READER_PARAMETERS = ARN % ("ssm", "parameter/${AppPrefix}/${Environment}/*")
@@ -56,6 +61,19 @@ CRYPTO_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDa
 CONFIG_RULE_NAME = "acm-certificate-expiration-check"
 REQUIRED_OUTPUTS = {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn",
                     "TopicArn", "KeyArn", "SecretArn"}
+NO_VALUE = {"Ref": "AWS::NoValue"}
+# The secret the stack rotates: the one it creates, or the one it is given.
+ROTATED_SECRET = {"Fn::If": ["CreateSecret", {"Ref": "DatabaseSecret"}, {"Ref": "DatabaseSecretArn"}]}
+# The one KMS right a role holds itself: the rotation role, on the customer-managed key of a secret
+# the stack did not create (whose key policy is not the stack's), through Secrets Manager and for
+# that secret only (Secrets Manager's encryption context names the secret).
+SECRET_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+SECRET_KEY_CONDITION = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"},
+                                         "kms:EncryptionContext:SecretARN": {"Ref": "DatabaseSecretArn"}}}
+SECRET_KEY_WHEN = {"Fn::And": [{"Fn::Not": [{"Condition": "CreateSecret"}]},
+                               {"Fn::Not": [{"Fn::Equals": [{"Ref": "DatabaseSecretKmsKeyArn"}, ""]}]}]}
+ENDPOINT_SERVICES = {"SecretsManagerEndpoint": ("MakeSecretsManagerEndpoint", "secretsmanager"),
+                     "RdsEndpoint": ("MakeRdsEndpoint", "rds")}
 
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -263,7 +281,9 @@ def grants_crypto(statement: dict[str, Any]) -> bool:
 def check_key_policy(t: dict[str, Any]) -> list[str]:
     """Key rotation on; no wildcard principal; every use of the key (decrypt, encrypt, data keys)
     by a role or the account goes through a service (kms:ViaService); services are conditioned; the
-    reader decrypts only parameters of its environment; roles get no KMS rights of their own."""
+    reader decrypts only parameters of its environment; roles get no KMS rights of their own, but
+    for the rotation role on the key of a given secret (SECRET_KEY_*), through Secrets Manager and
+    for that secret only."""
     problems = []
     keys = resources(t, "AWS::KMS::Key")
     if not keys:
@@ -296,8 +316,22 @@ def check_key_policy(t: dict[str, Any]) -> list[str]:
         if not reader_decrypt:
             problems.append(f"{name}: no statement lets the config reader decrypt through SSM")
     for role, s in role_statements(t):
-        if any(a.startswith("kms:") for a in actions(s)):
-            problems.append(f"{role}: KMS rights belong in the key policy, with kms:ViaService")
+        if not any(a.startswith("kms:") for a in actions(s)):
+            continue
+        where = f"{role} {s.get('Sid', '(no Sid)')}"
+        if role != "SecretRotationRole" or s.get("Resource") != {"Ref": "DatabaseSecretKmsKeyArn"}:
+            problems.append(f"{where}: KMS rights belong in the key policy, with kms:ViaService")
+            continue
+        if actions(s) != SECRET_KEY_ACTIONS:
+            problems.append(f"{where}: {actions(s)} on the secret's key, want {SECRET_KEY_ACTIONS}")
+        condition = s.get("Condition", {})
+        if set(condition) != {"StringEquals"}:
+            problems.append(f"{where}: conditions {sorted(condition)} on the secret's key, want StringEquals only")
+        equals = condition.get("StringEquals", {})
+        if equals.get("kms:ViaService") != SECRET_KEY_CONDITION["StringEquals"]["kms:ViaService"]:
+            problems.append(f"{where}: the secret's key is not limited to Secrets Manager (kms:ViaService)")
+        if equals.get("kms:EncryptionContext:SecretARN") != {"Ref": "DatabaseSecretArn"}:
+            problems.append(f"{where}: the secret's key is not limited to the rotated secret (kms:EncryptionContext:SecretARN)")
     return problems
 
 
@@ -446,6 +480,9 @@ def check_rotation(t: dict[str, Any]) -> list[str]:
              if p["Properties"].get("Principal") == "secretsmanager.amazonaws.com"]
     if not any(p.get("FunctionName") == rotation_arn and p.get("SourceAccount") == {"Ref": "AWS::AccountId"} for p in perms):
         problems.append("no permission for secretsmanager.amazonaws.com on the rotation function with SourceAccount")
+    # aws:SourceArn: Secrets Manager may invoke the function for the rotated secret only.
+    if len(perms) != 1 or any(p.get("SourceArn") != ROTATED_SECRET for p in perms):
+        problems.append(f"secretsmanager.amazonaws.com may invoke the rotation function for {[p.get('SourceArn') for p in perms]}, not the rotated secret only (SourceArn)")
     schedules = resources(t, "AWS::SecretsManager::RotationSchedule")
     if not schedules:
         problems.append("no RotationSchedule")
@@ -453,8 +490,12 @@ def check_rotation(t: dict[str, Any]) -> list[str]:
         p = s["Properties"]
         if p.get("RotationLambdaARN") != rotation_arn:
             problems.append(f"{name}: RotationLambdaARN is not the rotation function")
-        if "${RotationDays}" not in json.dumps(p.get("RotationRules", {})):
-            problems.append(f"{name}: the schedule does not use RotationDays")
+        rules = p.get("RotationRules", {})
+        if rules != {"ScheduleExpression": {"Ref": "RotationScheduleExpression"},
+                     "Duration": {"Fn::If": ["HasRotationWindow", {"Ref": "RotationWindow"}, NO_VALUE]}}:
+            problems.append(f"{name}: RotationRules {rules} are not RotationScheduleExpression and the optional RotationWindow")
+        if p.get("RotateImmediatelyOnUpdate") is not False:
+            problems.append(f"{name}: RotateImmediatelyOnUpdate is not false (the first rotation must wait for the database)")
         depends = as_list(s.get("DependsOn", []))
         if not any(d in resources(t, "AWS::Lambda::Permission") for d in depends):
             problems.append(f"{name}: does not wait for the rotation function's permission (DependsOn)")
@@ -478,7 +519,162 @@ def check_rotation(t: dict[str, Any]) -> list[str]:
                 problems.append(f"SecretRotationRole {s.get('Sid')}: not limited to its secret ({texts(s.get('Resource'))})")
     if texts(secret.get("Name")) != ["${AppPrefix}/${Environment}/db-credentials"]:
         problems.append("DatabaseSecret: the name is not <prefix>/<env>/db-credentials (the role and key policy assume it)")
+    # The function's own allow-lists: the rotated secret, and the master secret or "none" (the
+    # function reads an empty value as unset, not as "no master secret").
+    env = r.get("SecretRotation", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    if env.get("ALLOWED_SECRETS") != ROTATED_SECRET:
+        problems.append(f"SecretRotation: ALLOWED_SECRETS is {env.get('ALLOWED_SECRETS')}, not the rotated secret")
+    if env.get("ALLOWED_MASTER_SECRETS") != {"Fn::If": ["HasMasterSecret", {"Ref": "MasterSecretArn"}, "none"]}:
+        problems.append(f"SecretRotation: ALLOWED_MASTER_SECRETS is {env.get('ALLOWED_MASTER_SECRETS')}, not MasterSecretArn or none")
+    # The secret's own key: a statement only when a key is given for a given secret.
+    keyed = [item for policy in r.get("SecretRotationRole", {}).get("Properties", {}).get("Policies", [])
+             for item in as_list(policy["PolicyDocument"].get("Statement", []))
+             if any(a.startswith("kms:") for b in branches(item) for a in actions(b))]
+    if any(not (isinstance(i, dict) and "Fn::If" in i and i["Fn::If"][0] == "HasSecretKmsKey" and i["Fn::If"][2] == NO_VALUE) for i in keyed):
+        problems.append("SecretRotationRole: a KMS statement that is not conditional on HasSecretKmsKey")
+    if t.get("Conditions", {}).get("HasSecretKmsKey") != SECRET_KEY_WHEN:
+        problems.append("HasSecretKmsKey is not: a given secret (not CreateSecret) and a DatabaseSecretKmsKeyArn")
     return problems
+
+
+# ------------------------------------------------------------------ rotation network
+
+
+def check_rotation_network(t: dict[str, Any]) -> list[str]:
+    """In a VPC the role has what Lambda needs (the EC2 actions of AWSLambdaVPCAccessExecutionRole),
+    and nothing EC2 without one. The optional endpoints are interface endpoints with private DNS in
+    the rotation subnets, limited to this account, behind a group that admits HTTPS from the stack's
+    rotation group only; that group reaches the endpoints only and is added to the function."""
+    problems = []
+    r = t["Resources"]
+    in_vpc = {a for role, s in role_statements(resolve(t, {"RotationSubnetIds": "subnet-1"}))
+              if role == "SecretRotationRole" for a in actions(s) if a.startswith("ec2:")}
+    if in_vpc != LAMBDA_VPC_ACTIONS:
+        problems.append(f"SecretRotationRole in a VPC: EC2 actions {sorted(in_vpc)}, want {sorted(LAMBDA_VPC_ACTIONS)}")
+    outside = {a for role, s in role_statements(resolve(t)) if role == "SecretRotationRole" for a in actions(s) if a.startswith("ec2:")}
+    if outside:
+        problems.append(f"SecretRotationRole without a VPC: EC2 actions {sorted(outside)}")
+    endpoint_group = {"Fn::GetAtt": ["RotationEndpointSecurityGroup", "GroupId"]}
+    rotation_group = {"Fn::GetAtt": ["RotationSecurityGroup", "GroupId"]}
+    endpoints = resources(t, "AWS::EC2::VPCEndpoint")
+    if set(endpoints) != set(ENDPOINT_SERVICES):
+        problems.append(f"endpoints {sorted(endpoints)}, want {sorted(ENDPOINT_SERVICES)}")
+    for name, (condition, service) in ENDPOINT_SERVICES.items():
+        e = endpoints.get(name, {})
+        p = e.get("Properties", {})
+        if e.get("Condition") != condition:
+            problems.append(f"{name}: not optional on {condition}")
+        expected = {"VpcEndpointType": "Interface", "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}." + service},
+                    "VpcId": {"Ref": "RotationVpcId"}, "SubnetIds": {"Ref": "RotationSubnetIds"},
+                    "SecurityGroupIds": [endpoint_group], "PrivateDnsEnabled": True}
+        for key, want in expected.items():
+            if p.get(key) != want:
+                problems.append(f"{name}: {key} is {p.get(key)!r}, want {want!r}")
+        for s in statements(p.get("PolicyDocument", {})):
+            if s.get("Condition", {}).get("StringEquals", {}).get("aws:PrincipalAccount") != {"Ref": "AWS::AccountId"}:
+                problems.append(f"{name}: the endpoint policy is not limited to this account (aws:PrincipalAccount)")
+    for group in ("RotationSecurityGroup", "RotationEndpointSecurityGroup"):
+        if r.get(group, {}).get("Condition") != "MakeEndpoints":
+            problems.append(f"{group}: not created with the endpoints only (MakeEndpoints)")
+    # Who may reach the endpoints: ingress rules on their group, inline or separate.
+    ingress = list(r.get("RotationEndpointSecurityGroup", {}).get("Properties", {}).get("SecurityGroupIngress", []))
+    ingress += [x["Properties"] for x in resources(t, "AWS::EC2::SecurityGroupIngress").values()
+                if x["Properties"].get("GroupId") == endpoint_group]
+    https_from_rotation = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "SourceSecurityGroupId": rotation_group}
+    if not ingress or any({k: v for k, v in i.items() if k not in ("Description", "GroupId")} != https_from_rotation for i in ingress):
+        problems.append(f"RotationEndpointSecurityGroup: ingress {ingress}, want HTTPS from RotationSecurityGroup only")
+    egress = r.get("RotationEndpointSecurityGroup", {}).get("Properties", {}).get("SecurityGroupEgress", [])
+    if [{k: v for k, v in e.items() if k != "Description"} for e in egress] != [
+            {"IpProtocol": "icmp", "FromPort": 252, "ToPort": 86, "CidrIp": "255.255.255.255/32"}]:
+        problems.append(f"RotationEndpointSecurityGroup: egress {egress}, want none (the rule that matches nothing)")
+    egress = r.get("RotationSecurityGroup", {}).get("Properties", {}).get("SecurityGroupEgress", [])
+    if [{k: v for k, v in e.items() if k != "Description"} for e in egress] != [
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": endpoint_group}]:
+        problems.append(f"RotationSecurityGroup: egress {egress}, want HTTPS to the endpoints only")
+    for given in ("", "sg-given"):
+        fn = resolve(t, {"RotationSubnetIds": "subnet-1", "RotationVpcId": "vpc-12345678",
+                         "CreateSecretsManagerEndpoint": "true", "RotationSecurityGroupIds": given})["Resources"]["SecretRotation"]
+        groups = json.dumps(fn["Properties"].get("VpcConfig", {}).get("SecurityGroupIds"))
+        if json.dumps(rotation_group) not in groups or (given and "RotationSecurityGroupIds" not in groups):
+            problems.append(f"SecretRotation with endpoints (given groups {given!r}): SecurityGroupIds {groups} lack RotationSecurityGroup or the given groups")
+    return problems
+
+
+# ------------------------------------------------------------------ conditions, as CloudFormation evaluates them
+
+
+def parameter_values(t: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Each parameter's value: its default unless overridden; a CommaDelimitedList as a list."""
+    values: dict[str, Any] = {}
+    for name, p in t["Parameters"].items():
+        value = str((overrides or {}).get(name, p.get("Default", "")))
+        values[name] = value.split(",") if p.get("Type") == "CommaDelimitedList" else value
+    unknown = set(overrides or {}) - set(values)
+    if unknown:
+        raise KeyError(f"not parameters of the template: {sorted(unknown)}")
+    return values
+
+
+def evaluate(t: dict[str, Any], value: Any, params: dict[str, Any]) -> Any:
+    """A condition or rule expression (Equals, Not, And, Or, Condition, Ref, Join, Contains)."""
+    if isinstance(value, list):
+        return [evaluate(t, v, params) for v in value]
+    if not isinstance(value, dict):
+        return value
+    (fn, arg), = value.items()
+    if fn == "Ref":
+        return params.get(arg, "${%s}" % arg)
+    if fn == "Condition":
+        return evaluate(t, t["Conditions"][arg], params)
+    args = evaluate(t, arg, params)
+    if fn == "Fn::Equals":
+        return args[0] == args[1]
+    if fn == "Fn::Not":
+        return not args[0]
+    if fn == "Fn::And":
+        return all(args)
+    if fn == "Fn::Or":
+        return any(args)
+    if fn == "Fn::Join":
+        return args[0].join(args[1])
+    if fn == "Fn::Contains":
+        return args[1] in args[0]
+    raise ValueError(f"cannot evaluate {fn}")
+
+
+def resolve(t: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """The template as CloudFormation would deploy it with these parameters: resources whose
+    condition is false removed, each Fn::If replaced by its branch, AWS::NoValue removed. Other
+    intrinsic functions stay as they are."""
+    params = parameter_values(t, overrides)
+    conditions = {name: evaluate(t, c, params) for name, c in t.get("Conditions", {}).items()}
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            if "Fn::If" in v and len(v) == 1:
+                c, yes, no = v["Fn::If"]
+                return walk(yes if conditions[c] else no)
+            out = {k: walk(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x != NO_VALUE}
+        if isinstance(v, list):
+            return [x for x in (walk(i) for i in v) if x != NO_VALUE]
+        return v
+
+    out = dict(t)
+    out["Resources"] = {name: walk(r) for name, r in t["Resources"].items() if conditions.get(r.get("Condition"), True)}
+    out["Outputs"] = {name: walk(o) for name, o in t.get("Outputs", {}).items() if conditions.get(o.get("Condition"), True)}
+    return out
+
+
+def failed_rules(t: dict[str, Any], overrides: dict[str, str] | None = None) -> list[str]:
+    """The AssertDescription of each Rule assertion these parameters fail (CloudFormation refuses the stack)."""
+    params = parameter_values(t, overrides)
+    failed = []
+    for rule in t.get("Rules", {}).values():
+        if "RuleCondition" in rule and not evaluate(t, rule["RuleCondition"], params):
+            continue
+        failed += [a["AssertDescription"] for a in rule["Assertions"] if not evaluate(t, a["Assert"], params)]
+    return failed
 
 
 def check_notifications(t: dict[str, Any]) -> list[str]:
@@ -536,4 +732,4 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
 
 
 CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
-          check_async_failures, check_rules, check_rotation, check_notifications, check_outputs]
+          check_async_failures, check_rules, check_rotation, check_rotation_network, check_notifications, check_outputs]

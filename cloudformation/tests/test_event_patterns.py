@@ -128,6 +128,14 @@ def test_the_stack_deploys_into_moto(deployed):
         assert "PLACEHOLDER CODE" in deployed["log"]
 
 
+def test_by_default_the_stack_creates_no_network_resources(deployed):
+    # the rotation function runs outside any VPC, and no endpoint or security group is created
+    # (test_rotation_network.py deploys them, and sees them in the same listing)
+    network = {"RotationSecurityGroup", "RotationEndpointSecurityGroup", "RotationEndpointIngress", "SecretsManagerEndpoint", "RdsEndpoint"}
+    assert not network & set(deployed["resources"])
+    assert {"SecretRotation", "SecretRotationRole", "SecretRotationPermission"} <= set(deployed["resources"])
+
+
 @pytest.mark.parametrize("rule", sorted(EXPECTED))
 def test_deployed_rule_targets_its_function_with_retries_and_a_dead_letter_queue(deployed, rule):
     events = client("events")

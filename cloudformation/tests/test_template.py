@@ -3,6 +3,7 @@ rule catches a template broken the way it guards against (so none of them can pa
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Callable
 
 import pytest
@@ -38,6 +39,33 @@ def reader_decrypt(t: dict[str, Any]) -> dict[str, Any]:
     return key_statement(t, "ConfigReaderDecryptsItsEnvironmentsParameters")
 
 
+def env(t: dict[str, Any]) -> dict[str, Any]:
+    return props(t, "SecretRotation")["Environment"]["Variables"]
+
+
+def rotation_items(t: dict[str, Any]) -> list[Any]:
+    """The rotation role's statement list as written (Fn::If items included)."""
+    return props(t, "SecretRotationRole")["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def unconditional(t: dict[str, Any], sid: str) -> None:
+    """Replace the Fn::If around the statement `sid` by the statement itself."""
+    items = rotation_items(t)
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and "Fn::If" in item and item["Fn::If"][1].get("Sid") == sid:
+            items[i] = item["Fn::If"][1]
+            return
+    raise KeyError(sid)
+
+
+def secret_key(t: dict[str, Any]) -> dict[str, Any]:
+    return statement(t, "SecretRotationRole", "UseTheSecretsKeyThroughSecretsManager")
+
+
+def endpoint_policy(t: dict[str, Any], name: str) -> dict[str, Any]:
+    return props(t, name)["PolicyDocument"]["Statement"][0]
+
+
 # (the check, how the template is broken, what the check must say)
 MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_role_statements, lambda t: statement(t, "ConfigReaderRole", "ReadItsEnvironmentsParameters").update(Action="ssm:*"), "wildcard action ssm:*"),
@@ -48,7 +76,7 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_role_statements, lambda t: statement(t, "ParameterNotifierRole", "PublishToItsTopic").update(Effect="Deny"), "Effect must be Allow"),
     (rules.check_role_statements, lambda t: statement(t, "ParameterNotifierRole", "PublishToItsTopic").update(NotResource="x"), "NotResource is not allowed"),
     (rules.check_role_statements,
-     lambda t: statement(t, "SecretRotationRole", "DescribeNetworkInterfacesHasNoResource").update(Action=["ec2:DescribeNetworkInterfaces", "ec2:CreateNetworkInterface"]),
+     lambda t: statement(t, "SecretRotationRole", "DescribeNetworkInterfacesAndSubnetsHasNoResource").update(Action=["ec2:DescribeNetworkInterfaces", "ec2:CreateNetworkInterface"]),
      "Resource \"*\" for ['ec2:CreateNetworkInterface']"),
     (lambda t: rules.check_wildcard_comments(t, "\n".join(l for l in rules.TEMPLATE.read_text().splitlines() if "no resource-level permissions" not in l)),
      lambda t: None, "no comment above"),
@@ -69,6 +97,11 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_key_policy, lambda t: props(t, "Key").update(EnableKeyRotation=False), "EnableKeyRotation"),
     (rules.check_key_policy, lambda t: reader_decrypt(t).update(Sid="Other", Principal={"AWS": {"Fn::GetAtt": ["SecretRotationRole", "Arn"]}}), "no statement lets the config reader decrypt"),
     (rules.check_key_policy, lambda t: statement(t, "ConfigReaderRole", "Logs").update(Action=["kms:Decrypt"]), "KMS rights belong in the key policy"),
+    (rules.check_key_policy, lambda t: secret_key(t).update(Resource="*"), "KMS rights belong in the key policy"),
+    (rules.check_key_policy, lambda t: secret_key(t)["Condition"]["StringEquals"].pop("kms:ViaService"), "not limited to Secrets Manager"),
+    (rules.check_key_policy, lambda t: secret_key(t)["Condition"]["StringEquals"].pop("kms:EncryptionContext:SecretARN"), "not limited to the rotated secret"),
+    (rules.check_key_policy, lambda t: secret_key(t)["Condition"].update(StringLike={"kms:EncryptionContext:SecretARN": "*"}), "StringEquals only"),
+    (rules.check_key_policy, lambda t: secret_key(t)["Action"].append("kms:Encrypt"), "on the secret's key"),
     (rules.check_functions, lambda t: props(t, "SecretRotation").update(Architectures=["x86_64"]), "Architectures"),
     (rules.check_functions, lambda t: props(t, "ConfigReader").update(Runtime="provided.al2"), "Runtime"),
     (rules.check_functions, lambda t: props(t, "ConfigReader").update(MemorySize=1024), "MemorySize"),
@@ -89,6 +122,30 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_rules, lambda t: props(t, "RuleDeadLetterQueuePolicy")["PolicyDocument"]["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].pop(), "does not accept this rule"),
     (rules.check_rules, lambda t: target(t, "ParameterPolicyActionRule").update(Arn="arn:aws:lambda:us-east-1:123456789012:function:x"), "not a function of the template"),
     (rules.check_rotation, lambda t: props(t, "SecretRotationPermission").pop("SourceAccount"), "with SourceAccount"),
+    (rules.check_rotation, lambda t: props(t, "SecretRotationPermission").pop("SourceArn"), "not the rotated secret only (SourceArn)"),
+    (rules.check_rotation, lambda t: props(t, "SecretRotationPermission").update(SourceArn={"Ref": "DatabaseSecretArn"}), "not the rotated secret only (SourceArn)"),
+    (rules.check_rotation, lambda t: props(t, "DatabaseSecretRotation")["RotationRules"].update(ScheduleExpression="rate(30 days)"), "RotationRules"),
+    (rules.check_rotation, lambda t: props(t, "DatabaseSecretRotation")["RotationRules"].pop("Duration"), "RotationRules"),
+    (rules.check_rotation, lambda t: props(t, "DatabaseSecretRotation").update(RotateImmediatelyOnUpdate=True), "RotateImmediatelyOnUpdate"),
+    (rules.check_rotation, lambda t: env(t).pop("ALLOWED_SECRETS"), "ALLOWED_SECRETS is None"),
+    (rules.check_rotation, lambda t: env(t).update(ALLOWED_SECRETS={"Ref": "DatabaseSecretArn"}), "ALLOWED_SECRETS"),
+    (rules.check_rotation, lambda t: env(t).update(ALLOWED_MASTER_SECRETS={"Fn::If": ["HasMasterSecret", {"Ref": "MasterSecretArn"}, ""]}), "ALLOWED_MASTER_SECRETS"),
+    (rules.check_rotation, lambda t: unconditional(t, "UseTheSecretsKeyThroughSecretsManager"), "not conditional on HasSecretKmsKey"),
+    (rules.check_rotation, lambda t: t["Conditions"].update(HasSecretKmsKey={"Fn::Not": [{"Fn::Equals": [{"Ref": "DatabaseSecretKmsKeyArn"}, ""]}]}), "HasSecretKmsKey is not"),
+    (rules.check_rotation_network, lambda t: statement(t, "SecretRotationRole", "NetworkInterfacesInTheVpc")["Action"].remove("ec2:AssignPrivateIpAddresses"), "in a VPC: EC2 actions"),
+    (rules.check_rotation_network, lambda t: statement(t, "SecretRotationRole", "DescribeNetworkInterfacesAndSubnetsHasNoResource").update(Action="ec2:DescribeNetworkInterfaces"), "in a VPC: EC2 actions"),
+    (rules.check_rotation_network, lambda t: unconditional(t, "NetworkInterfacesInTheVpc"), "without a VPC: EC2 actions"),
+    (rules.check_rotation_network, lambda t: props(t, "SecretsManagerEndpoint").update(PrivateDnsEnabled=False), "PrivateDnsEnabled"),
+    (rules.check_rotation_network, lambda t: props(t, "SecretsManagerEndpoint").update(ServiceName={"Fn::Sub": "com.amazonaws.${AWS::Region}.rds"}), "ServiceName"),
+    (rules.check_rotation_network, lambda t: props(t, "RdsEndpoint").update(SubnetIds=["subnet-1"]), "SubnetIds"),
+    (rules.check_rotation_network, lambda t: t["Resources"]["RdsEndpoint"].pop("Condition"), "not optional on MakeRdsEndpoint"),
+    (rules.check_rotation_network, lambda t: endpoint_policy(t, "RdsEndpoint").pop("Condition"), "aws:PrincipalAccount"),
+    (rules.check_rotation_network, lambda t: props(t, "RotationEndpointIngress").update(SourceSecurityGroupId=None, CidrIp="10.0.0.0/8"), "want HTTPS from RotationSecurityGroup only"),
+    (rules.check_rotation_network, lambda t: props(t, "RotationEndpointSecurityGroup").update(SecurityGroupIngress=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]), "want HTTPS from RotationSecurityGroup only"),
+    (rules.check_rotation_network, lambda t: props(t, "RotationEndpointSecurityGroup").pop("SecurityGroupEgress"), "RotationEndpointSecurityGroup: egress"),
+    (rules.check_rotation_network, lambda t: props(t, "RotationSecurityGroup").update(SecurityGroupEgress=[{"IpProtocol": "-1", "CidrIp": "0.0.0.0/0"}]), "want HTTPS to the endpoints only"),
+    (rules.check_rotation_network, lambda t: props(t, "SecretRotation")["VpcConfig"]["Fn::If"][1].update(SecurityGroupIds={"Ref": "RotationSecurityGroupIds"}), "lack RotationSecurityGroup"),
+    (rules.check_rotation_network, lambda t: t["Resources"]["RotationSecurityGroup"].pop("Condition"), "not created with the endpoints only"),
     (rules.check_rotation, lambda t: statement(t, "SecretRotationRole", "RotateItsSecret").pop("Condition"), "AllowRotationLambdaArn"),
     (rules.check_rotation, lambda t: statement(t, "SecretRotationRole", "RotateItsSecret").update(Resource={"Fn::Sub": rules.ARN % ("secretsmanager", "secret:*")}), "not limited to its secret"),
     (rules.check_rotation, lambda t: props(t, "DatabaseSecret").pop("ReplicaRegions"), "replica regions"),
@@ -132,3 +189,160 @@ def test_loader_keeps_intrinsic_functions():
     assert r["ConfigReaderLogGroup"]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AppPrefix}-${Environment}-config-reader"}
     assert rules.texts({"Fn::If": ["C", {"Ref": "A"}, {"Ref": "AWS::NoValue"}]}) == ["${A}"]
     assert rules.arn_parts(rules.READER_PARAMETERS)[3:5] == ["${AWS::Region}", "${AWS::AccountId}"]
+
+
+# ------------------------------------------------------------------ behaviour, per parameter set
+# The template resolved as CloudFormation would deploy it with the given parameters (conditions
+# applied), and the Rules it would refuse them with.
+
+
+def resolved(**params: str) -> dict[str, Any]:
+    return rules.resolve(TEMPLATE, params)
+
+
+def pattern(name: str) -> re.Pattern:
+    # CloudFormation matches AllowedPattern against the whole value (Java regex; these patterns
+    # use only what Python's re reads the same way).
+    return re.compile(TEMPLATE["Parameters"][name]["AllowedPattern"])
+
+
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-AbCdEf"
+MASTER_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+NETWORK = {"RotationSubnetIds": "subnet-1,subnet-2", "RotationSecurityGroupIds": "sg-db", "RotationVpcId": "vpc-12345678"}
+
+
+@pytest.mark.parametrize("params,secret", [({}, {"Ref": "DatabaseSecret"}), ({"DatabaseSecretArn": SECRET_ARN}, {"Ref": "DatabaseSecretArn"})],
+                         ids=["created-secret", "given-secret"])
+def test_the_function_is_bound_to_the_rotated_secret_only(params, secret):
+    r = resolved(**params)["Resources"]
+    assert r["SecretRotation"]["Properties"]["Environment"]["Variables"]["ALLOWED_SECRETS"] == secret
+    assert r["SecretRotationPermission"]["Properties"]["SourceArn"] == secret
+    assert r["SecretRotationPermission"]["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert r["DatabaseSecretRotation"]["Properties"]["SecretId"] == secret
+    assert ("DatabaseSecret" in r) == (secret == {"Ref": "DatabaseSecret"})
+
+
+def test_without_a_master_secret_no_master_secret_is_allowed():
+    assert resolved()["Resources"]["SecretRotation"]["Properties"]["Environment"]["Variables"]["ALLOWED_MASTER_SECRETS"] == "none"
+    variables = resolved(MasterSecretArn=MASTER_ARN)["Resources"]["SecretRotation"]["Properties"]["Environment"]["Variables"]
+    assert variables["ALLOWED_MASTER_SECRETS"] == {"Ref": "MasterSecretArn"}
+    # every value the function gets is a non-empty string (the function reads "" as unset)
+    assert all(v != "" for v in resolved()["Resources"]["SecretRotation"]["Properties"]["Environment"]["Variables"].values())
+
+
+def test_the_schedule_is_the_expression_and_the_window_only_when_given():
+    assert "RotationDays" not in TEMPLATE["Parameters"]
+    assert TEMPLATE["Parameters"]["RotationScheduleExpression"]["Default"] == "rate(30 days)"  # as RotationDays=30 did
+    p = resolved()["Resources"]["DatabaseSecretRotation"]["Properties"]
+    assert p["RotationRules"] == {"ScheduleExpression": {"Ref": "RotationScheduleExpression"}}
+    assert p["RotateImmediatelyOnUpdate"] is False
+    p = resolved(RotationWindow="3h")["Resources"]["DatabaseSecretRotation"]["Properties"]
+    assert p["RotationRules"] == {"ScheduleExpression": {"Ref": "RotationScheduleExpression"}, "Duration": {"Ref": "RotationWindow"}}
+
+
+@pytest.mark.parametrize("value", ["rate(30 days)", "rate(1 day)", "rate(999 days)", "rate(4 hours)", "rate(23 hours)",
+                                   "cron(0 4 * * ? *)", "cron(0 4/12 * * ? *)", "cron(0 16 L * ? *)", "cron(0 0 ? * SUN#1 *)",
+                                   "cron(0 8 1/7 * ? *)"])
+def test_the_schedule_pattern_accepts_what_secrets_manager_accepts(value):
+    assert pattern("RotationScheduleExpression").fullmatch(value)
+
+
+@pytest.mark.parametrize("value", ["", "30", "rate(0 days)", "rate(1000 days)", "rate(3 hours)", "rate(24 hours)", "rate(30 minutes)",
+                                   "rate(30days)", "cron(30 4 * * ? *)", "cron(0 4 * * ? 2030)", "cron(0 4 * * ?)", "cron(0 4 * * ? * *)",
+                                   "rate(30 days) ", "at(2030-01-01T00:00:00)"])
+def test_the_schedule_pattern_refuses_what_secrets_manager_refuses(value):
+    assert not pattern("RotationScheduleExpression").fullmatch(value)
+
+
+@pytest.mark.parametrize("value,ok", [("", True), ("1h", True), ("3h", True), ("24h", True), ("0h", False), ("25h", False),
+                                      ("3", False), ("3 h", False), ("90m", False), ("1d", False)])
+def test_the_window_pattern_is_empty_or_hours(value, ok):
+    assert bool(pattern("RotationWindow").fullmatch(value)) is ok
+
+
+@pytest.mark.parametrize("value,ok", [("", True), (KEY_ARN, True), ("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/mrk-1234abcd", True),
+                                      ("arn:aws:kms:us-east-1:123456789012:alias/app", False), ("1234abcd-12ab-34cd-56ef-1234567890ab", False)])
+def test_the_secret_key_parameter_is_a_key_arn(value, ok):
+    # IAM matches a key's ARN, never an alias: an alias here would grant nothing
+    assert bool(pattern("DatabaseSecretKmsKeyArn").fullmatch(value)) is ok
+
+
+@pytest.mark.parametrize("name", ["DatabaseSecretArn", "MasterSecretArn"])
+@pytest.mark.parametrize("value,ok", [("", True), (SECRET_ARN, True), (MASTER_ARN, True),
+                                      ("arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db", False),
+                                      ("app/db-AbCdEf", False), ("none", False)])
+def test_secret_parameters_are_full_arns(name, value, ok):
+    # SourceArn, the role's Resource and the function's allow-lists match the ARN exactly: a
+    # partial ARN (no -xxxxxx suffix) would let nothing through; "none" is never an ARN
+    assert bool(pattern(name).fullmatch(value)) is ok
+
+
+@pytest.mark.parametrize("params,granted", [({}, False), ({"DatabaseSecretArn": SECRET_ARN}, False),
+                                            ({"DatabaseSecretArn": SECRET_ARN, "DatabaseSecretKmsKeyArn": KEY_ARN}, True),
+                                            ({"DatabaseSecretKmsKeyArn": KEY_ARN}, False)],
+                         ids=["created-secret", "given-secret", "given-secret-and-key", "key-alone"])
+def test_the_secrets_key_is_granted_only_for_a_given_secret(params, granted):
+    kms = [s for role, s in rules.role_statements(resolved(**params)) if any(a.startswith("kms:") for a in rules.actions(s))]
+    assert len(kms) == int(granted)
+    if granted:
+        assert kms[0]["Resource"] == {"Ref": "DatabaseSecretKmsKeyArn"}
+        assert kms[0]["Condition"] == rules.SECRET_KEY_CONDITION
+
+
+def test_a_key_without_its_secret_is_refused():
+    assert rules.failed_rules(TEMPLATE, {"DatabaseSecretKmsKeyArn": KEY_ARN}) == [
+        "DatabaseSecretKmsKeyArn is the key of the secret given in DatabaseSecretArn."]
+    assert rules.failed_rules(TEMPLATE, {"DatabaseSecretKmsKeyArn": KEY_ARN, "DatabaseSecretArn": SECRET_ARN}) == []
+
+
+NETWORK_RESOURCES = {"RotationSecurityGroup", "RotationEndpointSecurityGroup", "RotationEndpointIngress"}
+
+
+@pytest.mark.parametrize("flags,endpoints", [({}, set()), ({"CreateSecretsManagerEndpoint": "true"}, {"SecretsManagerEndpoint"}),
+                                             ({"CreateRdsEndpoint": "true"}, {"RdsEndpoint"}),
+                                             ({"CreateSecretsManagerEndpoint": "true", "CreateRdsEndpoint": "true"}, {"SecretsManagerEndpoint", "RdsEndpoint"})],
+                         ids=["none", "secretsmanager", "rds", "both"])
+def test_endpoints_and_their_groups_are_created_only_when_asked(flags, endpoints):
+    r = resolved(**NETWORK, **flags)["Resources"]
+    assert {n for n in r if r[n]["Type"] == "AWS::EC2::VPCEndpoint"} == endpoints
+    assert NETWORK_RESOURCES <= set(r) if endpoints else not NETWORK_RESOURCES & set(r)
+    groups = r["SecretRotation"]["Properties"]["VpcConfig"]["SecurityGroupIds"]
+    if endpoints:  # the given groups (the database route) and the stack's group (the endpoints)
+        assert groups == {"Fn::Split": [",", {"Fn::Join": [",", [{"Fn::Join": [",", {"Ref": "RotationSecurityGroupIds"}]},
+                                                                 {"Fn::GetAtt": ["RotationSecurityGroup", "GroupId"]}]]}]}
+    else:
+        assert groups == {"Ref": "RotationSecurityGroupIds"}
+
+
+def test_with_defaults_the_function_is_outside_any_vpc():
+    r = resolved()["Resources"]
+    assert "VpcConfig" not in r["SecretRotation"]["Properties"]
+    assert not {n for n, x in r.items() if x["Type"].startswith("AWS::EC2::")}
+
+
+def test_with_endpoints_and_no_given_group_the_stacks_group_is_the_functions_only_group():
+    r = resolved(RotationSubnetIds="subnet-1", RotationVpcId="vpc-12345678", CreateRdsEndpoint="true")["Resources"]
+    assert r["SecretRotation"]["Properties"]["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": ["RotationSecurityGroup", "GroupId"]}]
+
+
+@pytest.mark.parametrize("params,failed", [
+    ({"CreateSecretsManagerEndpoint": "true"}, ["RotationVpcId", "RotationSubnetIds"]),
+    ({"CreateRdsEndpoint": "true", "RotationSubnetIds": "subnet-1"}, ["RotationVpcId"]),
+    ({"CreateRdsEndpoint": "true", "RotationVpcId": "vpc-12345678"}, ["RotationSubnetIds"]),
+    ({"CreateRdsEndpoint": "true", "RotationVpcId": "vpc-12345678", "RotationSubnetIds": "subnet-1"}, []),
+    ({"RotationSubnetIds": "subnet-1", "RotationSecurityGroupIds": "sg-1"}, []),
+], ids=["no-network", "no-vpc", "no-subnets", "complete", "vpc-without-endpoints"])
+def test_an_endpoint_without_the_rotation_network_is_refused(params, failed):
+    got = rules.failed_rules(TEMPLATE, params)
+    assert [next(w for w in ("RotationVpcId", "RotationSubnetIds") if d.startswith(w)) for d in got] == failed
+    # and the conditions never attempt one without them (tools that skip Rules, moto)
+    if failed:
+        assert not {n for n, x in resolved(**params)["Resources"].items() if x["Type"] == "AWS::EC2::VPCEndpoint"}
+
+
+def test_resolve_applies_conditions_and_drops_no_value():
+    assert rules.parameter_values(TEMPLATE, {"RotationSubnetIds": "a,b"})["RotationSubnetIds"] == ["a", "b"]
+    assert rules.evaluate(TEMPLATE, TEMPLATE["Conditions"]["HasVpc"], rules.parameter_values(TEMPLATE)) is False
+    with pytest.raises(KeyError):
+        rules.resolve(TEMPLATE, {"RotationDays": "30"})

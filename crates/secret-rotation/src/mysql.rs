@@ -337,7 +337,8 @@ pub fn plugin_in_grant(line: &str) -> Option<String> {
 }
 
 /// The session user's new password. MariaDB: the native hash, or for another plugin
-/// `PASSWORD()`, which hashes with that plugin. MySQL: `ALTER USER`, which keeps the plugin.
+/// `PASSWORD()`, which hashes with that plugin. MySQL: `ALTER USER CURRENT_USER()`, which a user
+/// may run on itself without reading `mysql.user` (the plugin is then the server's to keep).
 #[must_use]
 pub fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &SecretString) -> String {
     match (flavor, plugin) {

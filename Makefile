@@ -63,7 +63,7 @@ invoke-watch: ## Send EVENT to FN under `make watch` (cargo lambda invoke --data
 
 # Deployment (scripts/deploy.sh): to the account of the current AWS credentials, or with LOCAL=1 to
 # the local stack (started when needed, and left running). STACK defaults to <APP_PREFIX>-<ENV>;
-# PARAMS="Key=Value ..." passes more template parameters.
+# PARAMS="Key=Value Key='Value with spaces' ..." passes more template parameters (shell-quoted).
 APP_PREFIX   ?= my-app
 STACK        ?= $(APP_PREFIX)-$(ENV)
 export ENV APP_PREFIX STACK PARAMS NAME VALUE FN EVENT SINCE FOLLOW

@@ -14,7 +14,7 @@
 #
 # Settings (environment): ENV (dev|prod, default dev), APP_PREFIX (default my-app), STACK
 # (default <prefix>-<env>), CODE_BUCKET (default <prefix>-lambda-artifacts-<account>-<region>,
-# created when missing), PARAMS (more parameter overrides, "Key=Value Key=Value"), FN, NAME, VALUE
+# created when missing), PARAMS (more parameter overrides, "Key=Value Key='Value with spaces'"), FN, NAME, VALUE
 # (read from standard input when unset), SINCE (logs, default 30m), FOLLOW.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -124,8 +124,9 @@ deploy() {
     package
     local overrides=("Environment=$ENV" "AppPrefix=$APP_PREFIX")
     mapfile -t -O 2 overrides < "$out/$STACK.code"
-    # shellcheck disable=SC2206
-    [ -z "${PARAMS:-}" ] || overrides+=($PARAMS)
+    # Shell-quoted, so that a value may hold spaces: PARAMS='RotationScheduleExpression="rate(7 days)"'.
+    [ -z "${PARAMS:-}" ] || mapfile -t -O "${#overrides[@]}" overrides < <(python3 -c \
+        'import shlex, sys; print("\n".join(shlex.split(sys.argv[1])))' "$PARAMS")
     say "deploying $STACK ($ENV, prefix /$APP_PREFIX/) to $(where)"
     local started=$SECONDS
     if [ "$local_stack" = 1 ]; then

@@ -35,6 +35,11 @@ rotate rotation-warm --secret my-app/dev/db-credentials --rounds "$rotation_runs
 rotate rotation-counted --secret my-app/dev/db-credentials --rounds 3
 rotate mariadb-warm --secret my-app/dev/mariadb-credentials --rounds "$rotation_runs" --no-count
 rotate mariadb-counted --secret my-app/dev/mariadb-credentials --rounds 3
+# Alternating users: rounds in pairs, so that both the clone and the user get a new password.
+rotate alternating-warm --secret my-app/dev/db-credentials-alternating --rounds "$rotation_runs" --no-count
+rotate alternating-counted --secret my-app/dev/db-credentials-alternating --rounds 4
+rotate mariadb-alternating-warm --secret my-app/dev/mariadb-credentials-alternating --rounds "$rotation_runs" --no-count
+rotate mariadb-alternating-counted --secret my-app/dev/mariadb-credentials-alternating --rounds 4
 
 for i in $(seq 1 "$runs"); do
     python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
@@ -129,6 +134,18 @@ rotation.update({
     "mariadb_rotation_db_connections": max(sum(s["db_connections"] for s in r["steps"]) for r in maria),
     "mariadb_rotation_aws_calls": max(sum(s["aws_calls"] for s in r["steps"]) for r in maria_counted),
 })
+for engine, name in (("postgres", "alternating"), ("mariadb", "mariadb-alternating")):
+    runs_alt = json.load(open(f"{out}/{name}-warm.json"))["rotations"]
+    counted_alt = json.load(open(f"{out}/{name}-counted.json"))["rotations"]
+    warm_alt = sorted(r["wall_ms"] for r in runs_alt[1:])
+    rotation[f"{engine}_alternating"] = {
+        "warm_ms_p50": pct(warm_alt, 0.5), "warm_ms_max": warm_alt[-1],
+        "step_ms_p50": {s["step"]: statistics.median(r["steps"][i]["ms"] for r in runs_alt[1:]) for i, s in enumerate(runs_alt[0]["steps"])},
+        "db_connections": max(sum(s["db_connections"] for s in r["steps"]) for r in runs_alt),
+        "db_connections_per_step_max": {s["step"]: max(r["steps"][i]["db_connections"] for r in runs_alt) for i, s in enumerate(runs_alt[0]["steps"])},
+        "aws_calls": max(sum(s["aws_calls"] for s in r["steps"]) for r in counted_alt),
+        "aws_calls_per_step_max": {s["step"]: max(r["steps"][i]["aws_calls"] for r in counted_alt) for i, s in enumerate(counted_alt[0]["steps"])},
+    }
 summary.update(rotation)
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 rows = [
@@ -158,6 +175,15 @@ rows = [
     ("AWS calls per rotation", str(rotation["rotation_aws_calls"]), ""),
     ("MariaDB (TLS): full rotation, warm (p50 / max)", f"{rotation['mariadb_rotation_warm_ms_p50']:.1f} / {rotation['mariadb_rotation_warm_ms_max']:.1f} ms", ""),
     ("MariaDB: database connections / AWS calls per rotation", f"{rotation['mariadb_rotation_db_connections']} / {rotation['mariadb_rotation_aws_calls']}", ""),
+    *[row for engine, label in (("postgres", "PostgreSQL"), ("mariadb", "MariaDB")) for row in (
+        (f"{label} alternating users: full rotation, warm (p50 / max)",
+         f"{rotation[engine + '_alternating']['warm_ms_p50']:.1f} / {rotation[engine + '_alternating']['warm_ms_max']:.1f} ms", ""),
+        (f"  per step, warm p50 (create / set / test / finish)",
+         " / ".join(f"{v:.1f}" for v in rotation[engine + '_alternating']["step_ms_p50"].values()) + " ms", ""),
+        (f"{label} alternating: connections / AWS calls per rotation",
+         f"{rotation[engine + '_alternating']['db_connections']} ({', '.join(f'{k} {v}' for k, v in rotation[engine + '_alternating']['db_connections_per_step_max'].items())})"
+         f" / {rotation[engine + '_alternating']['aws_calls']}", ""),
+    )],
     ("peak memory (VmHWM)", f"{rotation['rotation_peak_rss_mib']} MiB", "< 30 MB"),
     ("arm64 deployment zip", f"{rotation['rotation_arm64_zip_bytes'] / 1e6:.2f} MB ({rotation['rotation_arm64_zip_bytes']} bytes)", ""),
 ]

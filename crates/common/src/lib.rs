@@ -2,8 +2,10 @@
 //! environment configuration, the AWS SDK configuration loader, a redacting secret type and the
 //! mapping of errors to Lambda diagnostics. Domain code lives in the function crates.
 
+pub mod aws;
 pub mod diagnostic;
 pub mod env;
+pub mod invocation;
 pub mod logging;
 pub mod sdk;
 pub mod secret;

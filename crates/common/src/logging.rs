@@ -37,6 +37,14 @@ pub fn json_subscriber<W>(writer: W, level: LevelFilter) -> impl Subscriber + Se
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    json_subscriber_for(writer, level, None)
+}
+
+/// The same, with `function_name` on every line.
+pub fn json_subscriber_for<W>(writer: W, level: LevelFilter, function_name: Option<String>) -> impl Subscriber + Send + Sync
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let capped = level.min(LevelFilter::WARN);
     let filter = CAPPED_TARGETS
         .iter()
@@ -44,25 +52,124 @@ where
         // The runtime logs a handler's error again, unstructured, as its Debug form; our handlers
         // log each error once with its errorType. Panics still reach standard error.
         .with_target("lambda_runtime::layers::panic", LevelFilter::OFF);
-    let layer = tracing_subscriber::fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(true)
-        .with_ansi(false)
-        .with_writer(writer);
-    tracing_subscriber::registry().with(layer.with_filter(filter))
+    tracing_subscriber::registry().with(JsonLines { writer, function_name }.with_filter(filter))
 }
 
-/// Installs the JSON subscriber on standard output for the whole process. Call it first in `main`.
+/// Installs the JSON subscriber on standard output for the whole process, with the function's
+/// name (`AWS_LAMBDA_FUNCTION_NAME`) on every line. Call it first in `main`.
 pub fn init_tracing() {
-    let subscriber = json_subscriber(std::io::stdout, level_from(&crate::env::ProcessEnv));
+    let env = crate::env::ProcessEnv;
+    let subscriber = json_subscriber_for(std::io::stdout, level_from(&env), crate::env::optional(&env, "AWS_LAMBDA_FUNCTION_NAME"));
     // A second call (e.g. two tests in one process) keeps the first subscriber.
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 use tracing_subscriber::Layer as _;
+
+/// One JSON object a line: `timestamp`, `level`, `message`, the event's fields, the fields of
+/// every span it is in (flattened, so that the invocation's `function_request_id`,
+/// `xray_trace_id` and `cold_start` are on each line), `target` and `function_name`.
+struct JsonLines<W> {
+    writer: W,
+    function_name: Option<String>,
+}
+
+/// The span `lambda_runtime` opens for each invocation.
+const RUNTIME_SPAN: &str = "Lambda runtime invoke";
+
+/// A span's fields, kept in its extensions.
+struct SpanFields(serde_json::Map<String, serde_json::Value>);
+
+struct Visitor<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl tracing::field::Visit for Visitor<'_> {
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().to_owned(), serde_json::json!(value));
+    }
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_error(&mut self, field: &tracing::field::Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.insert(field.name().to_owned(), value.to_string().into());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}").into());
+    }
+}
+
+impl<S, W> tracing_subscriber::Layer<S> for JsonLines<W>
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + 'static,
+{
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut fields = serde_json::Map::new();
+        // The runtime's own span carries the request and trace ids under other names; the
+        // invocation span (common::invocation) carries them as Powertools names them.
+        if attrs.metadata().name() != RUNTIME_SPAN {
+            attrs.record(&mut Visitor(&mut fields));
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(fields));
+        }
+    }
+
+    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
+        {
+            values.record(&mut Visitor(&mut fields.0));
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut line = serde_json::Map::new();
+        line.insert("timestamp".into(), rfc3339(std::time::SystemTime::now()).into());
+        line.insert("level".into(), event.metadata().level().as_str().into());
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    line.extend(fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        event.record(&mut Visitor(&mut line));
+        line.insert("target".into(), event.metadata().target().into());
+        if let Some(name) = &self.function_name {
+            line.insert("function_name".into(), name.clone().into());
+        }
+        let mut text = serde_json::Value::Object(line).to_string();
+        text.push('\n');
+        let _ = std::io::Write::write_all(&mut self.writer.make_writer(), text.as_bytes());
+    }
+}
+
+/// `2026-12-02T14:03:07.123456Z`: UTC, microseconds.
+fn rfc3339(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z", rest / 3_600, rest % 3_600 / 60, rest % 60, since.subsec_micros())
+}
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +208,34 @@ mod tests {
         assert_eq!(lines.len(), 1, "{text}");
         assert_eq!(lines[0]["parameter"], "/my-app/dev/db-url");
         assert_eq!(lines[0]["level"], "INFO");
+    }
+
+    #[test]
+    fn span_fields_and_the_function_name_are_on_every_line() {
+        let buffer = Buffer::default();
+        let make = {
+            let b = buffer.clone();
+            move || b.clone()
+        };
+        tracing::subscriber::with_default(json_subscriber_for(make, LevelFilter::INFO, Some("my-fn".into())), || {
+            let span = tracing::info_span!("invocation", function_request_id = "req-1", cold_start = true);
+            span.in_scope(|| tracing::info!(step = "setSecret", "inside"));
+            tracing::info!("outside");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0]["function_request_id"], "req-1");
+        assert_eq!((lines[0]["cold_start"].as_bool(), lines[0]["step"].as_str()), (Some(true), Some("setSecret")));
+        assert_eq!(lines[0]["message"], "inside");
+        assert!(lines[1].get("function_request_id").is_none());
+        assert!(lines.iter().all(|l| l["function_name"] == "my-fn"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_796_220_187_123_456);
+        assert_eq!(rfc3339(at), "2026-12-02T14:03:07.123456Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_hours(264_384)), "2000-02-29T00:00:00.000000Z");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The Secrets Manager adapter: the only module of the function that touches the SDK.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use common::SecretString;
-use common::sdk::{self, ErrorCodes, Sorted};
+use common::aws::{AwsError, Service};
 
-use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore, StoreError};
+use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore};
 
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
@@ -25,8 +25,9 @@ impl SecretsManager {
 }
 
 impl SecretStore for SecretsManager {
-    async fn describe(&self, secret_id: &str) -> Result<SecretMeta, StoreError> {
-        let out = self.client.describe_secret().secret_id(secret_id).send().await.map_err(|e| classify(&e, secret_id))?;
+    async fn describe(&self, secret_id: &str) -> Result<SecretMeta, AwsError> {
+        let out =
+            self.client.describe_secret().secret_id(secret_id).send().await.map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
         Ok(SecretMeta {
             arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
             rotation_enabled: out.rotation_enabled.unwrap_or(false),
@@ -35,7 +36,7 @@ impl SecretStore for SecretsManager {
         })
     }
 
-    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, StoreError> {
+    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
         let result = self
             .client
             .get_secret_value()
@@ -47,17 +48,11 @@ impl SecretStore for SecretsManager {
         match result {
             Ok(out) => Ok(out.secret_string.map(SecretString::new)),
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(e) => Err(classify(&e, secret_id)),
+            Err(e) => Err(AwsError::from_sdk(Service::SecretsManager, &e)),
         }
     }
 
-    async fn put_pending(
-        &self,
-        secret_id: &str,
-        token: &str,
-        value: &SecretString,
-        rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretString, rotation_token: Option<&str>) -> Result<(), AwsError> {
         self.client
             .put_secret_value()
             .secret_id(secret_id)
@@ -67,11 +62,11 @@ impl SecretStore for SecretsManager {
             .set_rotation_token(rotation_token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify(&e, secret_id))?;
+            .map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
         Ok(())
     }
 
-    async fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> Result<(), StoreError> {
+    async fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> Result<(), AwsError> {
         self.client
             .update_secret_version_stage()
             .secret_id(secret_id)
@@ -80,29 +75,7 @@ impl SecretStore for SecretsManager {
             .remove_from_version_id(from_version)
             .send()
             .await
-            .map_err(|e| classify(&e, secret_id))?;
+            .map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
         Ok(())
-    }
-}
-
-const CODES: ErrorCodes = ErrorCodes {
-    not_found: &["ResourceNotFoundException"],
-    denied: &[
-        "AccessDeniedException",
-        "DecryptionFailure",
-        "EncryptionFailure",
-        "KMSAccessDeniedException",
-        "KMSDisabledException",
-        "KMSInvalidStateException",
-    ],
-    transient: &["ThrottlingException", "Throttling", "InternalServiceError", "InternalServiceErrorException", "ServiceUnavailable"],
-};
-
-fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>, secret_id: &str) -> StoreError {
-    match sdk::sort(err, &CODES) {
-        Sorted::NotFound(_) => StoreError::NotFound(secret_id.to_owned()),
-        Sorted::Denied(text) => StoreError::AccessDenied(text),
-        Sorted::Transient(text) => StoreError::Transient(text),
-        Sorted::Refused(text) => StoreError::Refused(text),
     }
 }

@@ -1,8 +1,9 @@
 //! What can go wrong in a rotation, each with a stable `errorType`.
 
+use common::aws::{AwsError, AwsErrorKind};
 use common::{ConfigError, ErrorKind};
 
-use crate::ports::{DbError, RdsError, StoreError};
+use crate::ports::DbError;
 use crate::secret::SecretError;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +40,17 @@ pub enum RotationError {
     Database { which: &'static str, source: DbError },
     #[error("the secret's host {host} is not an endpoint of the master secret's {database} (per the RDS API)")]
     NotSameDatabase { host: String, database: String },
+    /// A failed RDS API call.
     #[error(transparent)]
-    Rds(RdsError),
+    Rds(AwsError),
+    /// An `aws:rds:*` tag that names no RDS database.
+    #[error("RDS look-up failed: {0}")]
+    RdsTag(String),
     #[error("testSecret: {0}")]
     TestFailed(String),
+    /// A failed Secrets Manager call.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] AwsError),
 }
 
 impl RotationError {
@@ -82,17 +88,14 @@ impl ErrorKind for RotationError {
             },
             Self::TestFailed(_) => "Rotation.TestFailed",
             Self::NotSameDatabase { .. } => "Rotation.HostMismatch",
-            Self::Rds(e) => match e {
-                RdsError::NotFound(_) => "Rotation.RdsNotFound",
-                RdsError::AccessDenied(_) => "Rotation.AccessDenied",
-                RdsError::Transient(_) => "Rotation.TransientAws",
-                RdsError::Refused(_) => "Rotation.RdsLookup",
-            },
-            Self::Store(e) => match e {
-                StoreError::NotFound(_) => "Rotation.SecretNotFound",
-                StoreError::AccessDenied(_) => "Rotation.AccessDenied",
-                StoreError::Transient(_) => "Rotation.TransientAws",
-                StoreError::Refused(_) => "Rotation.SecretStore",
+            Self::RdsTag(_) => "Rotation.RdsLookup",
+            Self::Rds(e) | Self::Store(e) => match (e.kind, matches!(self, Self::Rds(_))) {
+                (AwsErrorKind::NotFound, true) => "Rotation.RdsNotFound",
+                (AwsErrorKind::NotFound, false) => "Rotation.SecretNotFound",
+                (AwsErrorKind::Denied { .. }, _) => "Rotation.AccessDenied",
+                (AwsErrorKind::Throttled | AwsErrorKind::Unavailable, _) => "Rotation.TransientAws",
+                (AwsErrorKind::Rejected, true) => "Rotation.RdsLookup",
+                (AwsErrorKind::Rejected, false) => "Rotation.SecretStore",
             },
         }
     }

@@ -4,11 +4,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use common::SecretString;
+use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget,
-    SecretMeta, SecretStore, Session, StoreError,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsTarget, SecretMeta,
+    SecretStore, Session,
 };
+
+fn sm_error(kind: AwsErrorKind, code: &str, message: String) -> AwsError {
+    AwsError::new(Service::SecretsManager, kind, Some(code), message)
+}
 
 /// When an injected fault fires: before the operation takes effect, or after (the effect stays,
 /// but the caller sees an error, as when a Lambda dies or times out mid-call).
@@ -99,21 +104,31 @@ impl FakeStore {
         secrets.get(arn)?.versions.values().find(|v| v.stages.iter().any(|s| s == stage)).and_then(|v| v.value.clone())
     }
 
-    fn enter(&self, op: &'static str) -> Result<(), StoreError> {
+    fn enter(&self, op: &'static str) -> Result<(), AwsError> {
         *self.calls.lock().unwrap() += 1;
-        if self.faults.take(op, When::Before) { Err(StoreError::Transient(format!("injected fault before {op}"))) } else { Ok(()) }
+        if self.faults.take(op, When::Before) {
+            Err(sm_error(AwsErrorKind::Unavailable, "InternalServiceError", format!("injected fault before {op}")))
+        } else {
+            Ok(())
+        }
     }
 
-    fn leave(&self, op: &'static str) -> Result<(), StoreError> {
-        if self.faults.take(op, When::After) { Err(StoreError::Transient(format!("injected fault after {op}"))) } else { Ok(()) }
+    fn leave(&self, op: &'static str) -> Result<(), AwsError> {
+        if self.faults.take(op, When::After) {
+            Err(sm_error(AwsErrorKind::Unavailable, "InternalServiceError", format!("injected fault after {op}")))
+        } else {
+            Ok(())
+        }
     }
 }
 
 impl SecretStore for &FakeStore {
-    async fn describe(&self, secret_id: &str) -> Result<SecretMeta, StoreError> {
+    async fn describe(&self, secret_id: &str) -> Result<SecretMeta, AwsError> {
         self.enter("describe")?;
         let secrets = self.secrets.lock().unwrap();
-        let s = secrets.get(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+        let s = secrets
+            .get(secret_id)
+            .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
         let meta = SecretMeta {
             arn: secret_id.to_owned(),
             rotation_enabled: s.rotation_enabled,
@@ -125,11 +140,13 @@ impl SecretStore for &FakeStore {
         Ok(meta)
     }
 
-    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, StoreError> {
+    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
         self.enter("get")?;
         self.reads.lock().unwrap().push(secret_id.to_owned());
         let secrets = self.secrets.lock().unwrap();
-        let s = secrets.get(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+        let s = secrets
+            .get(secret_id)
+            .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
         let value = s
             .versions
             .iter()
@@ -141,21 +158,21 @@ impl SecretStore for &FakeStore {
         Ok(value)
     }
 
-    async fn put_pending(
-        &self,
-        secret_id: &str,
-        token: &str,
-        value: &SecretString,
-        _rotation_token: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretString, _rotation_token: Option<&str>) -> Result<(), AwsError> {
         self.enter("put_pending")?;
         {
             let mut secrets = self.secrets.lock().unwrap();
-            let s = secrets.get_mut(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+            let s = secrets
+                .get_mut(secret_id)
+                .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
             let v = s.versions.entry(token.to_owned()).or_default();
             match &v.value {
                 Some(existing) if existing != value.expose() => {
-                    return Err(StoreError::Refused("ResourceExistsException: a version with this token has another value".into()));
+                    return Err(sm_error(
+                        AwsErrorKind::Rejected,
+                        "ResourceExistsException",
+                        "a version with this token has another value".into(),
+                    ));
                 }
                 _ => v.value = Some(value.expose().to_owned()),
             }
@@ -166,13 +183,15 @@ impl SecretStore for &FakeStore {
         self.leave("put_pending")
     }
 
-    async fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> Result<(), StoreError> {
+    async fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> Result<(), AwsError> {
         self.enter("promote")?;
         {
             let mut secrets = self.secrets.lock().unwrap();
-            let s = secrets.get_mut(secret_id).ok_or_else(|| StoreError::NotFound(secret_id.into()))?;
+            let s = secrets
+                .get_mut(secret_id)
+                .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
             if !s.versions.get(from_version).is_some_and(|v| v.stages.iter().any(|st| st == AWSCURRENT)) {
-                return Err(StoreError::Refused("InvalidParameterException: RemoveFromVersionId is not AWSCURRENT".into()));
+                return Err(sm_error(AwsErrorKind::Rejected, "InvalidParameterException", "RemoveFromVersionId is not AWSCURRENT".into()));
             }
             for v in s.versions.values_mut() {
                 v.stages.retain(|st| st != AWSPREVIOUS);
@@ -339,7 +358,7 @@ impl Session for FakeSession<'_> {
 pub struct FakeRds {
     pub databases: Mutex<HashMap<RdsTarget, (RdsDatabase, Vec<RdsEndpoint>)>>,
     pub calls: Mutex<usize>,
-    pub fail: Mutex<Option<RdsError>>,
+    pub fail: Mutex<Option<AwsError>>,
 }
 
 impl FakeRds {
@@ -350,21 +369,26 @@ impl FakeRds {
         self.databases.lock().unwrap().insert(target, (RdsDatabase { engine: engine.to_owned(), endpoint }, all));
     }
 
-    fn find(&self, target: &RdsTarget) -> Result<(RdsDatabase, Vec<RdsEndpoint>), RdsError> {
+    fn find(&self, target: &RdsTarget) -> Result<(RdsDatabase, Vec<RdsEndpoint>), AwsError> {
         *self.calls.lock().unwrap() += 1;
         if let Some(err) = self.fail.lock().unwrap().clone() {
             return Err(err);
         }
-        self.databases.lock().unwrap().get(target).cloned().ok_or_else(|| RdsError::NotFound(target.describe()))
+        self.databases
+            .lock()
+            .unwrap()
+            .get(target)
+            .cloned()
+            .ok_or_else(|| AwsError::new(Service::Rds, AwsErrorKind::NotFound, Some("DBClusterNotFoundFault"), target.describe()))
     }
 }
 
 impl RdsApi for &FakeRds {
-    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, AwsError> {
         self.find(target).map(|(db, _)| db)
     }
 
-    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, AwsError> {
         self.find(target).map(|(_, all)| all)
     }
 }

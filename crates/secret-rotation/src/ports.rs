@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use common::SecretString;
+use common::aws::{AwsError, AwsErrorKind, Service};
 
 pub const AWSCURRENT: &str = "AWSCURRENT";
 pub const AWSPENDING: &str = "AWSPENDING";
@@ -37,15 +38,13 @@ impl SecretMeta {
     /// `aws:rds:primaryDBClusterArn` tag (a secret that RDS manages), if it has one.
     ///
     /// # Errors
-    /// When the tag is there but does not hold an RDS instance or cluster ARN.
-    pub fn rds_target(&self) -> Result<Option<RdsTarget>, RdsError> {
+    /// When the tag is there but does not hold an RDS instance or cluster ARN: what is wrong, in
+    /// words that never repeat the tag's value.
+    pub fn rds_target(&self) -> Result<Option<RdsTarget>, String> {
         for (tag, kind) in [(TAG_RDS_CLUSTER, "cluster"), (TAG_RDS_INSTANCE, "db")] {
             if let Some(arn) = self.tags.get(tag) {
                 return RdsTarget::from_arn(arn, kind).map(Some).ok_or_else(|| {
-                    RdsError::Refused(format!(
-                        "the secret's {tag} tag is not the ARN of an RDS {}",
-                        if kind == "db" { "instance" } else { "cluster" }
-                    ))
+                    format!("the secret's {tag} tag is not the ARN of an RDS {}", if kind == "db" { "instance" } else { "cluster" })
                 });
             }
         }
@@ -101,62 +100,42 @@ pub struct RdsDatabase {
     pub endpoint: RdsEndpoint,
 }
 
-/// A failed RDS API call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RdsError {
-    #[error("{0} not found by the RDS API")]
-    NotFound(String),
-    #[error("access denied by the RDS API: {0}")]
-    AccessDenied(String),
-    #[error("the RDS API is unavailable: {0}")]
-    Transient(String),
-    #[error("RDS look-up failed: {0}")]
-    Refused(String),
-}
-
 /// The RDS API, as rotation uses it for secrets that RDS manages.
 pub trait RdsApi {
     /// The engine and writer endpoint of `target`.
-    fn locate(&self, target: &RdsTarget) -> impl Future<Output = Result<RdsDatabase, RdsError>> + Send;
+    fn locate(&self, target: &RdsTarget) -> impl Future<Output = Result<RdsDatabase, AwsError>> + Send;
 
     /// Every endpoint that reaches `target`'s data: for a cluster its writer, reader and custom
     /// endpoints and its members; for an instance its own endpoint, its read replicas, and its
     /// cluster's endpoints if it belongs to one.
-    fn endpoints(&self, target: &RdsTarget) -> impl Future<Output = Result<Vec<RdsEndpoint>, RdsError>> + Send;
+    fn endpoints(&self, target: &RdsTarget) -> impl Future<Output = Result<Vec<RdsEndpoint>, AwsError>> + Send;
 }
 
 /// For a function built without the RDS API: every look-up fails with a clear error.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoRds;
 
-impl RdsApi for NoRds {
-    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
-        Err(RdsError::Refused(format!("{} is named by a tag, but this function has no RDS client", target.describe())))
-    }
-
-    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
-        Err(RdsError::Refused(format!("{} is named by a tag, but this function has no RDS client", target.describe())))
+impl NoRds {
+    fn refuse(target: &RdsTarget) -> AwsError {
+        let message = format!("{} is named by a tag, but this function has no RDS client", target.describe());
+        AwsError::new(Service::Rds, AwsErrorKind::Rejected, None, message)
     }
 }
 
-/// A failed Secrets Manager call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("secret {0} not found")]
-    NotFound(String),
-    #[error("access denied by Secrets Manager or KMS: {0}")]
-    AccessDenied(String),
-    /// Throttling, time-outs, server errors: Secrets Manager retries the step.
-    #[error("Secrets Manager unavailable: {0}")]
-    Transient(String),
-    #[error("Secrets Manager refused the request: {0}")]
-    Refused(String),
+impl RdsApi for NoRds {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, AwsError> {
+        Err(Self::refuse(target))
+    }
+
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, AwsError> {
+        Err(Self::refuse(target))
+    }
 }
 
 /// Secrets Manager, as the rotation steps use it. Reads always name a stage (or a version and
 /// its stage): reads without one can be stale right after a stage moves.
 pub trait SecretStore {
-    fn describe(&self, secret_id: &str) -> impl Future<Output = Result<SecretMeta, StoreError>> + Send;
+    fn describe(&self, secret_id: &str) -> impl Future<Output = Result<SecretMeta, AwsError>> + Send;
 
     /// The value of the version carrying `stage`, or of `version_id` if given (which must carry
     /// `stage`). `Ok(None)` when there is no such version or it has no value yet.
@@ -165,7 +144,7 @@ pub trait SecretStore {
         secret_id: &str,
         stage: &str,
         version_id: Option<&str>,
-    ) -> impl Future<Output = Result<Option<SecretString>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<SecretString>, AwsError>> + Send;
 
     /// Stores `value` as version `token` with the AWSPENDING label. Idempotent for the same token and value.
     fn put_pending(
@@ -174,10 +153,10 @@ pub trait SecretStore {
         token: &str,
         value: &SecretString,
         rotation_token: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Moves AWSCURRENT to `to_version` from `from_version` (which then becomes AWSPREVIOUS).
-    fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// Credentials to log in with.

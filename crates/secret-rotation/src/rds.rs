@@ -1,11 +1,10 @@
 //! The RDS API adapter: finds the database of a secret that RDS manages. Only `Describe*` calls.
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_rds::types::{DbCluster, DbInstance, Filter};
-use common::sdk::{self, ErrorCodes, Sorted};
+use common::aws::{AwsError, AwsErrorKind, Service};
 
-use crate::ports::{RdsApi, RdsDatabase, RdsEndpoint, RdsError, RdsTarget};
+use crate::ports::{RdsApi, RdsDatabase, RdsEndpoint, RdsTarget};
 
 #[derive(Debug, Clone)]
 pub struct Rds {
@@ -23,41 +22,42 @@ impl Rds {
         Self { client }
     }
 
-    async fn instance(&self, id: &str) -> Result<DbInstance, RdsError> {
+    async fn instance(&self, id: &str) -> Result<DbInstance, AwsError> {
         let out = self
             .client
             .describe_db_instances()
             .db_instance_identifier(id)
             .send()
             .await
-            .map_err(|e| classify(&e, &format!("DB instance {id}")))?;
-        out.db_instances.unwrap_or_default().into_iter().next().ok_or_else(|| RdsError::NotFound(format!("DB instance {id}")))
+            .map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
+        out.db_instances.unwrap_or_default().into_iter().next().ok_or_else(|| not_found(&format!("DB instance {id}")))
     }
 
-    async fn cluster(&self, id: &str) -> Result<DbCluster, RdsError> {
-        let out = self
-            .client
-            .describe_db_clusters()
-            .db_cluster_identifier(id)
-            .send()
-            .await
-            .map_err(|e| classify(&e, &format!("DB cluster {id}")))?;
-        out.db_clusters.unwrap_or_default().into_iter().next().ok_or_else(|| RdsError::NotFound(format!("DB cluster {id}")))
+    async fn cluster(&self, id: &str) -> Result<DbCluster, AwsError> {
+        let out =
+            self.client.describe_db_clusters().db_cluster_identifier(id).send().await.map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
+        out.db_clusters.unwrap_or_default().into_iter().next().ok_or_else(|| not_found(&format!("DB cluster {id}")))
     }
 
     /// The instances matching one filter, in one call (up to 100, which covers a cluster's 16
     /// members and an instance's 15 read replicas).
-    async fn instances_where(&self, filter: &str, values: Vec<String>) -> Result<Vec<DbInstance>, RdsError> {
+    async fn instances_where(&self, filter: &str, values: Vec<String>) -> Result<Vec<DbInstance>, AwsError> {
         if values.is_empty() {
             return Ok(Vec::new());
         }
         let filter = Filter::builder().name(filter).set_values(Some(values)).build();
-        let out =
-            self.client.describe_db_instances().filters(filter).max_records(100).send().await.map_err(|e| classify(&e, "DB instances"))?;
+        let out = self
+            .client
+            .describe_db_instances()
+            .filters(filter)
+            .max_records(100)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
         Ok(out.db_instances.unwrap_or_default())
     }
 
-    async fn cluster_endpoints(&self, cluster: &DbCluster) -> Result<Vec<RdsEndpoint>, RdsError> {
+    async fn cluster_endpoints(&self, cluster: &DbCluster) -> Result<Vec<RdsEndpoint>, AwsError> {
         let mut all = Vec::new();
         if let Some(port) = cluster.port.and_then(|p| u16::try_from(p).ok()) {
             let names = [cluster.endpoint.clone(), cluster.reader_endpoint.clone()].into_iter().flatten();
@@ -76,12 +76,17 @@ fn endpoint_of(instance: &DbInstance) -> Option<RdsEndpoint> {
     Some(RdsEndpoint { host: endpoint.address.clone()?, port: endpoint.port.and_then(|p| u16::try_from(p).ok())? })
 }
 
-fn not_ready(what: &str) -> RdsError {
-    RdsError::Refused(format!("{what} has no endpoint yet (is it still being created?)"))
+fn not_ready(what: &str) -> AwsError {
+    AwsError::new(Service::Rds, AwsErrorKind::Rejected, None, format!("{what} has no endpoint yet (is it still being created?)"))
+}
+
+/// An answer without the database asked for.
+fn not_found(what: &str) -> AwsError {
+    AwsError::new(Service::Rds, AwsErrorKind::NotFound, None, format!("{what} not found"))
 }
 
 impl RdsApi for Rds {
-    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, RdsError> {
+    async fn locate(&self, target: &RdsTarget) -> Result<RdsDatabase, AwsError> {
         match target {
             RdsTarget::Instance(id) => {
                 let instance = self.instance(id).await?;
@@ -97,7 +102,7 @@ impl RdsApi for Rds {
         }
     }
 
-    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, RdsError> {
+    async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, AwsError> {
         match target {
             RdsTarget::Cluster(id) => self.cluster_endpoints(&self.cluster(id).await?).await,
             RdsTarget::Instance(id) => {
@@ -111,20 +116,5 @@ impl RdsApi for Rds {
                 Ok(all)
             }
         }
-    }
-}
-
-const CODES: ErrorCodes = ErrorCodes {
-    not_found: &["DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault"],
-    denied: &["AccessDenied", "AccessDeniedException"],
-    transient: &["Throttling", "ThrottlingException", "RequestLimitExceeded", "InternalFailure", "ServiceUnavailable"],
-};
-
-fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>, what: &str) -> RdsError {
-    match sdk::sort(err, &CODES) {
-        Sorted::NotFound(_) => RdsError::NotFound(what.to_owned()),
-        Sorted::Denied(text) => RdsError::AccessDenied(text),
-        Sorted::Transient(text) => RdsError::Transient(text),
-        Sorted::Refused(text) => RdsError::Refused(text),
     }
 }

@@ -254,7 +254,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
 
     /// Where an RDS-managed secret's database is, from the RDS API; `None` for other secrets.
     async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
-        let Some(target) = meta.rds_target().map_err(RotationError::Rds)? else { return Ok(None) };
+        let Some(target) = meta.rds_target().map_err(RotationError::RdsTag)? else { return Ok(None) };
         let found = self.locate_target(&target).await?;
         let engine = secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: "RDS", source })?;
         tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
@@ -443,7 +443,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         if !master.host.eq_ignore_ascii_case(&pending.host) || master.port != pending.port {
             let target = match target {
                 Some(known) => known,
-                None => self.store.describe(master_arn).await?.rds_target().map_err(RotationError::Rds)?,
+                None => self.store.describe(master_arn).await?.rds_target().map_err(RotationError::RdsTag)?,
             };
             let Some(target) = target else {
                 return Err(RotationError::Mismatch(
@@ -523,7 +523,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 if located.is_none() {
                     return Err(RotationError::InvalidSecret { which: "master", source: SecretError::NotLocated(field) });
                 }
-                let target = meta.rds_target().map_err(RotationError::Rds)?;
+                let target = meta.rds_target().map_err(RotationError::RdsTag)?;
                 let master = DbSecret::parse_located(&value, located.as_ref())
                     .map_err(|source| RotationError::InvalidSecret { which: "master", source })?;
                 Ok((master, Some(target)))
@@ -607,7 +607,8 @@ mod tests {
 
     use super::*;
     use crate::fakes::{FakeDb, FakeRds, FakeStore, When};
-    use crate::ports::{RdsError, TAG_RDS_CLUSTER, TAG_RDS_INSTANCE};
+    use crate::ports::{TAG_RDS_CLUSTER, TAG_RDS_INSTANCE};
+    use common::aws::{AwsError, AwsErrorKind, Service};
 
     const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf";
     const MASTER: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:master-GhIjKl";
@@ -1139,11 +1140,13 @@ mod tests {
         store.start_rotation(ARN, "t1");
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
         for (err, error_type) in [
-            (RdsError::NotFound("DB cluster shop".into()), "Rotation.RdsNotFound"),
-            (RdsError::AccessDenied("AccessDenied: not authorized".into()), "Rotation.AccessDenied"),
-            (RdsError::Transient("Throttling: rate exceeded".into()), "Rotation.TransientAws"),
+            (AwsErrorKind::NotFound, "Rotation.RdsNotFound"),
+            (AwsErrorKind::Denied { kms: false }, "Rotation.AccessDenied"),
+            (AwsErrorKind::Throttled, "Rotation.TransientAws"),
+            (AwsErrorKind::Unavailable, "Rotation.TransientAws"),
+            (AwsErrorKind::Rejected, "Rotation.RdsLookup"),
         ] {
-            *rds.fail.lock().unwrap() = Some(err);
+            *rds.fail.lock().unwrap() = Some(AwsError::new(Service::Rds, err, None, "injected"));
             assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), error_type);
             assert!(!db.users.lock().unwrap().contains_key("app_clone"));
         }

@@ -21,11 +21,12 @@ use aws_sdk_rds::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::types::Tag;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use common::ErrorKind;
+use common::aws::{AwsErrorKind, Service as AwsService};
 use common::testing::{LocalStack, LogCapture};
 use secret_rotation::aws::SecretsManager;
 use secret_rotation::dbconfig::DbConfig;
 use secret_rotation::password::PasswordPolicy;
-use secret_rotation::ports::{Database, DbError, Login, RdsApi, RdsEndpoint, RdsError, RdsTarget};
+use secret_rotation::ports::{Database, DbError, Login, RdsApi, RdsEndpoint, RdsTarget};
 use secret_rotation::postgres::Postgres;
 use secret_rotation::rds::Rds;
 use secret_rotation::{Outcome, Rotator};
@@ -224,8 +225,8 @@ async fn the_adapter_reads_instances_replicas_and_clusters_from_the_rds_api() {
     assert!(!hosts.contains(&primary_host), "{hosts:?}");
 
     for target in [RdsTarget::Instance(unique("missing-")), RdsTarget::Cluster(unique("missing-"))] {
-        assert!(matches!(rds.locate(&target).await, Err(RdsError::NotFound(_))), "{target:?}");
-        assert!(matches!(rds.endpoints(&target).await, Err(RdsError::NotFound(_))), "{target:?}");
+        assert_eq!(rds.locate(&target).await.unwrap_err().kind, AwsErrorKind::NotFound, "{target:?}");
+        assert_eq!(rds.endpoints(&target).await.unwrap_err().kind, AwsErrorKind::NotFound, "{target:?}");
     }
 }
 
@@ -356,10 +357,14 @@ fn refusing_rds(status: u16, code: &'static str) -> Rds {
 #[tokio::test]
 async fn rds_api_refusals_are_sorted_for_the_rotation_error_types() {
     let target = RdsTarget::Cluster("shop".into());
-    let denied = refusing_rds(403, "AccessDenied").locate(&target).await.unwrap_err();
-    assert!(matches!(denied, RdsError::AccessDenied(_)), "{denied:?}");
-    let throttled = refusing_rds(400, "Throttling").endpoints(&target).await.unwrap_err();
-    assert!(matches!(throttled, RdsError::Transient(_)), "{throttled:?}");
-    let missing = refusing_rds(404, "DBClusterNotFoundFault").locate(&target).await.unwrap_err();
-    assert!(matches!(missing, RdsError::NotFound(_)), "{missing:?}");
+    for (status, code, kind) in [
+        (403, "AccessDenied", AwsErrorKind::Denied { kms: false }),
+        (400, "Throttling", AwsErrorKind::Throttled),
+        (404, "DBClusterNotFoundFault", AwsErrorKind::NotFound),
+        (503, "SomethingNewAndUnlisted", AwsErrorKind::Unavailable),
+        (400, "InvalidParameterCombination", AwsErrorKind::Rejected),
+    ] {
+        let err = refusing_rds(status, code).locate(&target).await.unwrap_err();
+        assert_eq!((err.service, err.kind, err.code.as_deref()), (AwsService::Rds, kind, Some(code)), "{status} {code}");
+    }
 }

@@ -11,7 +11,7 @@ STACK_DIR    ?= $(CURDIR)/.stack
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export STACK_DIR CARGO_TARGET_DIR
 
-.PHONY: help setup stack-up stack-down stack-status test lint demo bench build invoke rotate watch clean \
+.PHONY: help setup stack-up stack-down stack-status test unit lint demo bench build invoke rotate watch clean \
 	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed
 
 help: ## List the targets
@@ -31,6 +31,9 @@ stack-status: ## Say whether the local stack is up
 
 test: setup ## fmt, clippy, every test against the local stack, cfn-lint, checkov, template tests, deploy into moto
 	@scripts/with-stack.sh scripts/check.sh
+
+unit: ## Unit tests only (fakes, no local stack): the fast loop
+	cargo test --workspace --locked --lib --bins
 
 lint: ## fmt check and clippy only
 	cargo fmt --all -- --check

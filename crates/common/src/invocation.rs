@@ -1,12 +1,12 @@
 //! The one way a function meets the Lambda runtime: a cold-start failure reported with the
 //! function's own `errorType`, and each invocation served in a span that puts the request id, the
 //! X-Ray trace id and whether it was a cold start on every log line, its error reported to Lambda
-//! as a [`Diagnostic`] with its `errorType`.
+//! as a `Diagnostic` with its `errorType`.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
@@ -21,19 +21,13 @@ pub struct InitFailure {
     pub message: String,
 }
 
-impl ErrorKind for InitFailure {
-    fn error_type(&self) -> &'static str {
-        self.error_type
-    }
-}
-
-/// Reports a cold-start failure: one log line with `error_type`, and, inside Lambda
-/// (`AWS_LAMBDA_RUNTIME_API` set), the Runtime API's `/init/error` with that type, so that the
-/// init error Lambda records carries it rather than the runtime's generic one. Returns the error
-/// for `main` to exit with.
-pub async fn init_failed(error_type: &'static str, err: &dyn std::error::Error) -> lambda_runtime::Error {
-    let failure = InitFailure { error_type, message: message_chain(err) };
-    tracing::error!(error_type, error = %failure.message, "cold start failed");
+/// Reports a cold-start failure, `err` being the function's own error (its `Configuration`
+/// variant): one log line with its `errorType`, and, inside Lambda (`AWS_LAMBDA_RUNTIME_API`
+/// set), the Runtime API's `/init/error` with that type, so that the init error Lambda records
+/// carries it rather than the runtime's generic one. Returns the error for `main` to exit with.
+pub async fn init_failed<E: ErrorKind>(err: &E) -> lambda_runtime::Error {
+    let failure = InitFailure { error_type: err.error_type(), message: message_chain(err) };
+    tracing::error!(error_type = failure.error_type, error = %failure.message, "cold start failed");
     if let Some(api) = crate::env::optional(&crate::env::ProcessEnv, "AWS_LAMBDA_RUNTIME_API")
         && let Err(e) = report_init_error(&api, &failure).await
     {
@@ -58,7 +52,7 @@ async fn report_init_error(api: &str, failure: &InitFailure) -> Result<(), lambd
 
 /// Serves invocations with `handler`, each in a span whose fields are on every line it logs:
 /// `function_request_id`, `xray_trace_id` (when Lambda passes one) and `cold_start` (true for
-/// the first invocation of the process). A failure reaches Lambda as a [`Diagnostic`] with its
+/// the first invocation of the process). A failure reaches Lambda as a `Diagnostic` with its
 /// `errorType`.
 ///
 /// # Errors
@@ -74,7 +68,9 @@ where
     let cold = AtomicBool::new(true);
     lambda_runtime::run(service_fn(|event: LambdaEvent<A>| {
         let span = invocation_span(&event.context, cold.swap(false, Ordering::Relaxed));
-        let fut = handler(event);
+        // Boxed: a handler's future can be deep (SDK calls, database sessions), and the runtime's
+        // own layers nest it further; one allocation an invocation keeps the types shallow.
+        let fut = Box::pin(handler(event));
         async move { fut.await.map_err(|err| crate::diagnostic(&err)) }.instrument(span)
     }))
     .await
@@ -91,13 +87,6 @@ pub fn invocation_span(context: &lambda_runtime::Context, cold_start: bool) -> t
 #[must_use]
 pub fn root_trace_id(header: &str) -> Option<&str> {
     header.split(';').find_map(|part| part.strip_prefix("Root=")).filter(|root| !root.is_empty())
-}
-
-/// An error type for `serve`'s `E` that a handler already reported: its `Diagnostic` as is.
-impl From<InitFailure> for Diagnostic {
-    fn from(err: InitFailure) -> Self {
-        crate::diagnostic(&err)
-    }
 }
 
 #[cfg(test)]

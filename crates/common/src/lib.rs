@@ -1,6 +1,8 @@
-//! Plumbing shared by the project's Lambda functions, and nothing else: tracing set-up, typed
-//! environment configuration, the AWS SDK configuration loader, a redacting secret type and the
-//! mapping of errors to Lambda diagnostics. Domain code lives in the function crates.
+//! Plumbing shared by the project's Lambda functions, and nothing else: one model of a failed AWS
+//! call ([`aws`]), the way a function meets the runtime ([`invocation`]: typed cold-start
+//! failures, the invocation span, diagnostics), JSON logs whose lines carry the invocation's ids
+//! ([`logging`]), typed environment configuration, the AWS SDK configuration loader and a
+//! redacting secret type. Domain code lives in the function crates.
 
 pub mod aws;
 pub mod diagnostic;

@@ -5,7 +5,7 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use common::SecretString;
 use common::aws::{AwsError, Service};
 
-use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore};
+use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore, Stage};
 
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
@@ -36,12 +36,12 @@ impl SecretStore for SecretsManager {
         })
     }
 
-    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
+    async fn get(&self, secret_id: &str, stage: Stage, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
         let result = self
             .client
             .get_secret_value()
             .secret_id(secret_id)
-            .version_stage(stage)
+            .version_stage(stage.label())
             .set_version_id(version_id.map(str::to_owned))
             .send()
             .await;

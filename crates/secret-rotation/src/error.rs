@@ -3,7 +3,7 @@
 use common::aws::{AwsError, AwsErrorKind};
 use common::{ConfigError, ErrorKind};
 
-use crate::ports::DbError;
+use crate::ports::{Credentials, DbError, Stage};
 use crate::secret::SecretError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,9 +21,9 @@ pub enum RotationError {
     #[error("unknown step {0:?}: expected createSecret, setSecret, testSecret or finishSecret")]
     UnknownStep(String),
     #[error("secret {secret} has no {stage} value")]
-    MissingValue { secret: String, stage: &'static str },
+    MissingValue { secret: String, stage: Stage },
     #[error("the {which} secret is invalid: {source}")]
-    InvalidSecret { which: &'static str, source: SecretError },
+    InvalidSecret { which: Credentials, source: SecretError },
     #[error("secret {secret} has no engine: a non-database secret rotates the keys named in ROTATE_KEYS, which is not set")]
     NoRotateKeys { secret: String },
     #[error("the pending secret does not match: {0}")]
@@ -35,9 +35,9 @@ pub enum RotationError {
     )]
     MasterUser { user: String, master: String },
     #[error("cannot log in with the {which} credentials: {source}")]
-    Login { which: &'static str, source: DbError },
+    Login { which: Credentials, source: DbError },
     #[error("{source} (with the {which} credentials)")]
-    Database { which: &'static str, source: DbError },
+    Database { which: Credentials, source: DbError },
     #[error("the secret's host {host} is not an endpoint of the master secret's {database} (per the RDS API)")]
     NotSameDatabase { host: String, database: String },
     /// A failed RDS API call.
@@ -55,7 +55,7 @@ pub enum RotationError {
 
 impl RotationError {
     /// Wraps a database error met while using the `which` credentials.
-    pub(crate) fn db(which: &'static str, source: DbError) -> Self {
+    pub(crate) fn db(which: Credentials, source: DbError) -> Self {
         match source {
             DbError::LoginFailed { .. } => Self::Login { which, source },
             other => Self::Database { which, source: other },

@@ -8,7 +8,7 @@ use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsTarget, SecretMeta,
-    SecretStore, Session,
+    SecretStore, Session, Stage,
 };
 
 fn sm_error(kind: AwsErrorKind, code: &str, message: String) -> AwsError {
@@ -140,7 +140,7 @@ impl SecretStore for &FakeStore {
         Ok(meta)
     }
 
-    async fn get(&self, secret_id: &str, stage: &str, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
+    async fn get(&self, secret_id: &str, stage: Stage, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
         self.enter("get")?;
         self.reads.lock().unwrap().push(secret_id.to_owned());
         let secrets = self.secrets.lock().unwrap();
@@ -150,7 +150,7 @@ impl SecretStore for &FakeStore {
         let value = s
             .versions
             .iter()
-            .find(|(id, v)| version_id.is_none_or(|want| want == id.as_str()) && v.stages.iter().any(|st| st == stage))
+            .find(|(id, v)| version_id.is_none_or(|want| want == id.as_str()) && v.stages.iter().any(|st| st == stage.label()))
             .and_then(|(_, v)| v.value.clone())
             .map(SecretString::new);
         drop(secrets);

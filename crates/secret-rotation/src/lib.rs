@@ -5,6 +5,7 @@
 //! [`password::PasswordPolicy`] into a [`Rotator`] at cold start; [`handle`] serves each step.
 
 pub mod aws;
+pub mod config;
 pub mod dbconfig;
 pub mod engines;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod rotation;
 pub mod secret;
 pub mod settings;
 
+pub use config::Config;
 pub use error::RotationError;
 pub use rotation::{Outcome, RotationEvent, Rotator, Step};
 

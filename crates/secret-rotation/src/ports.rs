@@ -7,9 +7,60 @@ use std::future::Future;
 use common::SecretString;
 use common::aws::{AwsError, AwsErrorKind, Service};
 
-pub const AWSCURRENT: &str = "AWSCURRENT";
-pub const AWSPENDING: &str = "AWSPENDING";
-pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+pub const AWSCURRENT: &str = Stage::Current.label();
+pub const AWSPENDING: &str = Stage::Pending.label();
+pub const AWSPREVIOUS: &str = Stage::Previous.label();
+
+/// The staging labels rotation reads and moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Current,
+    Pending,
+    Previous,
+}
+
+impl Stage {
+    /// The label as Secrets Manager spells it.
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Current => "AWSCURRENT",
+            Self::Pending => "AWSPENDING",
+            Self::Previous => "AWSPREVIOUS",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Which credentials (or which answer) an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// A version of the secret being rotated.
+    Version(Stage),
+    /// The master user's secret (alternating users).
+    Master,
+    /// What the RDS API said of the database.
+    RdsApi,
+}
+
+impl std::fmt::Display for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Version(stage) => stage.fmt(f),
+            Self::Master => f.write_str("master"),
+            Self::RdsApi => f.write_str("RDS"),
+        }
+    }
+}
+
+pub const CURRENT: Credentials = Credentials::Version(Stage::Current);
+pub const PENDING: Credentials = Credentials::Version(Stage::Pending);
+pub const PREVIOUS: Credentials = Credentials::Version(Stage::Previous);
 
 /// What `DescribeSecret` tells about a secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,8 +76,8 @@ pub struct SecretMeta {
 impl SecretMeta {
     /// The version carrying `stage`, if any.
     #[must_use]
-    pub fn version_with(&self, stage: &str) -> Option<&str> {
-        self.versions.iter().find(|(_, stages)| stages.iter().any(|s| s == stage)).map(|(id, _)| id.as_str())
+    pub fn version_with(&self, stage: Stage) -> Option<&str> {
+        self.versions.iter().find(|(_, stages)| stages.iter().any(|s| s == stage.label())).map(|(id, _)| id.as_str())
     }
 
     #[must_use]
@@ -41,14 +92,38 @@ impl SecretMeta {
     /// When the tag is there but does not hold an RDS instance or cluster ARN: what is wrong, in
     /// words that never repeat the tag's value.
     pub fn rds_target(&self) -> Result<Option<RdsTarget>, String> {
-        for (tag, kind) in [(TAG_RDS_CLUSTER, "cluster"), (TAG_RDS_INSTANCE, "db")] {
+        for (tag, kind) in [(TAG_RDS_CLUSTER, RdsKind::Cluster), (TAG_RDS_INSTANCE, RdsKind::Instance)] {
             if let Some(arn) = self.tags.get(tag) {
-                return RdsTarget::from_arn(arn, kind).map(Some).ok_or_else(|| {
-                    format!("the secret's {tag} tag is not the ARN of an RDS {}", if kind == "db" { "instance" } else { "cluster" })
-                });
+                return RdsTarget::from_arn(arn, kind)
+                    .map(Some)
+                    .ok_or_else(|| format!("the secret's {tag} tag is not the ARN of an RDS {}", kind.noun()));
             }
         }
         Ok(None)
+    }
+}
+
+/// The two kinds of database the RDS API describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RdsKind {
+    Instance,
+    Cluster,
+}
+
+impl RdsKind {
+    /// The resource type in an RDS ARN (`arn:aws:rds:<region>:<account>:<type>:<id>`).
+    fn arn_type(self) -> &'static str {
+        match self {
+            Self::Instance => "db",
+            Self::Cluster => "cluster",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Instance => "instance",
+            Self::Cluster => "cluster",
+        }
     }
 }
 
@@ -66,14 +141,18 @@ pub enum RdsTarget {
 
 impl RdsTarget {
     /// `arn:<partition>:rds:<region>:<account>:<kind>:<identifier>`, `kind` being `db` or `cluster`.
-    fn from_arn(arn: &str, kind: &str) -> Option<Self> {
+    fn from_arn(arn: &str, kind: RdsKind) -> Option<Self> {
         let parts: Vec<&str> = arn.split(':').collect();
         let [prefix, _partition, service, _region, _account, k, id] = parts.as_slice() else { return None };
         let valid_id = !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        if *prefix != "arn" || *service != "rds" || *k != kind || !valid_id {
+        if *prefix != "arn" || *service != "rds" || *k != kind.arn_type() || !valid_id {
             return None;
         }
-        Some(if kind == "db" { Self::Instance((*id).to_owned()) } else { Self::Cluster((*id).to_owned()) })
+        let id = (*id).to_owned();
+        Some(match kind {
+            RdsKind::Instance => Self::Instance(id),
+            RdsKind::Cluster => Self::Cluster(id),
+        })
     }
 
     #[must_use]
@@ -142,7 +221,7 @@ pub trait SecretStore {
     fn get(
         &self,
         secret_id: &str,
-        stage: &str,
+        stage: Stage,
         version_id: Option<&str>,
     ) -> impl Future<Output = Result<Option<SecretString>, AwsError>> + Send;
 

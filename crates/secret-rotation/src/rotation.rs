@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::error::RotationError;
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, Database, DbError, Login, NoRds, RdsApi, RdsDatabase, RdsTarget, SecretMeta, SecretStore, Session,
+    CURRENT, Credentials, Database, DbError, Login, NoRds, PENDING, PREVIOUS, RdsApi, RdsDatabase, RdsTarget, SecretMeta, SecretStore,
+    Session, Stage,
 };
 use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
 use crate::settings::Settings;
@@ -206,11 +207,11 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         }
         let stages =
             meta.stages_of(token).ok_or_else(|| RotationError::UnknownVersion { secret: meta.arn.clone(), token: token.into() })?;
-        if stages.iter().any(|s| s == AWSCURRENT) {
+        if stages.iter().any(|s| s == Stage::Current.label()) {
             tracing::info!(secret_arn = %meta.arn, token, "version is already AWSCURRENT: nothing to do");
             return Ok(Outcome::AlreadyCurrent);
         }
-        if !stages.iter().any(|s| s == AWSPENDING) {
+        if !stages.iter().any(|s| s == Stage::Pending.label()) {
             return Err(RotationError::NotPending { secret: meta.arn, token: token.into() });
         }
         let step = Step::parse(&event.step)?;
@@ -222,7 +223,8 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             Step::Set => Box::pin(self.set(&meta, token, facts)).await,
             Step::Test => Box::pin(self.test(&meta, token, facts)).await,
             Step::Finish => {
-                let current = meta.version_with(AWSCURRENT).ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })?;
+                let current =
+                    meta.version_with(Stage::Current).ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })?;
                 self.store.promote(arn, token, current).await?;
                 tracing::info!(secret_arn = arn, token, previous = current, "AWSCURRENT moved to the new version");
                 Ok(Outcome::Done)
@@ -231,11 +233,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     }
 
     async fn current_value(&self, arn: &str) -> Result<SecretString, RotationError> {
-        self.store.get(arn, AWSCURRENT, None).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSCURRENT })
+        self.store.get(arn, Stage::Current, None).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })
     }
 
     async fn pending_value(&self, arn: &str, token: &str) -> Result<SecretString, RotationError> {
-        self.store.get(arn, AWSPENDING, Some(token)).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: AWSPENDING })
+        self.store
+            .get(arn, Stage::Pending, Some(token))
+            .await?
+            .ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Pending })
     }
 
     /// The RDS API's answer for `target`, from the last few minutes' if there is one.
@@ -256,7 +261,8 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
         let Some(target) = meta.rds_target().map_err(RotationError::RdsTag)? else { return Ok(None) };
         let found = self.locate_target(&target).await?;
-        let engine = secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: "RDS", source })?;
+        let engine =
+            secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: Credentials::RdsApi, source })?;
         tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
         Ok(Some(Located { engine, host: found.endpoint.host, port: found.endpoint.port }))
     }
@@ -267,7 +273,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         &self,
         meta: &SecretMeta,
         value: &SecretString,
-        which: &'static str,
+        which: Credentials,
         facts: &mut Facts,
     ) -> Result<Kind, RotationError> {
         let located = self.locate(meta).await?;
@@ -295,18 +301,18 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     ) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
-        let current = match self.classify(meta, &value, AWSCURRENT, facts).await? {
+        let current = match self.classify(meta, &value, CURRENT, facts).await? {
             Kind::Generic if self.settings.rotate_keys.is_empty() => return Err(RotationError::NoRotateKeys { secret: arn.into() }),
             Kind::Generic => None,
             Kind::Database(parsed) => Some(parsed),
         };
-        if self.store.get(arn, AWSPENDING, Some(token)).await?.is_some() {
+        if self.store.get(arn, Stage::Pending, Some(token)).await?.is_some() {
             tracing::info!(secret_arn = arn, token, "the pending version already has a value");
             return Ok(Outcome::AlreadyDone);
         }
         let Some(current) = current else {
             let next = secret::with_new_values(&value, &self.settings.rotate_keys, || self.policy.generate())
-                .map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
+                .map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
             self.store.put_pending(arn, token, &next, rotation_token).await?;
             tracing::info!(
                 secret_arn = arn,
@@ -317,7 +323,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             );
             return Ok(Outcome::Done);
         };
-        let username = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
+        let username = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
         let value = current.with_credentials(&username, &self.policy.generate());
         self.store.put_pending(arn, token, &value, rotation_token).await?;
         tracing::info!(
@@ -334,15 +340,15 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     async fn set(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
-        let Kind::Database(current) = self.classify(meta, &value, AWSCURRENT, facts).await? else {
+        let Kind::Database(current) = self.classify(meta, &value, CURRENT, facts).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: setSecret has nothing to set");
             return Ok(Outcome::Done);
         };
         let pending = self.pending_value(arn, token).await?;
         let like_current = Located { engine: current.engine, host: current.host.clone(), port: current.port };
         let pending = DbSecret::parse_located(&pending, Some(&like_current))
-            .map_err(|source| RotationError::InvalidSecret { which: AWSPENDING, source })?;
-        let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: AWSCURRENT, source })?;
+            .map_err(|source| RotationError::InvalidSecret { which: PENDING, source })?;
+        let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
         if pending.username != expected_user {
             return Err(stuck(arn, token, &format!("its username is {:?}, expected {expected_user:?}", pending.username)));
         }
@@ -372,12 +378,12 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 // TEST_QUERY first, as the same user: one that cannot pass fails the rotation
                 // before the password changes, while AWSCURRENT still logs in.
                 self.test_query(&mut session, current).await?;
-                session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(AWSCURRENT, e))?;
+                session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(CURRENT, e))?;
                 tracing::info!(secret_arn = arn, username = %pending.username, "password changed by the user itself");
                 return Ok(Outcome::Done);
             }
             Err(DbError::LoginFailed { .. }) => {}
-            Err(e) => return Err(RotationError::db(AWSCURRENT, e)),
+            Err(e) => return Err(RotationError::db(CURRENT, e)),
         }
         match self.db.connect(&login(pending, &pending.dbname)).await {
             Ok(_) => {
@@ -385,11 +391,11 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 return Ok(Outcome::AlreadyDone);
             }
             Err(DbError::LoginFailed { .. }) => {}
-            Err(e) => return Err(RotationError::db(AWSPENDING, e)),
+            Err(e) => return Err(RotationError::db(PENDING, e)),
         }
         // AWSPREVIOUS only for the same user on the same database, and with AWSCURRENT's TLS
         // settings: an old version must not steer the login elsewhere, or off TLS.
-        let previous = match self.store.get(arn, AWSPREVIOUS, None).await? {
+        let previous = match self.store.get(arn, Stage::Previous, None).await? {
             Some(value) => {
                 DbSecret::parse_located(&value, Some(&Located { engine: current.engine, host: current.host.clone(), port: current.port }))
                     .ok()
@@ -402,7 +408,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         };
         let Some(previous) = previous else {
             return Err(RotationError::db(
-                AWSCURRENT,
+                CURRENT,
                 DbError::LoginFailed {
                     user: current.username.clone(),
                     detail: "neither AWSCURRENT nor AWSPENDING logs in, and there is no usable AWSPREVIOUS".into(),
@@ -411,12 +417,12 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         };
         let mut session = self.db.connect(&login(&previous, &previous.dbname)).await.map_err(|e| match e {
             DbError::LoginFailed { user, .. } => RotationError::db(
-                AWSCURRENT,
+                CURRENT,
                 DbError::LoginFailed { user, detail: "none of AWSCURRENT, AWSPENDING and AWSPREVIOUS logs in".into() },
             ),
-            other => RotationError::db(AWSPREVIOUS, other),
+            other => RotationError::db(PREVIOUS, other),
         })?;
-        session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(AWSPREVIOUS, e))?;
+        session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(PREVIOUS, e))?;
         tracing::info!(secret_arn = arn, username = %pending.username, "password changed after logging in with AWSPREVIOUS");
         Ok(Outcome::Done)
     }
@@ -466,8 +472,8 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // The clone's password: the pending one when the clone is the pending user, else the
         // current one (the clone is AWSCURRENT and is being brought in line, not changed).
         let clone_password = if pending.username == clone { &pending.password } else { &current.password };
-        let mut session = self.db.connect(&login(&master, &pending.dbname)).await.map_err(|e| RotationError::db("master", e))?;
-        let sync = session.sync_clone(&clone, &base, clone_password).await.map_err(|e| RotationError::db("master", e))?;
+        let mut session = self.db.connect(&login(&master, &pending.dbname)).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
+        let sync = session.sync_clone(&clone, &base, clone_password).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
         if sync.created {
             tracing::info!(username = %clone, like = %base, changes = sync.changes, "clone created by the master user, with what the user can do");
         } else {
@@ -475,7 +481,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         }
         // Also right after creating it: on MySQL and MariaDB, host patterns that already existed
         // still hold an older password.
-        session.set_password(&pending.username, &pending.password).await.map_err(|e| RotationError::db("master", e))?;
+        session.set_password(&pending.username, &pending.password).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
         tracing::info!(username = %pending.username, "password changed by the master user");
         Ok(Outcome::Done)
     }
@@ -486,7 +492,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         match self.db.connect(&login(current, &current.dbname)).await {
             Ok(_) => return Ok(()),
             Err(DbError::LoginFailed { .. }) => {}
-            Err(e) => return Err(RotationError::db(AWSCURRENT, e)),
+            Err(e) => return Err(RotationError::db(CURRENT, e)),
         }
         match self.db.connect(&login(pending, &pending.dbname)).await {
             Ok(_) => {
@@ -494,14 +500,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 Ok(())
             }
             Err(DbError::LoginFailed { .. }) => Err(RotationError::db(
-                AWSCURRENT,
+                CURRENT,
                 DbError::LoginFailed {
                     user: current.username.clone(),
                     detail: "neither AWSCURRENT nor AWSPENDING logs in, so the master user was not used; fix the secret's credentials"
                         .into(),
                 },
             )),
-            Err(e) => Err(RotationError::db(AWSPENDING, e)),
+            Err(e) => Err(RotationError::db(PENDING, e)),
         }
     }
 
@@ -510,9 +516,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     async fn master(&self, master_arn: &str) -> Result<(DbSecret, Option<Option<RdsTarget>>), RotationError> {
         let value = self
             .store
-            .get(master_arn, AWSCURRENT, None)
+            .get(master_arn, Stage::Current, None)
             .await?
-            .ok_or(RotationError::MissingValue { secret: master_arn.into(), stage: AWSCURRENT })?;
+            .ok_or(RotationError::MissingValue { secret: master_arn.into(), stage: Stage::Current })?;
         // The master's own fields first: a DescribeSecret and an RDS look-up only when it lacks
         // them (an RDS-managed master secret) or names another host.
         match DbSecret::parse(&value) {
@@ -521,21 +527,21 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 let meta = self.store.describe(master_arn).await?;
                 let located = self.locate(&meta).await?;
                 if located.is_none() {
-                    return Err(RotationError::InvalidSecret { which: "master", source: SecretError::NotLocated(field) });
+                    return Err(RotationError::InvalidSecret { which: Credentials::Master, source: SecretError::NotLocated(field) });
                 }
                 let target = meta.rds_target().map_err(RotationError::RdsTag)?;
                 let master = DbSecret::parse_located(&value, located.as_ref())
-                    .map_err(|source| RotationError::InvalidSecret { which: "master", source })?;
+                    .map_err(|source| RotationError::InvalidSecret { which: Credentials::Master, source })?;
                 Ok((master, Some(target)))
             }
-            Err(source) => Err(RotationError::InvalidSecret { which: "master", source }),
+            Err(source) => Err(RotationError::InvalidSecret { which: Credentials::Master, source }),
         }
     }
 
     async fn test(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.pending_value(arn, token).await?;
-        let Kind::Database(pending) = self.classify(meta, &value, AWSPENDING, facts).await? else {
+        let Kind::Database(pending) = self.classify(meta, &value, PENDING, facts).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: testSecret has nothing to test");
             return Ok(Outcome::Done);
         };
@@ -545,7 +551,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // say) tests the configuration: testSecret on an AWSPENDING copy of AWSCURRENT's value.
         // That version was never set, so its failure to log in says nothing of this rotation;
         // a real pending version always holds a new password, so this never excuses one.
-        if self.store.get(arn, AWSCURRENT, None).await?.is_some_and(|current| current.expose() == value.expose()) {
+        if self.store.get(arn, Stage::Current, None).await?.is_some_and(|current| current.expose() == value.expose()) {
             let error_type = err.error_type();
             tracing::warn!(secret_arn = arn, token, error_type, error = %err, "rotation configuration test: AWSPENDING is a copy of AWSCURRENT, which does not log in; the first rotation will fail until it does");
             return Ok(Outcome::ConfigurationTest);
@@ -556,8 +562,8 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     /// Logs in with the pending credentials, checks who the server says they are, and runs
     /// `TEST_QUERY` if there is one.
     async fn log_in_and_query(&self, arn: &str, token: &str, pending: &DbSecret) -> Result<(), RotationError> {
-        let mut session = self.db.connect(&login(pending, &pending.dbname)).await.map_err(|e| RotationError::db(AWSPENDING, e))?;
-        let who = session.whoami().await.map_err(|e| RotationError::db(AWSPENDING, e))?;
+        let mut session = self.db.connect(&login(pending, &pending.dbname)).await.map_err(|e| RotationError::db(PENDING, e))?;
+        let who = session.whoami().await.map_err(|e| RotationError::db(PENDING, e))?;
         if who != pending.username {
             return Err(RotationError::TestFailed(format!("logged in as {who:?}, expected {:?}", pending.username)));
         }
@@ -607,6 +613,7 @@ mod tests {
 
     use super::*;
     use crate::fakes::{FakeDb, FakeRds, FakeStore, When};
+    use crate::ports::{AWSCURRENT, AWSPENDING, AWSPREVIOUS};
     use crate::ports::{TAG_RDS_CLUSTER, TAG_RDS_INSTANCE};
     use common::aws::{AwsError, AwsErrorKind, Service};
 

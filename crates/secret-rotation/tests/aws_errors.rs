@@ -12,7 +12,7 @@ use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service};
 use secret_rotation::RotationError;
 use secret_rotation::aws::SecretsManager;
-use secret_rotation::ports::SecretStore;
+use secret_rotation::ports::{SecretStore, Stage};
 
 /// A Secrets Manager client whose HTTP layer answers every request with `status` and an
 /// awsJson1.1 error of type `code`.
@@ -87,5 +87,5 @@ async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
 async fn a_missing_version_is_no_value_not_an_error() {
     let store =
         answering(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSPENDING");
-    assert_eq!(store.get("my-secret", "AWSPENDING", Some("token")).await.unwrap(), None);
+    assert_eq!(store.get("my-secret", Stage::Pending, Some("token")).await.unwrap(), None);
 }

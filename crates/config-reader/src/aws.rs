@@ -1,13 +1,13 @@
-//! The Parameter Store adapter: the only module that touches the SDK.
+//! The Parameter Store adapter: the only module that touches the SDK. A failed call is sorted by
+//! [`AwsError::from_sdk`], as in every function.
 
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types as ssm;
 use aws_smithy_types::date_time::Format;
-use common::SdkFailure;
+use common::aws::{AwsError, Service};
 
 use crate::name::SECRETS_MANAGER_REFERENCE;
-use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType, SourceError};
+use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType};
 
 /// Parameter Store through `aws-sdk-ssm`. Always asks for decryption.
 #[derive(Debug, Clone)]
@@ -28,10 +28,16 @@ impl SsmSource {
 }
 
 impl ParameterSource for SsmSource {
-    async fn get_parameters(&self, names: &[String]) -> Result<Batch, SourceError> {
+    async fn get_parameters(&self, names: &[String]) -> Result<Batch, AwsError> {
         debug_assert!(names.len() <= MAX_BATCH);
-        let out =
-            self.client.get_parameters().set_names(Some(names.to_vec())).with_decryption(true).send().await.map_err(|e| classify(&e))?;
+        let out = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Ssm, &e))?;
         let returned = out.parameters.unwrap_or_default().into_iter().map(convert).collect();
         let (found, unmatched) = match_requests(names, returned);
         if unmatched > 0 {
@@ -40,7 +46,7 @@ impl ParameterSource for SsmSource {
         Ok(Batch { found, missing: out.invalid_parameters.unwrap_or_default() })
     }
 
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, SourceError> {
+    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, AwsError> {
         let out = self
             .client
             .get_parameters_by_path()
@@ -51,7 +57,7 @@ impl ParameterSource for SsmSource {
             .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| classify(&e))?;
+            .map_err(|e| AwsError::from_sdk(Service::Ssm, &e))?;
         Ok(Page {
             parameters: out.parameters.unwrap_or_default().into_iter().map(convert).collect(),
             next_token: out.next_token.filter(|t| !t.is_empty()),
@@ -126,48 +132,6 @@ fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(Strin
     (found, unmatched)
 }
 
-/// Sorts an SDK error into what a person has to do about it.
-pub(crate) fn classify<E, R>(err: &SdkError<E, R>) -> SourceError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match SdkFailure::of(err) {
-        SdkFailure::Service { code, message } => {
-            let message = format!("{code}: {message}");
-            classify_code(&code, message)
-        }
-        SdkFailure::Other(detail) => SourceError::Invalid { message: detail },
-        transport => SourceError::Unavailable { message: transport.transport_detail().unwrap_or_default() },
-    }
-}
-
-fn classify_code(code: &str, message: String) -> SourceError {
-    let kms = code.starts_with("KMS")
-        || code == "InvalidKeyId"
-        || message.contains("kms:")
-        || message.contains("AWSKMS")
-        || message.contains("KMS key")
-        || message.contains("customer master key");
-    match code {
-        _ if kms => SourceError::KmsDecrypt { message },
-        "AccessDeniedException"
-        | "AccessDenied"
-        | "UnrecognizedClientException"
-        | "InvalidClientTokenId"
-        | "ExpiredTokenException"
-        | "InvalidSignatureException"
-        | "MissingAuthenticationToken" => SourceError::AccessDenied { message },
-        "ThrottlingException" | "Throttling" | "ThrottledException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-            SourceError::Throttled { message }
-        }
-        "InternalServerError" | "InternalFailure" | "ServiceUnavailable" | "ServiceUnavailableException" => {
-            SourceError::Unavailable { message }
-        }
-        _ => SourceError::Invalid { message },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,18 +179,5 @@ mod tests {
         let (found, unmatched) = match_requests(&req, vec![param("a/dev/db", None, 0), param("/other", None, 1)]);
         assert_eq!(unmatched, 1);
         assert_eq!(found[0].1.name, "/aws/reference/secretsmanager/a/dev/db");
-    }
-
-    #[test]
-    fn codes_are_classified() {
-        let iam = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url";
-        assert!(matches!(classify_code("AccessDeniedException", iam.into()), SourceError::AccessDenied { .. }));
-        let kms = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234";
-        assert!(matches!(classify_code("AccessDeniedException", kms.into()), SourceError::KmsDecrypt { .. }));
-        assert!(matches!(classify_code("InvalidKeyId", "key disabled".into()), SourceError::KmsDecrypt { .. }));
-        assert!(matches!(classify_code("ThrottlingException", "Rate exceeded".into()), SourceError::Throttled { .. }));
-        assert!(matches!(classify_code("InternalServerError", String::new()), SourceError::Unavailable { .. }));
-        assert!(matches!(classify_code("ValidationException", String::new()), SourceError::Invalid { .. }));
-        assert!(matches!(classify_code("UnrecognizedClientException", String::new()), SourceError::AccessDenied { .. }));
     }
 }

@@ -1,9 +1,9 @@
 //! What can go wrong, each with a stable `errorType` and a message that says what to do.
 
+use common::aws::{AwsError, AwsErrorKind};
 use common::{ConfigError, ErrorKind};
 
 use crate::name::NameError;
-use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -23,21 +23,21 @@ pub enum ReadError {
     MissingParameters { names: Vec<String> },
 
     #[error("{source}; allow ssm:GetParameters and ssm:GetParametersByPath on {scope}* in the function's role")]
-    AccessDenied { scope: String, source: SourceError },
+    AccessDenied { scope: String, source: AwsError },
 
     #[error(
         "{source}; allow kms:Decrypt on the parameters' key for the function's role (through ssm, kms:ViaService) and check the key is enabled"
     )]
-    KmsDecryptDenied { source: SourceError },
+    KmsDecryptDenied { source: AwsError },
 
     #[error("{source}; lower the request rate, raise AWS_MAX_ATTEMPTS, or raise the Parameter Store throughput limit")]
-    Throttled { source: SourceError },
+    Throttled { source: AwsError },
 
     #[error("{source}")]
-    Refused { source: SourceError },
+    Refused { source: AwsError },
 
     #[error("{source}")]
-    Unavailable { source: SourceError },
+    Unavailable { source: AwsError },
 
     /// `GetParametersByPath` kept returning pages past the limit, or repeated a token.
     #[error("reading {path} did not finish: {reason}")]
@@ -49,13 +49,17 @@ fn join(errors: &[NameError]) -> String {
 }
 
 impl ReadError {
-    pub(crate) fn from_source(source: SourceError, scope: &str) -> Self {
-        match source {
-            SourceError::AccessDenied { .. } => Self::AccessDenied { scope: scope.to_owned(), source },
-            SourceError::KmsDecrypt { .. } => Self::KmsDecryptDenied { source },
-            SourceError::Throttled { .. } => Self::Throttled { source },
-            SourceError::Invalid { .. } => Self::Refused { source },
-            SourceError::Unavailable { .. } => Self::Unavailable { source },
+    /// Wraps a failed Parameter Store call by what a person does about it; `scope` is the path
+    /// the function's role must be allowed to read.
+    pub(crate) fn from_source(source: AwsError, scope: &str) -> Self {
+        match source.kind {
+            AwsErrorKind::Denied { kms: false } => Self::AccessDenied { scope: scope.to_owned(), source },
+            AwsErrorKind::Denied { kms: true } => Self::KmsDecryptDenied { source },
+            AwsErrorKind::Throttled => Self::Throttled { source },
+            AwsErrorKind::Unavailable => Self::Unavailable { source },
+            // A missing name comes back in `InvalidParameters` (MissingParameters); a not-found
+            // code is a request Parameter Store refused as it stands, like a rejection.
+            AwsErrorKind::Rejected | AwsErrorKind::NotFound => Self::Refused { source },
         }
     }
 }

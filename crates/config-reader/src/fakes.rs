@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::SecretString;
+use common::aws::AwsError;
 
 use crate::cache::Clock;
-use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType, SourceError};
+use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
@@ -19,7 +20,7 @@ pub enum Call {
 pub struct FakeSource {
     pub parameters: Mutex<BTreeMap<String, Parameter>>,
     pub calls: Mutex<Vec<Call>>,
-    pub fail_with: Mutex<Option<SourceError>>,
+    pub fail_with: Mutex<Option<AwsError>>,
     pub repeat_token: bool,
 }
 
@@ -48,13 +49,13 @@ impl FakeSource {
         self.calls.lock().unwrap().clone()
     }
 
-    pub fn fail(&self, err: Option<SourceError>) {
+    pub fn fail(&self, err: Option<AwsError>) {
         *self.fail_with.lock().unwrap() = err;
     }
 }
 
 impl ParameterSource for Arc<FakeSource> {
-    async fn get_parameters(&self, names: &[String]) -> Result<Batch, SourceError> {
+    async fn get_parameters(&self, names: &[String]) -> Result<Batch, AwsError> {
         assert!(names.len() <= MAX_BATCH, "batch of {}", names.len());
         self.calls.lock().unwrap().push(Call::Get(names.to_vec()));
         if let Some(err) = self.fail_with.lock().unwrap().clone() {
@@ -74,7 +75,7 @@ impl ParameterSource for Arc<FakeSource> {
         Ok(batch)
     }
 
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, SourceError> {
+    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, AwsError> {
         self.calls.lock().unwrap().push(Call::Path(next_token.map(str::to_owned)));
         if let Some(err) = self.fail_with.lock().unwrap().clone() {
             return Err(err);

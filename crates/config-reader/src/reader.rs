@@ -271,10 +271,10 @@ mod tests {
     use std::time::Duration;
 
     use common::ErrorKind;
+    use common::aws::{AwsError, AwsErrorKind, Service};
 
     use super::*;
     use crate::fakes::{Call, FakeClock, FakeSource};
-    use crate::source::SourceError;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let mut map: HashMap<&str, &str> = [("DEV_OR_PROD", "dev")].into_iter().collect();
@@ -430,14 +430,15 @@ mod tests {
         let source = classic();
         let (reader, _) = reader(&source, &[]);
         let cases = [
-            (SourceError::AccessDenied { message: "AccessDeniedException: no".into() }, "Config.AccessDenied"),
-            (SourceError::KmsDecrypt { message: "AccessDeniedException: kms:Decrypt".into() }, "Config.KmsDecryptDenied"),
-            (SourceError::Throttled { message: "ThrottlingException".into() }, "Config.Throttled"),
-            (SourceError::Invalid { message: "ValidationException".into() }, "Config.RequestRefused"),
-            (SourceError::Unavailable { message: "timed out".into() }, "Config.Unavailable"),
+            (AwsErrorKind::Denied { kms: false }, Some("AccessDeniedException"), "no", "Config.AccessDenied"),
+            (AwsErrorKind::Denied { kms: true }, Some("AccessDeniedException"), "kms:Decrypt", "Config.KmsDecryptDenied"),
+            (AwsErrorKind::Throttled, Some("ThrottlingException"), "Rate exceeded", "Config.Throttled"),
+            (AwsErrorKind::Rejected, Some("ValidationException"), "bad name", "Config.RequestRefused"),
+            (AwsErrorKind::NotFound, Some("ParameterNotFound"), "no such parameter", "Config.RequestRefused"),
+            (AwsErrorKind::Unavailable, None, "the request timed out", "Config.Unavailable"),
         ];
-        for (failure, error_type) in cases {
-            source.fail(Some(failure));
+        for (kind, code, message, error_type) in cases {
+            source.fail(Some(AwsError::new(Service::Ssm, kind, code, message)));
             let err = reader.read(&Request::default()).await.unwrap_err();
             assert_eq!(err.error_type(), error_type, "{err}");
             let diagnostic: lambda_runtime::Diagnostic = err.into();

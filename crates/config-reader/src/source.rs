@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use common::SecretString;
+use common::aws::AwsError;
 
 /// Parameter Store's value types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -50,32 +51,12 @@ pub struct Page {
     pub next_token: Option<String>,
 }
 
-/// A failed call, classified so that a person knows what to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SourceError {
-    /// IAM refused the Parameter Store call itself (first stage of the classic set-up).
-    #[error("access denied by IAM: {message}")]
-    AccessDenied { message: String },
-    /// Parameter Store was allowed, but KMS refused to decrypt a SecureString (second stage), or
-    /// the key is disabled, pending deletion or not found.
-    #[error("KMS refused to decrypt: {message}")]
-    KmsDecrypt { message: String },
-    /// Still throttled after the SDK's retries with backoff.
-    #[error("throttled by Parameter Store after retries: {message}")]
-    Throttled { message: String },
-    /// The request was refused as invalid (a bad name, selector or path).
-    #[error("request refused by Parameter Store: {message}")]
-    Invalid { message: String },
-    /// Network trouble, time-outs, server errors: worth retrying later.
-    #[error("Parameter Store unavailable: {message}")]
-    Unavailable { message: String },
-}
-
-/// Where parameters come from. At most [`MAX_BATCH`] names per `get_parameters` call.
+/// Where parameters come from. At most [`MAX_BATCH`] names per `get_parameters` call. A failed
+/// call is an [`AwsError`] of [`common::aws::Service::Ssm`], sorted as every function sorts them.
 pub trait ParameterSource {
-    fn get_parameters(&self, names: &[String]) -> impl Future<Output = Result<Batch, SourceError>> + Send;
+    fn get_parameters(&self, names: &[String]) -> impl Future<Output = Result<Batch, AwsError>> + Send;
 
-    fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> impl Future<Output = Result<Page, SourceError>> + Send;
+    fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> impl Future<Output = Result<Page, AwsError>> + Send;
 }
 
 /// Parameter Store's limit on names per `GetParameters` call.

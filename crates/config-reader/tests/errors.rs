@@ -1,6 +1,8 @@
 //! The Parameter Store adapter's error handling through the real SDK stack (signing, retries,
 //! deserialisation), with the HTTP layer answering as AWS does when IAM or KMS refuse, when the
-//! service throttles, and when it never answers. moto cannot produce these refusals.
+//! service throttles, and when it never answers: each answer sorted into the model every adapter
+//! shares (`common::aws`) and the reader's documented `errorType` for it. moto cannot produce
+//! these refusals.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
@@ -13,9 +15,10 @@ use aws_sdk_ssm::config::timeout::TimeoutConfig;
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region, SharedHttpClient};
 use aws_smithy_http_client::test_util::{NeverClient, infallible_client_fn};
 use common::ErrorKind;
+use common::aws::{AwsError, AwsErrorKind, Service};
 use common::testing::LogCapture;
 use config_reader::aws::SsmSource;
-use config_reader::{Config, Reader, Request};
+use config_reader::{Config, ReadMode, Reader, Request};
 use tracing::instrument::WithSubscriber;
 
 fn reader(http: SharedHttpClient, attempts: u32) -> Reader<SsmSource> {
@@ -45,6 +48,98 @@ fn answering(status: u16, code: &'static str, message: &'static str) -> (SharedH
             .unwrap()
     });
     (client, count)
+}
+
+const IAM_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url";
+const KMS_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234 (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)";
+
+/// Every answer the reader documents, with the codes its own classifier used to list (IAM and
+/// credentials, KMS, throttling, server errors), and the kind and `errorType` each must keep.
+const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
+    (400, "ParameterNotFound", "Parameter /my-app/dev/db-url not found.", AwsErrorKind::NotFound, "Config.RequestRefused"),
+    (400, "AccessDeniedException", IAM_DENIAL, AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
+    (403, "AccessDenied", "Access denied", AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
+    (
+        400,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+        AwsErrorKind::Denied { kms: false },
+        "Config.AccessDenied",
+    ),
+    (
+        403,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        AwsErrorKind::Denied { kms: false },
+        "Config.AccessDenied",
+    ),
+    (
+        400,
+        "ExpiredTokenException",
+        "The security token included in the request is expired",
+        AwsErrorKind::Denied { kms: false },
+        "Config.AccessDenied",
+    ),
+    (
+        400,
+        "InvalidSignatureException",
+        "The request signature we calculated does not match the signature you provided.",
+        AwsErrorKind::Denied { kms: false },
+        "Config.AccessDenied",
+    ),
+    (403, "MissingAuthenticationToken", "Missing Authentication Token", AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
+    (400, "AccessDeniedException", KMS_DENIAL, AwsErrorKind::Denied { kms: true }, "Config.KmsDecryptDenied"),
+    (400, "InvalidKeyId", "The KMS key is disabled.", AwsErrorKind::Denied { kms: true }, "Config.KmsDecryptDenied"),
+    (
+        400,
+        "KMSAccessDeniedException",
+        "The ciphertext refers to a key that does not exist or that you do not have access to.",
+        AwsErrorKind::Denied { kms: true },
+        "Config.KmsDecryptDenied",
+    ),
+    (400, "ThrottlingException", "Rate exceeded", AwsErrorKind::Throttled, "Config.Throttled"),
+    (400, "Throttling", "Rate exceeded", AwsErrorKind::Throttled, "Config.Throttled"),
+    (400, "ThrottledException", "Rate exceeded", AwsErrorKind::Throttled, "Config.Throttled"),
+    (400, "TooManyRequestsException", "Too many requests", AwsErrorKind::Throttled, "Config.Throttled"),
+    (400, "RequestLimitExceeded", "Request limit exceeded", AwsErrorKind::Throttled, "Config.Throttled"),
+    (429, "SomeCodeNobodyListed", "slow down", AwsErrorKind::Throttled, "Config.Throttled"),
+    (500, "InternalServerError", "An error occurred on the server side.", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (
+        500,
+        "InternalFailure",
+        "The request processing has failed because of an unknown error.",
+        AwsErrorKind::Unavailable,
+        "Config.Unavailable",
+    ),
+    (503, "ServiceUnavailable", "Service unavailable", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (503, "ServiceUnavailableException", "Service unavailable", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (503, "SomeCodeNobodyListed", "try later", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (
+        400,
+        "ValidationException",
+        "1 validation error detected: Value at 'path' failed to satisfy constraint",
+        AwsErrorKind::Rejected,
+        "Config.RequestRefused",
+    ),
+    (400, "InvalidNextToken", "The specified token is not valid.", AwsErrorKind::Rejected, "Config.RequestRefused"),
+];
+
+#[tokio::test]
+async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
+    for mode in [ReadMode::Names, ReadMode::Path] {
+        for &(status, code, message, kind, error_type) in ANSWERS {
+            let (http, count) = answering(status, code, message);
+            let err = reader(http, 2).read(&Request { mode: Some(mode), ..Request::default() }).await.unwrap_err();
+            assert_eq!(err.error_type(), error_type, "{mode:?} {status} {code}: {err}");
+            let aws = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<AwsError>()).expect("the AwsError is the source");
+            assert_eq!((aws.service, aws.kind, aws.code.as_deref()), (Service::Ssm, kind, Some(code)), "{mode:?} {status} {code}");
+            assert!(err.to_string().contains(message), "the service's words are kept: {err}");
+            // The SDK retries the transient answers, never a denial or a rejection; it does not
+            // retry a 429 whose code is on none of its lists (its status list is 500, 502-504).
+            let attempts = if kind.is_transient() && status != 429 { 2 } else { 1 };
+            assert_eq!(count.load(Ordering::SeqCst), attempts, "{status} {code}: attempts made");
+        }
+    }
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub mod engines;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fakes;
+mod locate;
 pub mod mysql;
 pub mod password;
 pub mod ports;

@@ -10,10 +10,10 @@ use common::{ErrorKind, SecretString};
 use serde::Deserialize;
 
 use crate::error::RotationError;
+use crate::locate::{self, Locator};
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    CURRENT, Credentials, Database, DbError, Login, NoRds, PENDING, PREVIOUS, RdsApi, RdsDatabase, RdsTarget, SecretMeta, SecretStore,
-    Session, Stage,
+    CURRENT, Credentials, Database, DbError, Login, NoRds, PENDING, PREVIOUS, RdsApi, RdsTarget, SecretMeta, SecretStore, Session, Stage,
 };
 use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
 use crate::settings::Settings;
@@ -104,10 +104,6 @@ impl Facts {
     }
 }
 
-/// How long an RDS look-up is reused: longer than a rotation's four steps, short enough that a
-/// changed endpoint or port is seen by the next rotation.
-const LOCATED_TTL: std::time::Duration = std::time::Duration::from_mins(5);
-
 /// A secret value, read for what it is.
 enum Kind {
     /// A non-database secret: new values for `ROTATE_KEYS`.
@@ -121,10 +117,7 @@ pub struct Rotator<S, D, R = NoRds> {
     store: S,
     db: D,
     /// The RDS API, for secrets that RDS manages (named by their `aws:rds:*` tags).
-    rds: R,
-    /// What the RDS API last said, for a few minutes: the steps of one rotation come seconds
-    /// apart in the same warm process, and RDS's `Describe*` calls have tight rate limits.
-    located: std::sync::Mutex<Option<(RdsTarget, Instant, RdsDatabase)>>,
+    locator: Locator<R>,
     policy: PasswordPolicy,
     /// Allow-lists, the keys of non-database secrets, the test query.
     settings: Settings,
@@ -132,7 +125,7 @@ pub struct Rotator<S, D, R = NoRds> {
 
 impl<S, D> Rotator<S, D> {
     pub fn new(store: S, db: D, policy: PasswordPolicy) -> Self {
-        Self { store, db, rds: NoRds, located: std::sync::Mutex::new(None), policy, settings: Settings::default() }
+        Self { store, db, locator: Locator::new(NoRds), policy, settings: Settings::default() }
     }
 }
 
@@ -144,7 +137,7 @@ impl<S, D, R> Rotator<S, D, R> {
 
     /// Looks up RDS-managed secrets' databases (engine, host, port) through `rds`.
     pub fn with_rds<R2>(self, rds: R2) -> Rotator<S, D, R2> {
-        Rotator { store: self.store, db: self.db, rds, located: std::sync::Mutex::new(None), policy: self.policy, settings: self.settings }
+        Rotator { store: self.store, db: self.db, locator: Locator::new(rds), policy: self.policy, settings: self.settings }
     }
 }
 
@@ -243,30 +236,6 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             .ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Pending })
     }
 
-    /// The RDS API's answer for `target`, from the last few minutes' if there is one.
-    async fn locate_target(&self, target: &RdsTarget) -> Result<RdsDatabase, RotationError> {
-        let cached = self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        if let Some((t, at, found)) = cached
-            && t == *target
-            && at.elapsed() < LOCATED_TTL
-        {
-            return Ok(found);
-        }
-        let found = self.rds.locate(target).await.map_err(RotationError::Rds)?;
-        *self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((target.clone(), Instant::now(), found.clone()));
-        Ok(found)
-    }
-
-    /// Where an RDS-managed secret's database is, from the RDS API; `None` for other secrets.
-    async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
-        let Some(target) = meta.rds_target().map_err(RotationError::RdsTag)? else { return Ok(None) };
-        let found = self.locate_target(&target).await?;
-        let engine =
-            secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: Credentials::RdsApi, source })?;
-        tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
-        Ok(Some(Located { engine, host: found.endpoint.host, port: found.endpoint.port }))
-    }
-
     /// Reads `value` (the `which` version of the secret `meta` describes) as a database secret,
     /// completed from the RDS API for a secret RDS manages, or as a non-database secret.
     async fn classify(
@@ -276,7 +245,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         which: Credentials,
         facts: &mut Facts,
     ) -> Result<Kind, RotationError> {
-        let located = self.locate(meta).await?;
+        let located = self.locator.locate(meta).await?;
         if located.is_none() && secret::is_generic(value) {
             facts.learn_generic();
             return Ok(Kind::Generic);
@@ -446,24 +415,12 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 return Err(RotationError::MasterUser { user: user.clone(), master: master.username.clone() });
             }
         }
-        if !master.host.eq_ignore_ascii_case(&pending.host) || master.port != pending.port {
+        if !locate::same_host(&master, pending) {
             let target = match target {
                 Some(known) => known,
                 None => self.store.describe(master_arn).await?.rds_target().map_err(RotationError::RdsTag)?,
             };
-            let Some(target) = target else {
-                return Err(RotationError::Mismatch(
-                    "the master secret's host or port differs from the pending secret's, and the master secret names no RDS database to check them against".into(),
-                ));
-            };
-            let endpoints = self.rds.endpoints(&target).await.map_err(RotationError::Rds)?;
-            if !endpoints.iter().any(|e| e.host.eq_ignore_ascii_case(&pending.host) && e.port == pending.port) {
-                return Err(RotationError::NotSameDatabase {
-                    host: format!("{}:{}", pending.host, pending.port),
-                    database: target.describe(),
-                });
-            }
-            tracing::info!(host = %pending.host, rds = %target.describe(), master_host = %master.host, "the secret's host is an endpoint of the master's database: the master changes the password on the writer");
+            self.locator.check_host(&master, target, pending).await?;
         }
         // Whoever can write the secret's value names the user the master acts on: the master acts
         // only for credentials that log in (AWSPENDING too: a retry after the password changed).
@@ -525,7 +482,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             Ok(master) => Ok((master, None)),
             Err(SecretError::Missing(field @ ("engine" | "host"))) => {
                 let meta = self.store.describe(master_arn).await?;
-                let located = self.locate(&meta).await?;
+                let located = self.locator.locate(&meta).await?;
                 if located.is_none() {
                     return Err(RotationError::InvalidSecret { which: Credentials::Master, source: SecretError::NotLocated(field) });
                 }

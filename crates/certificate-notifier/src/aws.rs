@@ -1,9 +1,7 @@
 //! The ACM adapter: `DescribeCertificate`.
 
 use aws_sdk_acm::Client;
-use aws_sdk_acm::error::{ProvideErrorMetadata, SdkError};
-use common::sdk::{self, ErrorCodes, Sorted};
-use notification::LookupError;
+use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{CertificateDirectory, CertificateInfo};
 
@@ -25,11 +23,16 @@ impl AcmDirectory {
 }
 
 impl CertificateDirectory for AcmDirectory {
-    async fn describe(&self, arn: &str) -> Result<CertificateInfo, LookupError> {
-        let out = self.client.describe_certificate().certificate_arn(arn).send().await.map_err(|e| classify(&e))?;
-        let c = out.certificate.ok_or(LookupError::NotFound)?;
+    async fn describe(&self, arn: &str) -> Result<Option<CertificateInfo>, AwsError> {
+        let answer = self.client.describe_certificate().certificate_arn(arn).send().await;
+        let out = match answer.map_err(|e| AwsError::from_sdk(Service::Acm, &e)) {
+            Ok(out) => out,
+            Err(e) if e.kind == AwsErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(c) = out.certificate else { return Ok(None) };
         let renewal = c.renewal_summary;
-        Ok(CertificateInfo {
+        Ok(Some(CertificateInfo {
             domain: c.domain_name,
             alternative_names: c.subject_alternative_names.unwrap_or_default(),
             cert_type: c.r#type.map(|t| t.as_str().to_owned()),
@@ -39,17 +42,6 @@ impl CertificateDirectory for AcmDirectory {
             renewal_status: renewal.as_ref().map(|r| r.renewal_status.as_str().to_owned()),
             renewal_reason: renewal.and_then(|r| r.renewal_status_reason).map(|r| r.as_str().to_owned()),
             in_use_by: c.in_use_by.unwrap_or_default(),
-        })
-    }
-}
-
-const CODES: ErrorCodes = ErrorCodes { not_found: &["ResourceNotFoundException"], denied: &["AccessDeniedException"], transient: &[] };
-
-/// An enrichment failure: anything but a denial or a missing resource is "unavailable".
-fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> LookupError {
-    match sdk::sort(err, &CODES) {
-        Sorted::NotFound(_) => LookupError::NotFound,
-        Sorted::Denied(text) => LookupError::AccessDenied(text),
-        Sorted::Transient(text) | Sorted::Refused(text) => LookupError::Unavailable(text),
+        }))
     }
 }

@@ -5,9 +5,10 @@
 //! is derived from the days-left bucket: an event whose days left equal a threshold is the first
 //! one in that bucket (yesterday's had one day more).
 
+use common::aws::AwsError;
 use notification::notice::Message;
 use notification::timefmt;
-use notification::{Envelope, LookupError, Notification, Severity};
+use notification::{Envelope, Notification, Severity, lookup_failure};
 
 use crate::config::Config;
 use crate::event::{AcmEvent, AcmKind, ComplianceChange};
@@ -32,8 +33,8 @@ pub struct Facts {
 
 impl Facts {
     #[must_use]
-    pub fn gather(arn: &str, event: Option<&AcmEvent>, lookup: &Result<CertificateInfo, LookupError>, now: i64) -> Self {
-        let info = lookup.as_ref().ok();
+    pub fn gather(arn: &str, event: Option<&AcmEvent>, lookup: &Result<Option<CertificateInfo>, AwsError>, now: i64) -> Self {
+        let info = lookup.as_ref().ok().and_then(Option::as_ref);
         let not_after = info.and_then(|i| i.not_after);
         Self {
             arn: arn.to_owned(),
@@ -49,10 +50,11 @@ impl Facts {
             renewal_eligible: info.and_then(|i| i.renewal_eligibility.as_deref()).map(|r| r == "ELIGIBLE"),
             renewal_status: info.and_then(|i| i.renewal_status.clone()),
             renewal_reason: info.and_then(|i| i.renewal_reason.clone()),
-            unchecked: lookup.as_ref().err().map(|e| match e {
-                LookupError::NotFound => "the certificate was not found by ACM DescribeCertificate (deleted?)".to_owned(),
-                other => format!("the certificate's type, renewal and use (ACM DescribeCertificate {other})"),
-            }),
+            unchecked: match lookup {
+                Ok(Some(_)) => None,
+                Ok(None) => Some("the certificate was not found by ACM DescribeCertificate (deleted?)".to_owned()),
+                Err(e) => Some(format!("the certificate's type, renewal and use (ACM DescribeCertificate {})", lookup_failure(e))),
+            },
         }
     }
 

@@ -51,8 +51,13 @@ impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
             CertificateEvent::Other(reason) => return Ok(Decision::ignored(&e.id, reason.clone())),
         };
         let lookup = self.certificates.describe(arn).await;
-        if let Err(err) = &lookup {
-            tracing::warn!(certificate_arn = arn, error = %err, "DescribeCertificate failed: deciding from the event alone");
+        let failure = match &lookup {
+            Ok(Some(_)) => None,
+            Ok(None) => Some("not found".to_owned()),
+            Err(err) => Some(err.to_string()),
+        };
+        if let Some(error) = failure {
+            tracing::warn!(certificate_arn = arn, error = %error, "DescribeCertificate failed: deciding from the event alone");
         }
         let verdict = match &event {
             CertificateEvent::Acm(a) => {
@@ -89,9 +94,10 @@ mod tests {
     use std::sync::Mutex;
 
     use common::ErrorKind;
+    use common::aws::{AwsError, AwsErrorKind, Service};
     use notification::testing::FakeNotifier;
     use notification::timefmt::{self, DAY};
-    use notification::{LookupError, NotifyError, Outcome, Severity};
+    use notification::{Outcome, Severity};
     use serde_json::{Value, json};
 
     use super::*;
@@ -109,11 +115,11 @@ mod tests {
     const MALFORMED: &str = include_str!("../../../events/certificate-notifier/malformed.json");
 
     #[derive(Debug, Default)]
-    struct FakeAcm(Mutex<HashMap<String, Result<CertificateInfo, LookupError>>>);
+    struct FakeAcm(Mutex<HashMap<String, Result<Option<CertificateInfo>, AwsError>>>);
 
     impl CertificateDirectory for &FakeAcm {
-        async fn describe(&self, arn: &str) -> Result<CertificateInfo, LookupError> {
-            self.0.lock().unwrap().get(arn).cloned().unwrap_or(Err(LookupError::NotFound))
+        async fn describe(&self, arn: &str) -> Result<Option<CertificateInfo>, AwsError> {
+            self.0.lock().unwrap().get(arn).cloned().unwrap_or(Ok(None))
         }
     }
 
@@ -169,7 +175,7 @@ mod tests {
     #[tokio::test]
     async fn every_event_kind_gets_its_decision() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 14, true)));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 14, true))));
         let cases: [(&str, &str, Severity, &str, &str); 7] = [
             (APPROACHING, "notified", Severity::High, "certificate-expiring", "open"),
             (EXPIRED, "notified", Severity::Critical, "certificate-expired", "open"),
@@ -208,7 +214,7 @@ mod tests {
         let acm = FakeAcm::default();
         let mut seen = Vec::new();
         for days in [45_i64, 31, 30, 29, 15, 14, 8, 7, 2, 1, 0] {
-            acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", days, true)));
+            acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", days, true))));
             let (result, sent) = decide(&acm, approaching(&format!("day-{days}"), json!(days))).await;
             let d = result.unwrap();
             seen.push((days, d.name(), severity(&d)));
@@ -235,14 +241,14 @@ mod tests {
     #[tokio::test]
     async fn type_renewal_and_use_set_the_severity() {
         let cfg = config(&[]);
-        let facts = |info: CertificateInfo| decide::Facts::gather(ARN, None, &Ok(info), now());
+        let facts = |info: CertificateInfo| decide::Facts::gather(ARN, None, &Ok(Some(info)), now());
         // ACM will renew it: informational until renewal is overdue.
         assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 50, true)), &cfg), Severity::Info);
         assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 30, true)), &cfg), Severity::Warning);
         // Validation pending: a person must act, whatever the days.
         let mut pending = cert("AMAZON_ISSUED", 50, true);
         pending.renewal_status = Some("PENDING_VALIDATION".into());
-        assert!(decide::Facts::gather(ARN, None, &Ok(pending.clone()), now()).needs_person(&cfg));
+        assert!(decide::Facts::gather(ARN, None, &Ok(Some(pending.clone())), now()).needs_person(&cfg));
         pending.not_after = Some(now() + 14 * DAY);
         assert_eq!(decide::expiry_severity(&facts(pending), &cfg), Severity::High);
         // Nothing uses it: low, even at one day.
@@ -256,7 +262,7 @@ mod tests {
     #[tokio::test]
     async fn days_left_come_from_not_after_when_acm_answers() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 7, true)));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 7, true))));
         // The event says 14 (a threshold), ACM's NotAfter says 7: NotAfter wins.
         let (result, _) = decide(&acm, approaching("a", json!(14))).await;
         let d = result.unwrap();
@@ -269,7 +275,12 @@ mod tests {
         let acm = FakeAcm::default();
         acm.0.lock().unwrap().insert(
             ARN.into(),
-            Err(LookupError::AccessDenied("AccessDeniedException: not authorized to perform acm:DescribeCertificate".into())),
+            Err(AwsError::new(
+                Service::Acm,
+                AwsErrorKind::Denied { kms: false },
+                Some("AccessDeniedException"),
+                "not authorized to perform acm:DescribeCertificate",
+            )),
         );
         let (result, sent) = decide(&acm, event(APPROACHING)).await;
         let d = result.unwrap();
@@ -286,6 +297,24 @@ mod tests {
         assert_eq!(severity(&result.unwrap()), Severity::Critical);
         assert!(sent[0].message.contains("not found by ACM"), "{}", sent[0].message);
         assert!(sent[0].message.contains("imported, in use"), "the event's CertificateType and InUse: {}", sent[0].message);
+    }
+
+    #[tokio::test]
+    async fn a_certificate_acm_does_not_know_is_logged_and_noted_but_not_an_error() {
+        use common::testing::LogCapture;
+        use tracing::instrument::WithSubscriber;
+
+        let acm = FakeAcm::default();
+        let logs = LogCapture::default();
+        let (result, sent) = decide(&acm, event(APPROACHING)).with_subscriber(logs.subscriber()).await;
+        assert_eq!(result.unwrap().name(), "notified");
+        assert!(sent[0].message.contains("Could not check: the certificate was not found by ACM DescribeCertificate (deleted?)"));
+        let warned = logs
+            .text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|l| l["message"] == "DescribeCertificate failed: deciding from the event alone" && l["error"] == "not found");
+        assert!(warned, "{}", logs.text());
     }
 
     #[tokio::test]
@@ -321,7 +350,7 @@ mod tests {
     #[tokio::test]
     async fn config_changes_raise_resolve_or_stay_quiet() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 20, true)));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 20, true))));
         let mut again = event(NONCOMPLIANT);
         again["detail"]["oldEvaluationResult"] = json!({"complianceType": "NON_COMPLIANT"});
         assert_eq!(decide(&acm, again).await.0.unwrap().name(), "suppressed");
@@ -339,10 +368,10 @@ mod tests {
     #[tokio::test]
     async fn a_repeated_event_id_is_published_once_and_a_failed_publish_is_retried() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(cert("IMPORTED", 14, true)));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 14, true))));
         let notifier = FakeNotifier::default();
         let handler = Handler::new(&acm, &notifier, config(&[]));
-        *notifier.fail.lock().unwrap() = Some(NotifyError::Unavailable("Throttling: rate exceeded".into()));
+        *notifier.fail.lock().unwrap() = Some(AwsError::new(Service::Sns, AwsErrorKind::Throttled, Some("Throttling"), "Rate exceeded"));
         let err = handler.handle(event(APPROACHING), now()).await.unwrap_err();
         assert_eq!(err.error_type(), "Notify.PublishUnavailable");
         assert!(matches!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Notified { .. }));

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use notification::LookupError;
+use common::aws::AwsError;
 
 /// What `DescribeCertificate` says about a certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,5 +25,6 @@ pub struct CertificateInfo {
 
 /// ACM's certificate metadata.
 pub trait CertificateDirectory {
-    fn describe(&self, arn: &str) -> impl Future<Output = Result<CertificateInfo, LookupError>> + Send;
+    /// The certificate's metadata; `Ok(None)` when ACM does not know it (any more).
+    fn describe(&self, arn: &str) -> impl Future<Output = Result<Option<CertificateInfo>, AwsError>> + Send;
 }

@@ -4,9 +4,10 @@
 //! A failure is sorted, in this order, by: the SDK's own view of it (a time-out or a request that
 //! never left is [`AwsErrorKind::Unavailable`]); the error kind the SDK's model gives the code
 //! (throttling, transient, server); the throttling and transient code lists the SDK's retry
-//! classifier keeps; the HTTP status (429 is throttling, 5xx unavailable); and last a short table
-//! of each service's not-found and denied codes ([`Service::not_found_codes`],
-//! [`Service::denied_codes`]). A new code is one line in that table.
+//! classifier keeps, with each service's own throttling codes ([`Service::throttling_codes`]);
+//! the HTTP status (429 is throttling, 5xx unavailable); and last a short table of each service's
+//! not-found and denied codes ([`Service::not_found_codes`], [`Service::denied_codes`]). A new
+//! code is one line in these tables.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
@@ -54,9 +55,27 @@ impl Service {
     #[must_use]
     pub fn denied_codes(self) -> &'static [&'static str] {
         match self {
-            Self::Sns => &["AuthorizationError", "AuthorizationErrorException", "KMSAccessDenied", "KMSDisabled", "KMSInvalidState"],
+            Self::Sns => &[
+                "AuthorizationError",
+                "AuthorizationErrorException",
+                "AccessDenied",
+                "AccessDeniedException",
+                "KMSAccessDenied",
+                "KMSDisabled",
+                "KMSInvalidState",
+            ],
             Self::SecretsManager => &["AccessDeniedException", "DecryptionFailure", "EncryptionFailure"],
             Self::Ssm | Self::Acm | Self::Kms | Self::Rds => &["AccessDeniedException", "AccessDenied"],
+        }
+    }
+
+    /// The codes by which this service says it, or KMS behind it, throttled the call (beyond the
+    /// SDK's own throttling list): checked before a `KMS*` code is taken for a KMS refusal.
+    #[must_use]
+    pub fn throttling_codes(self) -> &'static [&'static str] {
+        match self {
+            Self::Sns => &["KMSThrottling"],
+            Self::Ssm | Self::SecretsManager | Self::Kms | Self::Acm | Self::Rds => &[],
         }
     }
 }
@@ -170,7 +189,7 @@ impl AwsError {
 #[must_use]
 pub fn classify(service: Service, code: Option<&str>, message: &str, modelled: Option<RetryKind>, status: u16) -> AwsErrorKind {
     let code = code.unwrap_or("");
-    let throttling = aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code);
+    let throttling = aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code) || service.throttling_codes().contains(&code);
     let transient = aws_runtime::retries::classifiers::TRANSIENT_ERRORS.contains(&code);
     if modelled == Some(RetryKind::ThrottlingError) || throttling || status == 429 {
         return AwsErrorKind::Throttled;
@@ -219,6 +238,8 @@ mod tests {
         assert_eq!(kind(Service::Ssm, "AccessDeniedException", 400), AwsErrorKind::Denied { kms: false });
         assert_eq!(kind(Service::SecretsManager, "DecryptionFailure", 400), AwsErrorKind::Denied { kms: true });
         assert_eq!(kind(Service::Sns, "KMSDisabled", 400), AwsErrorKind::Denied { kms: true });
+        assert_eq!(kind(Service::Sns, "KMSThrottling", 400), AwsErrorKind::Throttled, "KMS throttling behind SNS is no refusal");
+        assert_eq!(kind(Service::Sns, "AccessDenied", 400), AwsErrorKind::Denied { kms: false });
         assert_eq!(kind(Service::Ssm, "ThrottlingException", 400), AwsErrorKind::Throttled, "the SDK's throttling list");
         assert_eq!(kind(Service::Rds, "Throttling", 400), AwsErrorKind::Throttled);
         assert_eq!(kind(Service::Acm, "SomethingNew", 429), AwsErrorKind::Throttled, "429 whatever the code");

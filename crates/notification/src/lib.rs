@@ -12,14 +12,16 @@ pub mod testing;
 pub mod timefmt;
 
 pub use envelope::Envelope;
-pub use error::{HandlerError, LookupError, NotifyError};
+pub use error::{HandlerError, lookup_failure};
 pub use notice::{Decision, Notification, Outcome, Severity};
 pub use recent::RecentIds;
 
 use std::future::Future;
 
+use common::aws::AwsError;
+
 /// Where notifications go (an SNS topic in production).
 pub trait Notifier {
     /// Publishes `notice`; returns the message id.
-    fn publish(&self, notice: &Notification) -> impl Future<Output = Result<String, NotifyError>> + Send;
+    fn publish(&self, notice: &Notification) -> impl Future<Output = Result<String, AwsError>> + Send;
 }

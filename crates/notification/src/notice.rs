@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use crate::error::{HandlerError, NotifyError};
+use common::aws::AwsError;
+
+use crate::error::HandlerError;
 use crate::{Notifier, RecentIds, timefmt};
 
 /// SNS's limit on a subject is 100 characters; a subject stays below it.
@@ -254,7 +256,7 @@ pub async fn deliver<N: Notifier>(notifier: &N, recent: &RecentIds, notice: Noti
             notification: Some(notice),
         });
     }
-    let message_id = notifier.publish(&notice).await.map_err(|e: NotifyError| {
+    let message_id = notifier.publish(&notice).await.map_err(|e: AwsError| {
         tracing::error!(event_id = %notice.event_id, resource = %notice.resource, error = %e, "publish failed");
         HandlerError::Publish(e)
     })?;

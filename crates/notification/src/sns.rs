@@ -1,11 +1,9 @@
 //! The SNS adapter: publishes a notification with attributes subscriptions can filter on.
 
 use aws_sdk_sns::Client;
-use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
-use common::sdk::{self, ErrorCodes, Sorted};
+use common::aws::{AwsError, Service};
 
-use crate::error::NotifyError;
 use crate::{Notification, Notifier};
 
 #[derive(Debug, Clone)]
@@ -37,7 +35,7 @@ fn fifo_id(text: &str) -> String {
 }
 
 impl Notifier for SnsNotifier {
-    async fn publish(&self, n: &Notification) -> Result<String, NotifyError> {
+    async fn publish(&self, n: &Notification) -> Result<String, AwsError> {
         let mut req = self.client.publish().topic_arn(&self.topic_arn).subject(&n.subject).message(&n.message);
         for (name, value) in [
             ("severity", n.severity.as_str()),
@@ -56,30 +54,7 @@ impl Notifier for SnsNotifier {
             // SNS drops a repeat of the same deduplication id within 5 minutes.
             req = req.message_group_id(fifo_id(&n.resource)).message_deduplication_id(fifo_id(&n.event_id));
         }
-        let out = req.send().await.map_err(|e| classify(&e))?;
+        let out = req.send().await.map_err(|e| AwsError::from_sdk(Service::Sns, &e))?;
         Ok(out.message_id.unwrap_or_default())
-    }
-}
-
-const CODES: ErrorCodes = ErrorCodes {
-    not_found: &["NotFound"],
-    denied: &[
-        "AuthorizationError",
-        "AccessDenied",
-        "AccessDeniedException",
-        "KMSAccessDenied",
-        "KMSDisabled",
-        "KMSInvalidState",
-        "KMSNotFound",
-    ],
-    transient: &["Throttling", "ThrottledException", "InternalError", "ServiceUnavailable", "KMSThrottling"],
-};
-
-fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> NotifyError {
-    match sdk::sort(err, &CODES) {
-        Sorted::NotFound(text) => NotifyError::TopicNotFound(text),
-        Sorted::Denied(text) => NotifyError::AccessDenied(text),
-        Sorted::Transient(text) => NotifyError::Unavailable(text),
-        Sorted::Refused(text) => NotifyError::Refused(text),
     }
 }

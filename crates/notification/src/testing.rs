@@ -3,13 +3,15 @@
 
 use std::sync::Mutex;
 
-use crate::{Notification, Notifier, NotifyError};
+use common::aws::AwsError;
+
+use crate::{Notification, Notifier};
 
 /// Records what it is given; fails the next publish when `fail` holds an error.
 #[derive(Debug, Default)]
 pub struct FakeNotifier {
     pub sent: Mutex<Vec<Notification>>,
-    pub fail: Mutex<Option<NotifyError>>,
+    pub fail: Mutex<Option<AwsError>>,
 }
 
 impl FakeNotifier {
@@ -21,7 +23,7 @@ impl FakeNotifier {
 }
 
 impl Notifier for &FakeNotifier {
-    async fn publish(&self, notice: &Notification) -> Result<String, NotifyError> {
+    async fn publish(&self, notice: &Notification) -> Result<String, AwsError> {
         if let Some(err) = self.fail.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
             return Err(err);
         }

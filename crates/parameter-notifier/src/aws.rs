@@ -1,10 +1,8 @@
 //! The Parameter Store adapter: `DescribeParameters` for one name. Never reads a value.
 
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::types::ParameterStringFilter;
-use common::sdk::{self, ErrorCodes, Sorted};
-use notification::LookupError;
+use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{ParameterDirectory, ParameterInfo, PolicyInfo};
 
@@ -26,14 +24,21 @@ impl SsmDirectory {
 }
 
 impl ParameterDirectory for SsmDirectory {
-    async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, LookupError> {
+    async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, AwsError> {
         let filter = ParameterStringFilter::builder()
             .key("Name")
             .option("Equals")
             .values(name)
             .build()
-            .map_err(|e| LookupError::Unavailable(e.to_string()))?;
-        let out = self.client.describe_parameters().parameter_filters(filter).send().await.map_err(|e| classify(&e))?;
+            .map_err(|e| AwsError::new(Service::Ssm, AwsErrorKind::Rejected, None, e.to_string()))?;
+        let answer = self.client.describe_parameters().parameter_filters(filter).send().await;
+        let out = match answer.map_err(|e| AwsError::from_sdk(Service::Ssm, &e)) {
+            Ok(out) => out,
+            // Parameter Store lists nothing for a name it does not know; should it say
+            // ParameterNotFound instead, that is the same answer.
+            Err(e) if e.kind == AwsErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let Some(p) = out.parameters.unwrap_or_default().into_iter().find(|p| p.name.as_deref() == Some(name)) else {
             return Ok(None);
         };
@@ -54,16 +59,5 @@ impl ParameterDirectory for SsmDirectory {
                 })
                 .collect(),
         }))
-    }
-}
-
-const CODES: ErrorCodes = ErrorCodes { not_found: &["ParameterNotFound"], denied: &["AccessDeniedException"], transient: &[] };
-
-/// An enrichment failure: anything but a denial or a missing resource is "unavailable".
-fn classify(err: &SdkError<impl ProvideErrorMetadata + std::error::Error + 'static, impl std::fmt::Debug>) -> LookupError {
-    match sdk::sort(err, &CODES) {
-        Sorted::NotFound(_) => LookupError::NotFound,
-        Sorted::Denied(text) => LookupError::AccessDenied(text),
-        Sorted::Transient(text) | Sorted::Refused(text) => LookupError::Unavailable(text),
     }
 }

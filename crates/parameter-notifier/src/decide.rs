@@ -1,8 +1,9 @@
 //! From an event and what Parameter Store says now, the notification a person acts on.
 
+use common::aws::AwsError;
 use notification::notice::Message;
 use notification::timefmt::{self, DAY};
-use notification::{Envelope, LookupError, Notification, Severity};
+use notification::{Envelope, Notification, Severity, lookup_failure};
 
 use crate::event::{Change, PolicyAction, PolicyType, policy_duration, policy_timestamp};
 use crate::ports::ParameterInfo;
@@ -11,7 +12,7 @@ use crate::ports::ParameterInfo;
 const URGENT_SECS: i64 = 3 * DAY;
 
 /// The result of the `DescribeParameters` look-up.
-pub type Lookup = Result<Option<ParameterInfo>, LookupError>;
+pub type Lookup = Result<Option<ParameterInfo>, AwsError>;
 
 fn console(region: &str, name: &str) -> Option<String> {
     (!region.is_empty()).then(|| {
@@ -65,9 +66,8 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
             body.unchecked.push("the parameter was not found by DescribeParameters (deleted since the event?)".into());
             None
         }
-        Err(LookupError::NotFound) => None,
         Err(e) => {
-            body.unchecked.push(format!("the parameter's tier, policies and last change (DescribeParameters {e})"));
+            body.unchecked.push(format!("the parameter's tier, policies and last change (DescribeParameters {})", lookup_failure(e)));
             None
         }
     }

@@ -93,9 +93,10 @@ mod tests {
     use std::sync::Mutex;
 
     use common::ErrorKind;
+    use common::aws::{AwsError, AwsErrorKind, Service};
     use notification::testing::FakeNotifier;
     use notification::timefmt::{self, DAY};
-    use notification::{LookupError, Notification, Outcome, Severity};
+    use notification::{Notification, Outcome, Severity};
     use serde_json::{Value, json};
 
     use super::*;
@@ -113,16 +114,16 @@ mod tests {
     const UNKNOWN: &str = include_str!("../../../events/parameter-notifier/unknown-detail-type.json");
 
     #[derive(Debug, Default)]
-    struct FakeSsm(Mutex<HashMap<String, Result<Option<ParameterInfo>, LookupError>>>);
+    struct FakeSsm(Mutex<HashMap<String, Result<Option<ParameterInfo>, AwsError>>>);
 
     impl FakeSsm {
-        fn set(&self, name: &str, info: Result<Option<ParameterInfo>, LookupError>) {
+        fn set(&self, name: &str, info: Result<Option<ParameterInfo>, AwsError>) {
             self.0.lock().unwrap().insert(name.into(), info);
         }
     }
 
     impl ParameterDirectory for &FakeSsm {
-        async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, LookupError> {
+        async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, AwsError> {
             self.0.lock().unwrap().get(name).cloned().unwrap_or(Ok(None))
         }
     }
@@ -236,7 +237,10 @@ mod tests {
     #[tokio::test]
     async fn enrichment_failures_still_notify_from_the_event() {
         let ssm = FakeSsm::default();
-        ssm.set("/my-app/dev/api-token", Err(LookupError::AccessDenied("AccessDeniedException: ssm:DescribeParameters".into())));
+        ssm.set(
+            "/my-app/dev/api-token",
+            Err(AwsError::new(Service::Ssm, AwsErrorKind::Denied { kms: false }, Some("AccessDeniedException"), "ssm:DescribeParameters")),
+        );
         let (d, sent) = decide(&ssm, EXPIRING, None).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
@@ -246,7 +250,7 @@ mod tests {
             "{}",
             n.message
         );
-        ssm.set("/my-app/prod/db-url", Err(LookupError::Unavailable("timed out".into())));
+        ssm.set("/my-app/prod/db-url", Err(AwsError::new(Service::Ssm, AwsErrorKind::Unavailable, None, "the request timed out")));
         let (_, sent) = decide(&ssm, NO_CHANGE, None).await;
         assert!(sent[0].subject.contains("unchanged for at least 20 days"), "{}", sent[0].subject);
     }

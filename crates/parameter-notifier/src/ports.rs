@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use notification::LookupError;
+use common::aws::AwsError;
 
 /// A parameter policy as `DescribeParameters` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,5 +28,5 @@ pub struct ParameterInfo {
 /// Parameter Store's metadata.
 pub trait ParameterDirectory {
     /// The parameter's metadata; `Ok(None)` when it does not exist (any more).
-    fn describe(&self, name: &str) -> impl Future<Output = Result<Option<ParameterInfo>, LookupError>> + Send;
+    fn describe(&self, name: &str) -> impl Future<Output = Result<Option<ParameterInfo>, AwsError>> + Send;
 }

@@ -17,5 +17,5 @@ pub mod testing;
 pub use diagnostic::{ErrorKind, diagnostic};
 pub use env::{ConfigError, Lookup};
 pub use logging::init_tracing;
-pub use sdk::{SdkFailure, aws_sdk_config};
+pub use sdk::aws_sdk_config;
 pub use secret::SecretString;

@@ -3,8 +3,9 @@ template: each check takes the template (a dict, intrinsic functions in their lo
 cfn-lint's loader returns them) and returns the problems it found, an empty list when none.
 
 moto deploys the template but skips AWS::SecretsManager::*, AWS::SNS::Subscription,
-AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy, drops Lambda's Architectures, LoggingConfig and
-DeadLetterConfig, and enforces neither IAM resources nor key policies: these checks cover them.
+AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy, drops Lambda's Architectures, LoggingConfig,
+DeadLetterConfig and TracingConfig, and enforces neither IAM resources nor key policies: these
+checks cover them.
 """
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ FUNCTIONS = {
 # Every action each role may have (beyond these is a finding), and those it must have (without
 # them the function fails at run time).
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+# With Tracing=Active, what Lambda needs from the role to send a function's trace segments: the two
+# write actions of the managed policy AWSXRayDaemonWriteAccess (not its sampling-rule reads), in
+# this one statement, on "*" (neither action has resource-level permissions).
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+XRAY_STATEMENT = {"Sid": "WriteTracesHasNoResource", "Effect": "Allow", "Action": XRAY_ACTIONS, "Resource": "*"}
+ACTIVE_TRACING = {"Fn::Equals": [{"Ref": "Tracing"}, "Active"]}
 ROLE_ACTIONS = {
     "ConfigReaderRole": LOG_ACTIONS | {"ssm:GetParameters", "ssm:GetParametersByPath", "secretsmanager:GetSecretValue"},
     "SecretRotationRole": LOG_ACTIONS | {
@@ -39,6 +46,7 @@ ROLE_ACTIONS = {
     "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "sns:Publish", "sqs:SendMessage"},
     "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
 }
+ROLE_ACTIONS = {role: allowed | set(XRAY_ACTIONS) for role, allowed in ROLE_ACTIONS.items()}
 ROLE_REQUIRED = {
     "ConfigReaderRole": {"ssm:GetParameters", "ssm:GetParametersByPath"},
     "SecretRotationRole": {"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
@@ -47,7 +55,7 @@ ROLE_REQUIRED = {
     "CertificateNotifierRole": {"acm:DescribeCertificate", "sns:Publish"},
 }
 # Actions with no resource-level permissions: the only ones allowed on Resource "*".
-NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
+NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"} | set(XRAY_ACTIONS)
 # The EC2 actions of the managed policy AWSLambdaVPCAccessExecutionRole (v3, January 2024): what
 # Lambda needs from the role of a function in a VPC.
 LAMBDA_VPC_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
@@ -224,7 +232,7 @@ def check_wildcard_comments(t: dict[str, Any], text: str | None = None) -> list[
         if not sid.endswith("HasNoResource"):
             problems.append(f"{role} {sid}: a Resource \"*\" statement whose Sid does not end in HasNoResource")
         at = [i for i, line in enumerate(lines) if line.strip() in (f"- Sid: {sid}", f"Sid: {sid}")]
-        if not at or not any(lines[j].strip().startswith("#") for j in range(max(0, at[0] - 3), at[0])):
+        if not at or not all(any(lines[j].strip().startswith("#") for j in range(max(0, i - 3), i)) for i in at):
             problems.append(f"{role} {sid}: no comment above the Resource \"*\" statement saying why")
     return problems
 
@@ -600,6 +608,53 @@ def check_rotation_network(t: dict[str, Any]) -> list[str]:
     return problems
 
 
+# ------------------------------------------------------------------ tracing
+
+
+def check_tracing(t: dict[str, Any]) -> list[str]:
+    """X-Ray tracing is one switch, Tracing: PassThrough (Lambda's default, records nothing) or
+    Active. It is every function's TracingConfig; with Active only, each role gets exactly the
+    X-Ray statement (XRAY_STATEMENT), in its own Fn::If on ActiveTracing, and nothing else X-Ray."""
+    problems = []
+    p = t["Parameters"].get("Tracing", {})
+    if p.get("Type") != "String" or p.get("Default") != "PassThrough" or sorted(p.get("AllowedValues", [])) != ["Active", "PassThrough"]:
+        problems.append(f"Tracing: Default {p.get('Default')!r}, AllowedValues {p.get('AllowedValues')!r}, want Default PassThrough of [Active, PassThrough]")
+    if t.get("Conditions", {}).get("ActiveTracing") != ACTIVE_TRACING:
+        problems.append(f"ActiveTracing is not {ACTIVE_TRACING}")
+    for logical, _, _, _ in FUNCTIONS.values():
+        config = t["Resources"].get(logical, {}).get("Properties", {}).get("TracingConfig")
+        if config != {"Mode": {"Ref": "Tracing"}}:
+            problems.append(f"{logical}: TracingConfig is {config!r}, want Mode from the Tracing parameter")
+    # As written: the X-Ray statement appears once in each role, wrapped in its own condition.
+    for name, role in resources(t, "AWS::IAM::Role").items():
+        items = [item for policy in role["Properties"].get("Policies", []) for item in as_list(policy["PolicyDocument"].get("Statement", []))]
+        xray = [i for i in items if any(a.startswith("xray:") for b in branches(i) for s in as_list(b) for a in actions(s))]
+        if len(xray) != 1:
+            problems.append(f"{name}: {len(xray)} statements with X-Ray actions, want one")
+        for i in xray:
+            if not (isinstance(i, dict) and list(i) == ["Fn::If"] and i["Fn::If"][0] == "ActiveTracing" and i["Fn::If"][2] == NO_VALUE):
+                problems.append(f"{name}: an X-Ray statement that is not conditional on ActiveTracing")
+            elif i["Fn::If"][1] != XRAY_STATEMENT:
+                problems.append(f"{name}: X-Ray statement {i['Fn::If'][1]}, want {XRAY_STATEMENT}")
+    # As deployed: nothing X-Ray by default; with Active, the two actions in every role.
+    for value, want in (("PassThrough", []), ("Active", XRAY_ACTIONS)):
+        resolved = resolve(t, {"Tracing": value})
+        for role in resources(resolved, "AWS::IAM::Role"):
+            got = [a for r, s in role_statements(resolved) if r == role for a in actions(s) if a.startswith("xray:")]
+            if got != want:
+                problems.append(f"{role} with Tracing={value}: X-Ray actions {got}, want {want}")
+    return problems
+
+
+def check_parameter_groups(t: dict[str, Any]) -> list[str]:
+    """Every parameter is in exactly one group of the console's parameter form, and every name there is a parameter."""
+    groups = t.get("Metadata", {}).get("AWS::CloudFormation::Interface", {}).get("ParameterGroups", [])
+    listed = [name for g in groups for name in g.get("Parameters", [])]
+    problems = [f"{name} is in {listed.count(name)} parameter groups, want one" for name in t["Parameters"] if listed.count(name) != 1]
+    problems += [f"{name} in the parameter groups is not a parameter" for name in sorted(set(listed) - set(t["Parameters"]))]
+    return problems
+
+
 # ------------------------------------------------------------------ conditions, as CloudFormation evaluates them
 
 
@@ -732,4 +787,5 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
 
 
 CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
-          check_async_failures, check_rules, check_rotation, check_rotation_network, check_notifications, check_outputs]
+          check_async_failures, check_rules, check_rotation, check_rotation_network, check_tracing, check_parameter_groups,
+          check_notifications, check_outputs]

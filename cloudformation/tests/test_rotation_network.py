@@ -1,12 +1,13 @@
 """The rotation function's network and trust options, deployed into the local stack's moto by
 scripts/deploy.sh (as `make deploy` does with PARAMS): a VPC with two subnets and a database-route
 security group is created in moto, and the stack is deployed into it with both interface endpoints,
-an existing secret with its own KMS key, and a master secret.
+an existing secret with its own KMS key, a master secret, and X-Ray active tracing (Tracing=Active).
 
 What moto cannot show is covered by test_template.py over the parsed template: the function's
 VpcConfig, environment and invoke permission (with its no-Docker Lambda backend the Lambda API does
 not see functions that CloudFormation created), security group egress (moto keeps the default
-allow-all rule), the RotationSchedule (skipped) and the Rules (not evaluated).
+allow-all rule), the RotationSchedule (skipped), the Rules (not evaluated) and the functions'
+TracingConfig (moto's CloudFormation drops it, and its Lambda API does not list the functions).
 Needs the local stack (run through make test, or scripts/with-stack.sh): it never skips.
 """
 from __future__ import annotations
@@ -87,7 +88,7 @@ def deployed(network):
         f"RotationSecurityGroupIds={network['database_route']}",
         "CreateSecretsManagerEndpoint=true", "CreateRdsEndpoint=true",
         f"DatabaseSecretArn={SECRET_ARN}", f"DatabaseSecretKmsKeyArn={KEY_ARN}", f"MasterSecretArn={MASTER_ARN}",
-        "RotationWindow=2h",
+        "RotationWindow=2h", "Tracing=Active",
     ])
     deploy_script("deploy", params)
     cf = client("cloudformation")
@@ -137,11 +138,16 @@ def test_only_the_stacks_rotation_group_may_reach_the_endpoints(deployed, networ
     assert groups[network["database_route"]]["IpPermissions"] == []
 
 
-def test_the_rotation_role_gets_the_vpc_actions_and_the_secrets_own_key(deployed):
+def role_statements(role: str) -> list[dict[str, Any]]:
+    """The statements of a deployed role's inline policies (moto keeps an AWS::NoValue statement as None)."""
     iam = client("iam")
+    return [s for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+            for s in policy(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])["Statement"] if s is not None]
+
+
+def test_the_rotation_role_gets_the_vpc_actions_and_the_secrets_own_key(deployed):
     role = deployed["resources"]["SecretRotationRole"]
-    statements = [s for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
-                  for s in policy(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])["Statement"]]
+    statements = role_statements(role)
     by_sid = {s["Sid"]: s for s in statements}
     ec2_actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if a.startswith("ec2:")}
     assert ec2_actions == {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
@@ -153,3 +159,11 @@ def test_the_rotation_role_gets_the_vpc_actions_and_the_secrets_own_key(deployed
                                                  "kms:EncryptionContext:SecretARN": SECRET_ARN}}
     assert by_sid["RotateItsSecret"]["Resource"] == SECRET_ARN
     assert by_sid["ReadTheMasterSecret"]["Resource"] == MASTER_ARN
+
+
+@pytest.mark.parametrize("role", ["ConfigReaderRole", "SecretRotationRole", "ParameterNotifierRole", "CertificateNotifierRole"])
+def test_with_active_tracing_each_role_may_write_its_traces_and_nothing_more_of_xray(deployed, role):
+    xray = [s for s in role_statements(deployed["resources"][role])
+            if any(a.startswith("xray:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+    assert xray == [{"Sid": "WriteTracesHasNoResource", "Effect": "Allow",
+                     "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}]

@@ -48,9 +48,9 @@ def rotation_items(t: dict[str, Any]) -> list[Any]:
     return props(t, "SecretRotationRole")["Policies"][0]["PolicyDocument"]["Statement"]
 
 
-def unconditional(t: dict[str, Any], sid: str) -> None:
-    """Replace the Fn::If around the statement `sid` by the statement itself."""
-    items = rotation_items(t)
+def unconditional(t: dict[str, Any], sid: str, role: str = "SecretRotationRole") -> None:
+    """Replace the Fn::If around the statement `sid` of `role` by the statement itself."""
+    items = props(t, role)["Policies"][0]["PolicyDocument"]["Statement"]
     for i, item in enumerate(items):
         if isinstance(item, dict) and "Fn::If" in item and item["Fn::If"][1].get("Sid") == sid:
             items[i] = item["Fn::If"][1]
@@ -64,6 +64,29 @@ def secret_key(t: dict[str, Any]) -> dict[str, Any]:
 
 def endpoint_policy(t: dict[str, Any], name: str) -> dict[str, Any]:
     return props(t, name)["PolicyDocument"]["Statement"][0]
+
+
+XRAY_SID = "WriteTracesHasNoResource"
+
+
+def xray(t: dict[str, Any], role: str) -> dict[str, Any]:
+    return statement(t, role, XRAY_SID)
+
+
+def drop_xray(t: dict[str, Any], role: str) -> None:
+    items = props(t, role)["Policies"][0]["PolicyDocument"]["Statement"]
+    items[:] = [i for i in items if not (isinstance(i, dict) and "Fn::If" in i and i["Fn::If"][1].get("Sid") == XRAY_SID)]
+
+
+def without_comment_above(sid: str, occurrence: int) -> str:
+    """The template's text without the comment above the given occurrence of a repeated Sid."""
+    lines = rules.TEMPLATE.read_text().splitlines()
+    at = [i for i, line in enumerate(lines) if line.strip() == f"- Sid: {sid}"][occurrence]
+    return "\n".join(line for i, line in enumerate(lines) if not (at - 4 <= i < at and line.strip().startswith("#")))
+
+
+def groups(t: dict[str, Any]) -> list[dict[str, Any]]:
+    return t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
 
 
 # (the check, how the template is broken, what the check must say)
@@ -81,6 +104,11 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (lambda t: rules.check_wildcard_comments(t, "\n".join(l for l in rules.TEMPLATE.read_text().splitlines() if "no resource-level permissions" not in l)),
      lambda t: None, "no comment above"),
     (rules.check_wildcard_comments, lambda t: statement(t, "ParameterNotifierRole", "DescribeParametersHasNoResource").update(Sid="Describe"), "Sid does not end in HasNoResource"),
+    # the X-Ray statement is in every role: each copy needs its comment, not only the first
+    (lambda t: rules.check_wildcard_comments(t, without_comment_above(XRAY_SID, 2)), lambda t: None, f"{XRAY_SID}: no comment above"),
+    (rules.check_role_statements, lambda t: xray(t, "ParameterNotifierRole").update(Action="xray:*"), "wildcard action xray:*"),
+    (rules.check_role_statements, lambda t: xray(t, "ConfigReaderRole")["Action"].append("xray:GetSamplingRules"), "xray:GetSamplingRules is not an action"),
+    (rules.check_role_statements, lambda t: xray(t, "CertificateNotifierRole")["Action"].append("sns:Publish"), "Resource \"*\" for ['sns:Publish']"),
     (rules.check_roles_trust, lambda t: props(t, "CertificateNotifier").update(Role={"Fn::GetAtt": ["ParameterNotifierRole", "Arn"]}), "shared by"),
     (rules.check_roles_trust, lambda t: props(t, "ConfigReaderRole")["AssumeRolePolicyDocument"]["Statement"][0].update(Principal={"Service": "ec2.amazonaws.com"}), "not Lambda"),
     (rules.check_roles_trust, lambda t: props(t, "ConfigReaderRole")["AssumeRolePolicyDocument"]["Statement"][0].pop("Condition"), "without aws:SourceAccount"),
@@ -153,6 +181,21 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_rotation, lambda t: t["Resources"]["DatabaseSecretRotation"].pop("DependsOn"), "DependsOn"),
     (rules.check_rotation, lambda t: props(t, "DatabaseSecretRotation").update(RotationLambdaARN={"Fn::GetAtt": ["ConfigReader", "Arn"]}), "RotationLambdaARN"),
     (rules.check_rotation, lambda t: props(t, "DatabaseSecret").update(Name="db-credentials"), "the name is not"),
+    (rules.check_tracing, lambda t: props(t, "SecretRotation").pop("TracingConfig"), "SecretRotation: TracingConfig is None"),
+    (rules.check_tracing, lambda t: props(t, "ConfigReader").update(TracingConfig={"Mode": "Active"}), "ConfigReader: TracingConfig"),
+    (rules.check_tracing, lambda t: t["Parameters"]["Tracing"].update(Default="Active"), "Tracing: Default 'Active'"),
+    (rules.check_tracing, lambda t: t["Parameters"]["Tracing"]["AllowedValues"].append("Disabled"), "Tracing: Default"),
+    (rules.check_tracing, lambda t: t["Conditions"].update(ActiveTracing={"Fn::Equals": [{"Ref": "Tracing"}, "PassThrough"]}), "ActiveTracing is not"),
+    (rules.check_tracing, lambda t: unconditional(t, XRAY_SID, "CertificateNotifierRole"), "CertificateNotifierRole: an X-Ray statement that is not conditional"),
+    (rules.check_tracing, lambda t: unconditional(t, XRAY_SID, "CertificateNotifierRole"), "CertificateNotifierRole with Tracing=PassThrough: X-Ray actions"),
+    (rules.check_tracing, lambda t: drop_xray(t, "ConfigReaderRole"), "ConfigReaderRole: 0 statements with X-Ray actions"),
+    (rules.check_tracing, lambda t: drop_xray(t, "ConfigReaderRole"), "ConfigReaderRole with Tracing=Active: X-Ray actions []"),
+    (rules.check_tracing, lambda t: statement(t, "SecretRotationRole", "Logs")["Action"].append("xray:PutTraceSegments"), "SecretRotationRole: 2 statements with X-Ray actions"),
+    (rules.check_tracing, lambda t: xray(t, "ParameterNotifierRole").update(Condition={"StringEquals": {"aws:SourceAccount": "1"}}), "ParameterNotifierRole: X-Ray statement"),
+    (rules.check_tracing, lambda t: xray(t, "ParameterNotifierRole")["Action"].pop(), "ParameterNotifierRole with Tracing=Active: X-Ray actions ['xray:PutTraceSegments']"),
+    (rules.check_parameter_groups, lambda t: groups(t)[-1]["Parameters"].remove("Tracing"), "Tracing is in 0 parameter groups"),
+    (rules.check_parameter_groups, lambda t: groups(t)[0]["Parameters"].append("Tracing"), "Tracing is in 2 parameter groups"),
+    (rules.check_parameter_groups, lambda t: groups(t)[0]["Parameters"].append("Tracer"), "Tracer in the parameter groups is not a parameter"),
     (rules.check_notifications, lambda t: props(t, "NotificationTopic").pop("KmsMasterKeyId"), "not encrypted"),
     (rules.check_notifications, lambda t: t["Resources"]["NotificationEmailSubscription"].pop("Condition"), "not optional"),
     (rules.check_notifications, lambda t: t["Resources"].pop("SecretRotationErrorsAlarm"), "no alarm on the rotation function"),
@@ -346,3 +389,54 @@ def test_resolve_applies_conditions_and_drops_no_value():
     assert rules.evaluate(TEMPLATE, TEMPLATE["Conditions"]["HasVpc"], rules.parameter_values(TEMPLATE)) is False
     with pytest.raises(KeyError):
         rules.resolve(TEMPLATE, {"RotationDays": "30"})
+
+
+# ------------------------------------------------------------------ tracing
+FUNCTION_NAMES = [logical for logical, _, _, _ in rules.FUNCTIONS.values()]
+ROLE_NAMES = [role for _, role, _, _ in rules.FUNCTIONS.values()]
+EVERY_OPTION = {**NETWORK, "CreateSecretsManagerEndpoint": "true", "CreateRdsEndpoint": "true", "DatabaseSecretArn": SECRET_ARN,
+                "DatabaseSecretKmsKeyArn": KEY_ARN, "MasterSecretArn": MASTER_ARN, "ReaderSecretName": "app/db"}
+
+
+def trace_modes(**params: str) -> dict[str, str]:
+    """Each function's tracing mode as deployed with these parameters (the Ref replaced by its value)."""
+    values = rules.parameter_values(TEMPLATE, params)
+    modes = {}
+    for name, f in rules.resources(resolved(**params), "AWS::Lambda::Function").items():
+        mode = f["Properties"]["TracingConfig"]["Mode"]
+        modes[name] = values[mode["Ref"]] if isinstance(mode, dict) else mode
+    return modes
+
+
+def xray_statements(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {role: [s for r, s in rules.role_statements(t) if r == role and any(a.startswith("xray:") for a in rules.actions(s))]
+            for role in rules.resources(t, "AWS::IAM::Role")}
+
+
+@pytest.mark.parametrize("options", [{}, EVERY_OPTION], ids=["defaults", "every-option"])
+def test_by_default_every_function_passes_tracing_through_and_no_role_may_write_to_xray(options):
+    assert trace_modes(**options) == dict.fromkeys(FUNCTION_NAMES, "PassThrough")
+    assert xray_statements(resolved(**options)) == dict.fromkeys(ROLE_NAMES, [])
+
+
+@pytest.mark.parametrize("options", [{}, EVERY_OPTION], ids=["defaults", "every-option"])
+def test_with_active_tracing_every_function_traces_and_every_role_gets_the_two_xray_actions_only(options):
+    assert rules.failed_rules(TEMPLATE, {**options, "Tracing": "Active"}) == []
+    assert trace_modes(**options, Tracing="Active") == dict.fromkeys(FUNCTION_NAMES, "Active")
+    want = {"Sid": XRAY_SID, "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "Resource": "*"}
+    assert xray_statements(resolved(**options, Tracing="Active")) == {role: [want] for role in ROLE_NAMES}
+
+
+@pytest.mark.parametrize("options", [{}, EVERY_OPTION], ids=["defaults", "every-option"])
+def test_active_tracing_adds_the_xray_statements_and_nothing_else(options):
+    active, passthrough = resolved(**options, Tracing="Active"), resolved(**options)
+    for role in rules.resources(active, "AWS::IAM::Role").values():
+        for policy in role["Properties"]["Policies"]:
+            document = policy["PolicyDocument"]
+            document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != XRAY_SID]
+    assert active["Resources"] == passthrough["Resources"]
+
+
+def test_the_console_form_shows_tracing_next_to_the_log_retention():
+    group = next(g for g in groups(TEMPLATE) if "LogRetentionDays" in g["Parameters"])
+    assert group["Parameters"] == ["LogRetentionDays", "Tracing"]

@@ -6,18 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_acm::config::retry::RetryConfig;
-use aws_sdk_acm::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use aws_smithy_http_client::test_util::infallible_client_fn;
 use certificate_notifier::aws::AcmDirectory;
 use certificate_notifier::ports::CertificateDirectory;
 use certificate_notifier::{Config, Handler};
 use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service};
+use common::testing::{self, Answer};
 use notification::sns::SnsNotifier;
+use notification::testing::publish_answer;
 use notification::timefmt;
 
 const APPROACHING: &str = include_str!("../../../events/certificate-notifier/approaching-expiration.json");
@@ -30,39 +28,14 @@ type Refusal = (u16, &'static str, &'static str);
 /// An AWS whose HTTP layer answers `DescribeCertificate` with `acm` and `Publish` with `sns`, as
 /// the services do (an error, or for a publish `None`, a message id).
 fn fake_aws(acm: Refusal, sns: Option<Refusal>) -> SdkConfig {
-    let http = infallible_client_fn(move |request| {
-        let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
-        let (status, content_type, body) = if target == "CertificateManager.DescribeCertificate" && body.contains(ARN) {
+    testing::fake_aws(move |seen| {
+        if seen.target == "CertificateManager.DescribeCertificate" && seen.body.contains(ARN) {
             let (status, code, message) = acm;
-            (status, "application/x-amz-json-1.1", format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"))
-        } else if body.contains("Action=Publish") {
-            match sns {
-                Some((status, code, message)) => (
-                    status,
-                    "text/xml",
-                    format!(
-                        "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-                    ),
-                ),
-                None => (
-                    200,
-                    "text/xml",
-                    "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></PublishResponse>".to_owned(),
-                ),
-            }
+            Answer::json_error(status, code, message)
         } else {
-            (400, "application/x-amz-json-1.1", format!("{{\"__type\":\"UnexpectedRequest\",\"message\":\"{target}\"}}"))
-        };
-        http::Response::builder().status(status).header("content-type", content_type).body(body).unwrap()
-    });
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test")))
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
-        .build()
+            publish_answer(seen, sns).unwrap_or_else(|| Answer::json_error(400, "UnexpectedRequest", &seen.target))
+        }
+    })
 }
 
 fn handler(sdk: &SdkConfig) -> Handler<AcmDirectory, SnsNotifier> {

@@ -144,3 +144,79 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// What a fake AWS answers one request with: the HTTP status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Answer {
+    /// An awsJson1.x error, as Secrets Manager, Parameter Store and ACM answer.
+    #[must_use]
+    pub fn json_error(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({ "__type": code, "message": message }).to_string();
+        Self { status, content_type: "application/x-amz-json-1.1", body }
+    }
+
+    /// A query-protocol XML error, as SNS and RDS answer; `namespace` is the service's
+    /// (`http://sns.amazonaws.com/doc/2010-03-31/`).
+    #[must_use]
+    pub fn xml_error(status: u16, namespace: &str, code: &str, message: &str) -> Self {
+        let body = format!(
+            "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        );
+        Self { status, content_type: "text/xml", body }
+    }
+
+    /// A successful XML answer.
+    #[must_use]
+    pub fn xml(body: impl Into<String>) -> Self {
+        Self { status: 200, content_type: "text/xml", body: body.into() }
+    }
+}
+
+/// A request as a fake AWS sees it: its `x-amz-target` header (awsJson operations) and its body
+/// (query-protocol operations name their `Action` there).
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    pub target: String,
+    pub body: String,
+}
+
+/// SDK configuration for clients of any service whose HTTP layer answers each request with
+/// `answer`: for testing adapters at the HTTP layer, without a network. Two attempts with a
+/// short back-off, so that retried answers are seen retried.
+///
+/// # Panics
+/// Never in practice: the answers are well-formed HTTP responses.
+#[must_use]
+#[allow(clippy::expect_used)]
+pub fn fake_aws(answer: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> SdkConfig {
+    let http = aws_smithy_http_client::test_util::infallible_client_fn(move |request| {
+        let seen = Seen {
+            target: request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            body: String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
+        };
+        let Answer { status, content_type, body } = answer(&seen);
+        http::Response::builder().status(status).header("content-type", content_type).body(body).expect("a well-formed answer")
+    });
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+            "AKIDEXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        )))
+        .http_client(http)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard().with_max_attempts(2).with_initial_backoff(std::time::Duration::from_millis(5)),
+        )
+        .build()
+}

@@ -107,3 +107,22 @@ impl TopicInbox {
         out
     }
 }
+
+/// SNS's namespace in its XML answers.
+pub const SNS_NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
+
+/// What SNS answers a `Publish` the fake AWS of a test sees (`None` for any other request):
+/// `refusal` as an error (status, code, message), or a message id.
+#[must_use]
+pub fn publish_answer(seen: &common::testing::Seen, refusal: Option<(u16, &str, &str)>) -> Option<common::testing::Answer> {
+    if !seen.body.contains("Action=Publish") {
+        return None;
+    }
+    Some(match refusal {
+        Some((status, code, message)) => common::testing::Answer::xml_error(status, SNS_NAMESPACE, code, message),
+        None => common::testing::Answer::xml(format!(
+            "<PublishResponse xmlns=\"{SNS_NAMESPACE}\"><PublishResult><MessageId>m-1</MessageId></PublishResult>\
+             <ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></PublishResponse>"
+        )),
+    })
+}

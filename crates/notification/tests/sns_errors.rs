@@ -4,15 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
-use std::time::Duration;
-
-use aws_sdk_sns::config::retry::RetryConfig;
-use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::test_util::infallible_client_fn;
 use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service};
+use common::testing::{self, Answer};
 use notification::notice::{self, Message};
 use notification::sns::SnsNotifier;
+use notification::testing::{SNS_NAMESPACE, publish_answer};
 use notification::{Notification, Notifier, RecentIds, Severity};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
@@ -20,26 +17,12 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 /// An SNS notifier whose HTTP layer answers a `Publish` to [`TOPIC`] with `status` and an error
 /// of code `code`, as SNS does; anything else with a code the tests never expect.
 fn answering(status: u16, code: &'static str, message: &'static str) -> SnsNotifier {
-    let http = infallible_client_fn(move |request| {
-        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
-        let publish = body.contains("Action=Publish") && body.contains("TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aalerts");
-        let (status, code) = if publish { (status, code) } else { (400, "NotAPublishToTheTopic") };
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "text/xml")
-            .body(format!(
-                "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-            ))
-            .unwrap()
+    let sdk = testing::fake_aws(move |seen| {
+        let to_topic = seen.body.contains("TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aalerts");
+        let refusal = if to_topic { (status, code, message) } else { (400, "NotAPublishToTheTopic", message) };
+        publish_answer(seen, Some(refusal)).unwrap_or_else(|| Answer::xml_error(400, SNS_NAMESPACE, "NotAPublish", message))
     });
-    let conf = aws_sdk_sns::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
-        .build();
-    SnsNotifier::from_client(aws_sdk_sns::Client::from_conf(conf), TOPIC)
+    SnsNotifier::new(&sdk, TOPIC)
 }
 
 fn notice() -> Notification {

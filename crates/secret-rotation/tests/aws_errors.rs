@@ -3,13 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers outside #[test] fns
 
-use std::time::Duration;
-
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
-use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-use aws_smithy_http_client::test_util::infallible_client_fn;
 use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service};
+use common::testing::{Answer, fake_aws};
 use secret_rotation::RotationError;
 use secret_rotation::aws::SecretsManager;
 use secret_rotation::ports::{SecretStore, Stage};
@@ -17,21 +13,7 @@ use secret_rotation::ports::{SecretStore, Stage};
 /// A Secrets Manager client whose HTTP layer answers every request with `status` and an
 /// awsJson1.1 error of type `code`.
 fn answering(status: u16, code: &'static str, message: &'static str) -> SecretsManager {
-    let http = infallible_client_fn(move |_request| {
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}"))
-            .unwrap()
-    });
-    let conf = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
-        .build();
-    SecretsManager::from_client(aws_sdk_secretsmanager::Client::from_conf(conf))
+    SecretsManager::new(&fake_aws(move |_| Answer::json_error(status, code, message)))
 }
 
 #[tokio::test]

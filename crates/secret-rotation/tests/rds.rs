@@ -14,15 +14,11 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use aws_sdk_rds::config::retry::RetryConfig;
-use aws_sdk_rds::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_secretsmanager::types::Tag;
-use aws_smithy_http_client::test_util::infallible_client_fn;
 use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service as AwsService};
-use common::testing::{LocalStack, LogCapture};
+use common::testing::{Answer, LocalStack, LogCapture, fake_aws};
 use secret_rotation::aws::SecretsManager;
 use secret_rotation::dbconfig::DbConfig;
 use secret_rotation::password::PasswordPolicy;
@@ -335,23 +331,7 @@ async fn missing_or_dangling_tags_fail_with_clear_errors_and_change_nothing() {
 /// An RDS client whose HTTP layer answers every request with `status` and an RDS (query
 /// protocol) error.
 fn refusing_rds(status: u16, code: &'static str) -> Rds {
-    let http = infallible_client_fn(move |_request| {
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "text/xml")
-            .body(format!(
-                "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>refused for the test</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
-            ))
-            .unwrap()
-    });
-    let conf = aws_sdk_rds::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
-        .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(2).with_initial_backoff(Duration::from_millis(5)))
-        .build();
-    Rds::from_client(aws_sdk_rds::Client::from_conf(conf))
+    Rds::new(&fake_aws(move |_| Answer::xml_error(status, "http://rds.amazonaws.com/doc/2014-10-31/", code, "refused for the test")))
 }
 
 #[tokio::test]

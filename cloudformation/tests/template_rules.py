@@ -9,6 +9,7 @@ checks cover them.
 """
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -789,3 +790,13 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
 CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
           check_async_failures, check_rules, check_rotation, check_rotation_network, check_tracing, check_parameter_groups,
           check_notifications, check_outputs]
+
+
+def policy(document: Any) -> dict[str, Any]:
+    """A policy document as moto 5.2.1 returns it: a dict, JSON, or the repr of a Python dict."""
+    if isinstance(document, dict):
+        return document
+    try:
+        return json.loads(document)
+    except ValueError:
+        return ast.literal_eval(document)

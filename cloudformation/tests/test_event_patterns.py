@@ -8,7 +8,6 @@ Needs the local stack (run through make test, or scripts/with-stack.sh): it neve
 """
 from __future__ import annotations
 
-import ast
 import collections
 import json
 import os
@@ -19,6 +18,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from template_rules import policy
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -136,16 +137,6 @@ def test_by_default_the_stack_creates_no_network_resources(deployed):
     network = {"RotationSecurityGroup", "RotationEndpointSecurityGroup", "RotationEndpointIngress", "SecretsManagerEndpoint", "RdsEndpoint"}
     assert not network & set(deployed["resources"])
     assert {"SecretRotation", "SecretRotationRole", "SecretRotationPermission"} <= set(deployed["resources"])
-
-
-def policy(document: Any) -> dict[str, Any]:
-    """A policy document as moto 5.2.1 returns it: a dict, JSON, or the repr of a Python dict."""
-    if isinstance(document, dict):
-        return document
-    try:
-        return json.loads(document)
-    except ValueError:
-        return ast.literal_eval(document)
 
 
 @pytest.mark.parametrize("role", ["ConfigReaderRole", "SecretRotationRole", "ParameterNotifierRole", "CertificateNotifierRole"])

@@ -12,8 +12,6 @@ Needs the local stack (run through make test, or scripts/with-stack.sh): it neve
 """
 from __future__ import annotations
 
-import ast
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from template_rules import policy
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "my-app-prod"  # not the event-pattern proof's my-app-dev: both modules deploy
@@ -51,16 +51,6 @@ def deploy_script(command: str, params: str = "") -> subprocess.CompletedProcess
     done = subprocess.run([str(ROOT / "scripts/deploy.sh"), command], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"deploy.sh {command} failed:\n{done.stdout}\n{done.stderr}"
     return done
-
-
-def policy(document: Any) -> dict[str, Any]:
-    """A policy document as moto 5.2.1 returns it: a dict, JSON, or the repr of a Python dict."""
-    if isinstance(document, dict):
-        return document
-    try:
-        return json.loads(document)
-    except ValueError:
-        return ast.literal_eval(document)
 
 
 @pytest.fixture(scope="module")

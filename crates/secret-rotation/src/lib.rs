@@ -1,8 +1,12 @@
 //! The rotation function: Secrets Manager's four rotation steps for database credentials
-//! (PostgreSQL; single-user and alternating-users strategies).
+//! (PostgreSQL, MySQL and MariaDB, RDS-managed secrets included; single-user and
+//! alternating-users strategies) and for non-database secrets.
 //!
-//! `main.rs` wires the [`aws::SecretsManager`] store, the [`postgres::Postgres`] database and the
-//! [`password::PasswordPolicy`] into a [`Rotator`] at cold start; [`handle`] serves each step.
+//! `main.rs` reads the [`Config`] and wires the [`aws::SecretsManager`] store, the database
+//! adapters ([`engines::Engines`] of [`postgres::Postgres`] and [`mysql::MySql`]) and the
+//! [`rds::Rds`] API into a [`Rotator`] at cold start; [`handle`] serves each step. The steps are in
+//! [`rotation`]; who may make the function act is checked there, against the allow-lists of
+//! [`settings`].
 
 pub mod aws;
 pub mod config;

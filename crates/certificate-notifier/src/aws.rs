@@ -3,7 +3,51 @@
 use aws_sdk_acm::Client;
 use common::aws::{AwsError, AwsErrorKind, Service};
 
-use crate::ports::{CertificateDirectory, CertificateInfo};
+use crate::ports::{CertificateDirectory, CertificateInfo, CertificateStatus, CertificateType, RenewalEligibility, RenewalStatus};
+
+fn cert_type(t: &aws_sdk_acm::types::CertificateType) -> CertificateType {
+    use aws_sdk_acm::types::CertificateType as Sdk;
+    match t {
+        Sdk::Imported => CertificateType::Imported,
+        Sdk::AmazonIssued => CertificateType::AmazonIssued,
+        Sdk::Private => CertificateType::Private,
+        other => CertificateType::Unknown(other.as_str().to_owned()),
+    }
+}
+
+fn status(s: &aws_sdk_acm::types::CertificateStatus) -> CertificateStatus {
+    use aws_sdk_acm::types::CertificateStatus as Sdk;
+    match s {
+        Sdk::PendingValidation => CertificateStatus::PendingValidation,
+        Sdk::Issued => CertificateStatus::Issued,
+        Sdk::Inactive => CertificateStatus::Inactive,
+        Sdk::Expired => CertificateStatus::Expired,
+        Sdk::ValidationTimedOut => CertificateStatus::ValidationTimedOut,
+        Sdk::Revoked => CertificateStatus::Revoked,
+        Sdk::Failed => CertificateStatus::Failed,
+        other => CertificateStatus::Unknown(other.as_str().to_owned()),
+    }
+}
+
+fn eligibility(r: &aws_sdk_acm::types::RenewalEligibility) -> RenewalEligibility {
+    use aws_sdk_acm::types::RenewalEligibility as Sdk;
+    match r {
+        Sdk::Eligible => RenewalEligibility::Eligible,
+        Sdk::Ineligible => RenewalEligibility::Ineligible,
+        other => RenewalEligibility::Unknown(other.as_str().to_owned()),
+    }
+}
+
+fn renewal_status(r: &aws_sdk_acm::types::RenewalStatus) -> RenewalStatus {
+    use aws_sdk_acm::types::RenewalStatus as Sdk;
+    match r {
+        Sdk::PendingAutoRenewal => RenewalStatus::PendingAutoRenewal,
+        Sdk::PendingValidation => RenewalStatus::PendingValidation,
+        Sdk::Success => RenewalStatus::Success,
+        Sdk::Failed => RenewalStatus::Failed,
+        other => RenewalStatus::Unknown(other.as_str().to_owned()),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct AcmDirectory {
@@ -35,11 +79,11 @@ impl CertificateDirectory for AcmDirectory {
         Ok(Some(CertificateInfo {
             domain: c.domain_name,
             alternative_names: c.subject_alternative_names.unwrap_or_default(),
-            cert_type: c.r#type.map(|t| t.as_str().to_owned()),
-            status: c.status.map(|s| s.as_str().to_owned()),
+            cert_type: c.r#type.as_ref().map(cert_type),
+            status: c.status.as_ref().map(status),
             not_after: c.not_after.map(|t| t.secs()),
-            renewal_eligibility: c.renewal_eligibility.map(|r| r.as_str().to_owned()),
-            renewal_status: renewal.as_ref().map(|r| r.renewal_status.as_str().to_owned()),
+            renewal_eligibility: c.renewal_eligibility.as_ref().map(eligibility),
+            renewal_status: renewal.as_ref().map(|r| renewal_status(&r.renewal_status)),
             renewal_reason: renewal.and_then(|r| r.renewal_status_reason).map(|r| r.as_str().to_owned()),
             in_use_by: c.in_use_by.unwrap_or_default(),
         }))

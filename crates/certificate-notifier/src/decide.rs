@@ -8,10 +8,11 @@
 use common::aws::AwsError;
 use notification::notice::Message;
 use notification::timefmt;
-use notification::{Envelope, Notification, Severity, lookup_failure};
+use notification::{Envelope, Kind, Notification, Severity, lookup_failure};
 
 use crate::config::Config;
 use crate::event::{AcmEvent, AcmKind, ComplianceChange};
+use crate::model::{CertificateType, Compliance, RenewalEligibility, RenewalStatus};
 use crate::ports::CertificateInfo;
 
 /// What is known of a certificate: from `DescribeCertificate` where it answered, else from the event.
@@ -19,14 +20,14 @@ use crate::ports::CertificateInfo;
 pub struct Facts {
     pub arn: String,
     pub name: String,
-    pub cert_type: Option<String>,
+    pub cert_type: Option<CertificateType>,
     pub days_left: Option<i64>,
     pub not_after: Option<i64>,
     /// `None` when neither ACM nor the event said.
     pub in_use: Option<bool>,
     pub in_use_by: Vec<String>,
     pub renewal_eligible: Option<bool>,
-    pub renewal_status: Option<String>,
+    pub renewal_status: Option<RenewalStatus>,
     pub renewal_reason: Option<String>,
     pub unchecked: Option<String>,
 }
@@ -47,7 +48,7 @@ impl Facts {
             not_after,
             in_use: info.map(|i| !i.in_use_by.is_empty()).or_else(|| event.and_then(|e| e.in_use)),
             in_use_by: info.map(|i| i.in_use_by.clone()).unwrap_or_default(),
-            renewal_eligible: info.and_then(|i| i.renewal_eligibility.as_deref()).map(|r| r == "ELIGIBLE"),
+            renewal_eligible: info.and_then(|i| i.renewal_eligibility.as_ref()).map(|r| *r == RenewalEligibility::Eligible),
             renewal_status: info.and_then(|i| i.renewal_status.clone()),
             renewal_reason: info.and_then(|i| i.renewal_reason.clone()),
             unchecked: match lookup {
@@ -59,7 +60,7 @@ impl Facts {
     }
 
     fn imported(&self) -> bool {
-        self.cert_type.as_deref() == Some("IMPORTED")
+        self.cert_type == Some(CertificateType::Imported)
     }
 
     /// Whether ACM will not renew it without a person: imported, ineligible, validation
@@ -68,16 +69,16 @@ impl Facts {
     pub fn needs_person(&self, config: &Config) -> bool {
         self.imported()
             || self.renewal_eligible == Some(false)
-            || matches!(self.renewal_status.as_deref(), Some("PENDING_VALIDATION" | "FAILED"))
+            || matches!(self.renewal_status, Some(RenewalStatus::PendingValidation | RenewalStatus::Failed))
             || self.days_left.is_some_and(|d| d <= config.renewal_overdue_days)
     }
 
     fn describe_type(&self) -> &'static str {
-        match self.cert_type.as_deref() {
-            Some("IMPORTED") => "imported",
-            Some("AMAZON_ISSUED") => "Amazon-issued",
-            Some("PRIVATE") => "private",
-            _ => "type unknown",
+        match self.cert_type {
+            Some(CertificateType::Imported) => "imported",
+            Some(CertificateType::AmazonIssued) => "Amazon-issued",
+            Some(CertificateType::Private) => "private",
+            Some(CertificateType::Unknown(_)) | None => "type unknown",
         }
     }
 
@@ -141,13 +142,13 @@ fn todo(facts: &Facts) -> String {
             "ACM never renews imported certificates. Get a renewed certificate from its issuer and re-import it into the same ARN, so that everything using it picks it up: aws acm import-certificate --certificate-arn {arn} --certificate fileb://cert.pem --private-key fileb://key.pem --certificate-chain fileb://chain.pem"
         );
     }
-    match facts.renewal_status.as_deref() {
-        Some("PENDING_VALIDATION") => {
+    match facts.renewal_status {
+        Some(RenewalStatus::PendingValidation) => {
             return format!(
                 "ACM cannot renew it until its domains validate: check that the validation CNAME records (aws acm describe-certificate --certificate-arn {arn}) are still in DNS, or answer the validation emails."
             );
         }
-        Some("FAILED") => {
+        Some(RenewalStatus::Failed) => {
             return format!(
                 "ACM's renewal failed ({}): fix the cause, or request a new certificate and move its users to it.",
                 facts.renewal_reason.as_deref().unwrap_or("no reason given")
@@ -179,7 +180,7 @@ fn body(e: &Envelope, facts: &Facts, what: String) -> Message {
     }
     if let Some(status) = &facts.renewal_status {
         let reason = facts.renewal_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
-        m.facts.push(("Renewal status".into(), format!("{status}{reason}")));
+        m.facts.push(("Renewal status".into(), format!("{}{reason}", status.as_str())));
     }
     m.unchecked.extend(facts.unchecked.clone());
     m
@@ -210,7 +211,7 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             let what = format!("The certificate for {name} {when}.");
             let n = Notification::new(
                 severity,
-                "certificate-expiring",
+                Kind::CertificateExpiring,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} {when} ({tag})"),
@@ -229,7 +230,7 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             Verdict::Notify(
                 Notification::new(
                     severity,
-                    "certificate-expired",
+                    Kind::CertificateExpired,
                     &facts.arn,
                     label,
                     &format!("Certificate {name} has expired ({tag})"),
@@ -244,7 +245,7 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             let what = format!("ACM cannot renew the certificate for {name} without action{days}.");
             let n = Notification::new(
                 severity,
-                "certificate-renewal-action",
+                Kind::CertificateRenewalAction,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} needs action to renew ({tag})"),
@@ -260,7 +261,7 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
                 .clone_into(&mut m.todo);
             let n = Notification::new(
                 Severity::Info,
-                "certificate-available",
+                Kind::CertificateAvailable,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} is available ({action})"),
@@ -279,7 +280,7 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             Verdict::Notify(
                 Notification::new(
                     severity,
-                    "certificate-revoked",
+                    Kind::CertificateRevoked,
                     &facts.arn,
                     label,
                     &format!("Certificate {name} was revoked ({tag})"),
@@ -296,47 +297,49 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
 pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts, config: &Config) -> Verdict {
     let name = facts.name.as_str();
     let label = (e.id.as_str(), e.detail_type.as_str());
-    let old = change.old.as_deref();
-    match change.new.as_str() {
-        "NON_COMPLIANT" => {
+    let was_noncompliant = change.old == Some(Compliance::NonCompliant);
+    match &change.new {
+        Compliance::NonCompliant => {
             let severity = expiry_severity(facts, config).max(Severity::Warning);
             let severity = if facts.in_use == Some(false) { Severity::Low } else { severity };
             let when = facts.days_left.map_or_else(|| "expires soon".to_owned(), days_text);
             let what = format!("AWS Config rule {} finds the certificate for {name} non-compliant: it {when}.", change.rule);
             let n = Notification::new(
                 severity,
-                "certificate-noncompliant",
+                Kind::CertificateNoncompliant,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} non-compliant: {when}"),
                 &body(e, facts, what),
             );
-            if old == Some("NON_COMPLIANT") {
+            if was_noncompliant {
                 Verdict::Suppress(n, "still non-compliant: no state change".into())
             } else {
                 Verdict::Notify(n, "became non-compliant")
             }
         }
-        "COMPLIANT" => {
+        Compliance::Compliant => {
             let what =
                 format!("AWS Config rule {} finds the certificate for {name} compliant again; earlier alerts are resolved.", change.rule);
             let mut m = body(e, facts, what);
             "Nothing.".clone_into(&mut m.todo);
             let n = Notification::new(
                 Severity::Info,
-                "certificate-compliant",
+                Kind::CertificateCompliant,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} compliant again"),
                 &m,
             )
             .resolved();
-            if old == Some("NON_COMPLIANT") {
+            if was_noncompliant {
                 Verdict::Notify(n, "became compliant")
             } else {
                 Verdict::Suppress(n, "compliant, and was not non-compliant: nothing to resolve".into())
             }
         }
-        other => Verdict::Ignore(format!("compliance {:?} calls for no notification", other.chars().take(32).collect::<String>())),
+        Compliance::Other(other) => {
+            Verdict::Ignore(format!("compliance {:?} calls for no notification", other.chars().take(32).collect::<String>()))
+        }
     }
 }

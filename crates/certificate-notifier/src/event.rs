@@ -5,6 +5,8 @@
 use notification::{Envelope, HandlerError};
 use serde_json::Value;
 
+pub use crate::model::{CertificateType, Compliance};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AcmKind {
     ApproachingExpiration,
@@ -36,7 +38,7 @@ pub struct AcmEvent {
     pub common_name: Option<String>,
     /// From the event's `InUse` (`TRUE`/`FALSE`), when it says.
     pub in_use: Option<bool>,
-    pub cert_type: Option<String>,
+    pub cert_type: Option<CertificateType>,
     pub detail: Value,
 }
 
@@ -45,9 +47,8 @@ pub struct AcmEvent {
 pub struct ComplianceChange {
     pub arn: String,
     pub rule: String,
-    /// `NON_COMPLIANT`, `COMPLIANT`, ...
-    pub new: String,
-    pub old: Option<String>,
+    pub new: Compliance,
+    pub old: Option<Compliance>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +98,7 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
                 days_to_expiry: e.detail.get("DaysToExpiry").and_then(days),
                 common_name: e.detail_str("CommonName").map(str::to_owned),
                 in_use: e.detail_str("InUse").map(|v| v.eq_ignore_ascii_case("true")),
-                cert_type: e.detail_str("CertificateType").map(str::to_owned),
+                cert_type: e.detail_str("CertificateType").map(CertificateType::parse),
                 detail: e.detail.clone(),
             }))
         }
@@ -119,11 +120,11 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
                 .get("complianceType")
                 .and_then(Value::as_str)
                 .ok_or_else(|| HandlerError::InvalidEvent(format!("{CONFIG_CHANGE}: no newEvaluationResult.complianceType")))?;
-            let old = e.detail.pointer("/oldEvaluationResult/complianceType").and_then(Value::as_str).map(str::to_owned);
+            let old = e.detail.pointer("/oldEvaluationResult/complianceType").and_then(Value::as_str).map(Compliance::parse);
             Ok(CertificateEvent::Compliance(ComplianceChange {
                 arn: arn.to_owned(),
                 rule: rule.to_owned(),
-                new: compliance.to_owned(),
+                new: Compliance::parse(compliance),
                 old,
             }))
         }

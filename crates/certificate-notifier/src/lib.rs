@@ -10,6 +10,7 @@ pub mod aws;
 pub mod config;
 pub mod decide;
 pub mod event;
+pub mod model;
 pub mod ports;
 
 pub use config::Config;
@@ -101,7 +102,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::ports::CertificateInfo;
+    use crate::ports::{CertificateInfo, CertificateType, RenewalEligibility, RenewalStatus};
 
     const ARN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8899-aabbccddeeff";
     const APPROACHING: &str = include_str!("../../../events/certificate-notifier/approaching-expiration.json");
@@ -127,13 +128,14 @@ mod tests {
         timefmt::parse("2026-11-29T09:00:00Z").unwrap()
     }
 
-    fn cert(cert_type: &str, days: i64, in_use: bool) -> CertificateInfo {
+    fn cert(cert_type: CertificateType, days: i64, in_use: bool) -> CertificateInfo {
+        let imported = cert_type == CertificateType::Imported;
         CertificateInfo {
             domain: Some("api.example.com".into()),
-            cert_type: Some(cert_type.into()),
+            cert_type: Some(cert_type),
             not_after: Some(now() + days * DAY - 3600),
-            renewal_eligibility: Some(if cert_type == "IMPORTED" { "INELIGIBLE" } else { "ELIGIBLE" }.into()),
-            renewal_status: (cert_type != "IMPORTED").then(|| "PENDING_AUTO_RENEWAL".into()),
+            renewal_eligibility: Some(if imported { RenewalEligibility::Ineligible } else { RenewalEligibility::Eligible }),
+            renewal_status: (!imported).then_some(RenewalStatus::PendingAutoRenewal),
             in_use_by: if in_use {
                 vec!["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188".into()]
             } else {
@@ -175,7 +177,7 @@ mod tests {
     #[tokio::test]
     async fn every_event_kind_gets_its_decision() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 14, true))));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 14, true))));
         let cases: [(&str, &str, Severity, &str, &str); 7] = [
             (APPROACHING, "notified", Severity::High, "certificate-expiring", "open"),
             (EXPIRED, "notified", Severity::Critical, "certificate-expired", "open"),
@@ -188,10 +190,10 @@ mod tests {
         for (json, decision, sev, kind, status) in cases {
             let (result, sent) = decide(&acm, event(json)).await;
             let d = result.unwrap();
-            assert_eq!((d.name(), severity(&d), d.notification.as_ref().unwrap().kind), (decision, sev, kind), "{kind}");
+            assert_eq!((d.name(), severity(&d), d.notification.as_ref().unwrap().kind.as_str()), (decision, sev, kind), "{kind}");
             assert_eq!(sent.len(), 1, "{kind}");
             let n = &sent[0];
-            assert_eq!((n.status, n.resource.as_str(), n.event_id.as_str()), (status, ARN, event(json)["id"].as_str().unwrap()));
+            assert_eq!((n.status.as_str(), n.resource.as_str(), n.event_id.as_str()), (status, ARN, event(json)["id"].as_str().unwrap()));
             assert!(n.subject.len() < 100 && n.subject.contains("api.example.com"), "{}", n.subject);
             for part in [
                 "Resource: arn:aws:acm:",
@@ -214,7 +216,7 @@ mod tests {
         let acm = FakeAcm::default();
         let mut seen = Vec::new();
         for days in [45_i64, 31, 30, 29, 15, 14, 8, 7, 2, 1, 0] {
-            acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", days, true))));
+            acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, days, true))));
             let (result, sent) = decide(&acm, approaching(&format!("day-{days}"), json!(days))).await;
             let d = result.unwrap();
             seen.push((days, d.name(), severity(&d)));
@@ -243,26 +245,26 @@ mod tests {
         let cfg = config(&[]);
         let facts = |info: CertificateInfo| decide::Facts::gather(ARN, None, &Ok(Some(info)), now());
         // ACM will renew it: informational until renewal is overdue.
-        assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 50, true)), &cfg), Severity::Info);
-        assert_eq!(decide::expiry_severity(&facts(cert("AMAZON_ISSUED", 30, true)), &cfg), Severity::Warning);
+        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 50, true)), &cfg), Severity::Info);
+        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 30, true)), &cfg), Severity::Warning);
         // Validation pending: a person must act, whatever the days.
-        let mut pending = cert("AMAZON_ISSUED", 50, true);
-        pending.renewal_status = Some("PENDING_VALIDATION".into());
+        let mut pending = cert(CertificateType::AmazonIssued, 50, true);
+        pending.renewal_status = Some(RenewalStatus::PendingValidation);
         assert!(decide::Facts::gather(ARN, None, &Ok(Some(pending.clone())), now()).needs_person(&cfg));
         pending.not_after = Some(now() + 14 * DAY);
         assert_eq!(decide::expiry_severity(&facts(pending), &cfg), Severity::High);
         // Nothing uses it: low, even at one day.
-        assert_eq!(decide::expiry_severity(&facts(cert("IMPORTED", 1, false)), &cfg), Severity::Low);
+        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::Imported, 1, false)), &cfg), Severity::Low);
         // Thresholds are configurable.
         let strict = config(&[("EXPIRY_THRESHOLDS", "60,30")]);
-        assert_eq!(decide::expiry_severity(&facts(cert("IMPORTED", 45, true)), &strict), Severity::Warning);
+        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::Imported, 45, true)), &strict), Severity::Warning);
         assert!(decide::crosses(60, &strict) && !decide::crosses(14, &strict));
     }
 
     #[tokio::test]
     async fn days_left_come_from_not_after_when_acm_answers() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 7, true))));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 7, true))));
         // The event says 14 (a threshold), ACM's NotAfter says 7: NotAfter wins.
         let (result, _) = decide(&acm, approaching("a", json!(14))).await;
         let d = result.unwrap();
@@ -350,7 +352,7 @@ mod tests {
     #[tokio::test]
     async fn config_changes_raise_resolve_or_stay_quiet() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 20, true))));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 20, true))));
         let mut again = event(NONCOMPLIANT);
         again["detail"]["oldEvaluationResult"] = json!({"complianceType": "NON_COMPLIANT"});
         assert_eq!(decide(&acm, again).await.0.unwrap().name(), "suppressed");
@@ -368,7 +370,7 @@ mod tests {
     #[tokio::test]
     async fn a_repeated_event_id_is_published_once_and_a_failed_publish_is_retried() {
         let acm = FakeAcm::default();
-        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert("IMPORTED", 14, true))));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 14, true))));
         let notifier = FakeNotifier::default();
         let handler = Handler::new(&acm, &notifier, config(&[]));
         *notifier.fail.lock().unwrap() = Some(AwsError::new(Service::Sns, AwsErrorKind::Throttled, Some("Throttling"), "Rate exceeded"));

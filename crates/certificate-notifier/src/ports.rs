@@ -4,20 +4,19 @@ use std::future::Future;
 
 use common::aws::AwsError;
 
+pub use crate::model::{CertificateStatus, CertificateType, RenewalEligibility, RenewalStatus};
+
 /// What `DescribeCertificate` says about a certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CertificateInfo {
     pub domain: Option<String>,
     pub alternative_names: Vec<String>,
-    /// `IMPORTED`, `AMAZON_ISSUED` or `PRIVATE`.
-    pub cert_type: Option<String>,
-    pub status: Option<String>,
+    pub cert_type: Option<CertificateType>,
+    pub status: Option<CertificateStatus>,
     /// Unix seconds.
     pub not_after: Option<i64>,
-    /// `ELIGIBLE` or `INELIGIBLE`.
-    pub renewal_eligibility: Option<String>,
-    /// `PENDING_AUTO_RENEWAL`, `PENDING_VALIDATION`, `SUCCESS`, `FAILED`.
-    pub renewal_status: Option<String>,
+    pub renewal_eligibility: Option<RenewalEligibility>,
+    pub renewal_status: Option<RenewalStatus>,
     pub renewal_reason: Option<String>,
     /// ARNs of what uses it: load balancers, CloudFront distributions, API Gateway domains.
     pub in_use_by: Vec<String>,

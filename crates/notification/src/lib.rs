@@ -13,7 +13,7 @@ pub mod timefmt;
 
 pub use envelope::Envelope;
 pub use error::{HandlerError, lookup_failure};
-pub use notice::{Decision, Notification, Outcome, Severity};
+pub use notice::{Decision, Kind, Notification, Outcome, Severity, Status};
 pub use recent::RecentIds;
 
 use std::future::Future;

@@ -37,6 +37,78 @@ impl Severity {
     }
 }
 
+/// What kind of thing happened: the `kind` message attribute, metric dimension and log field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A parameter's Expiration policy deleted it.
+    ParameterExpired,
+    /// A parameter's `ExpirationNotification` policy fired.
+    ParameterExpiring,
+    /// A parameter's `NoChangeNotification` policy fired.
+    ParameterUnchanged,
+    /// A secure parameter was created, updated or labelled.
+    SecureParameterChanged,
+    /// A secure parameter was deleted.
+    SecureParameterDeleted,
+    CertificateExpiring,
+    CertificateExpired,
+    CertificateRenewalAction,
+    CertificateAvailable,
+    CertificateRevoked,
+    CertificateNoncompliant,
+    CertificateCompliant,
+}
+
+impl Kind {
+    /// As subscriptions filter on it, e.g. `parameter-expiring`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ParameterExpired => "parameter-expired",
+            Self::ParameterExpiring => "parameter-expiring",
+            Self::ParameterUnchanged => "parameter-unchanged",
+            Self::SecureParameterChanged => "secure-parameter-changed",
+            Self::SecureParameterDeleted => "secure-parameter-deleted",
+            Self::CertificateExpiring => "certificate-expiring",
+            Self::CertificateExpired => "certificate-expired",
+            Self::CertificateRenewalAction => "certificate-renewal-action",
+            Self::CertificateAvailable => "certificate-available",
+            Self::CertificateRevoked => "certificate-revoked",
+            Self::CertificateNoncompliant => "certificate-noncompliant",
+            Self::CertificateCompliant => "certificate-compliant",
+        }
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Whether a notification raises an alert or ends an earlier one: the `status` message attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Open,
+    Resolved,
+}
+
+impl Status {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// The readable body: what happened, to which resource, when, what to do, where to look.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
@@ -72,11 +144,11 @@ impl Message {
 pub struct Notification {
     pub severity: Severity,
     /// What kind of thing happened, e.g. `parameter-expiring`, `certificate-expired`.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// The parameter name or certificate ARN.
     pub resource: String,
     /// `open` for an alert, `resolved` when it ends an earlier one.
-    pub status: &'static str,
+    pub status: Status,
     pub event_id: String,
     pub subject: String,
     pub message: String,
@@ -85,14 +157,14 @@ pub struct Notification {
 impl Notification {
     /// Builds a notification; the subject is made SNS-safe (printable ASCII, one line, < 100 characters).
     #[must_use]
-    pub fn new(severity: Severity, kind: &'static str, resource: &str, event: (&str, &str), headline: &str, body: &Message) -> Self {
+    pub fn new(severity: Severity, kind: Kind, resource: &str, event: (&str, &str), headline: &str, body: &Message) -> Self {
         let (event_id, event_label) = event;
         let label = if event_id.is_empty() { event_label.to_owned() } else { format!("{event_id} ({event_label})") };
         Self {
             severity,
             kind,
             resource: resource.to_owned(),
-            status: "open",
+            status: Status::Open,
             event_id: event_id.to_owned(),
             subject: subject(&format!("[{}] {headline}", severity.as_str().to_ascii_uppercase())),
             message: body.render(severity, &label),
@@ -101,7 +173,7 @@ impl Notification {
 
     #[must_use]
     pub fn resolved(mut self) -> Self {
-        self.status = "resolved";
+        self.status = Status::Resolved;
         self
     }
 }
@@ -186,9 +258,9 @@ impl Decision {
             reason = %self.reason,
             event_id = %self.event_id,
             severity = n.map_or("", |n| n.severity.as_str()),
-            kind = n.map_or("", |n| n.kind),
+            kind = n.map_or("", |n| n.kind.as_str()),
             resource = n.map_or("", |n| n.resource.as_str()),
-            status = n.map_or("", |n| n.status),
+            status = n.map_or("", |n| n.status.as_str()),
             subject = n.map_or("", |n| n.subject.as_str()),
             "decision"
         );
@@ -211,7 +283,7 @@ impl Decision {
             },
             "Function": function,
             "Severity": n.severity.as_str(),
-            "Kind": n.kind,
+            "Kind": n.kind.as_str(),
             "Notifications": 1
         });
         Some(line.to_string())
@@ -277,12 +349,40 @@ mod tests {
         let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
         Notification::new(
             Severity::High,
-            "parameter-expiring",
+            Kind::ParameterExpiring,
             "/my-app/dev/x",
             ("id-1", "Parameter Store Policy Action"),
             "x expires",
             &body,
         )
+    }
+
+    #[test]
+    fn kinds_and_statuses_go_out_as_before() {
+        for (kind, text) in [
+            (Kind::ParameterExpired, "parameter-expired"),
+            (Kind::ParameterExpiring, "parameter-expiring"),
+            (Kind::ParameterUnchanged, "parameter-unchanged"),
+            (Kind::SecureParameterChanged, "secure-parameter-changed"),
+            (Kind::SecureParameterDeleted, "secure-parameter-deleted"),
+            (Kind::CertificateExpiring, "certificate-expiring"),
+            (Kind::CertificateExpired, "certificate-expired"),
+            (Kind::CertificateRenewalAction, "certificate-renewal-action"),
+            (Kind::CertificateAvailable, "certificate-available"),
+            (Kind::CertificateRevoked, "certificate-revoked"),
+            (Kind::CertificateNoncompliant, "certificate-noncompliant"),
+            (Kind::CertificateCompliant, "certificate-compliant"),
+        ] {
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(serde_json::to_value(kind).unwrap(), text);
+        }
+        for (status, text) in [(Status::Open, "open"), (Status::Resolved, "resolved")] {
+            assert_eq!(status.as_str(), text);
+            assert_eq!(serde_json::to_value(status).unwrap(), text);
+        }
+        let n = notice();
+        assert_eq!(n.status, Status::Open);
+        assert_eq!(n.resolved().status, Status::Resolved);
     }
 
     #[test]
@@ -318,6 +418,7 @@ mod tests {
         };
         let line: serde_json::Value = serde_json::from_str(&sent.metric_line("parameter-notifier", 1_700_000_000).unwrap()).unwrap();
         assert_eq!(line["Severity"], "high");
+        assert_eq!(line["Kind"], "parameter-expiring");
         assert_eq!(line["Notifications"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000_i64);
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], METRIC_NAMESPACE);

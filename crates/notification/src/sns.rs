@@ -39,9 +39,9 @@ impl Notifier for SnsNotifier {
         let mut req = self.client.publish().topic_arn(&self.topic_arn).subject(&n.subject).message(&n.message);
         for (name, value) in [
             ("severity", n.severity.as_str()),
-            ("kind", n.kind),
+            ("kind", n.kind.as_str()),
             ("resource", n.resource.as_str()),
-            ("status", n.status),
+            ("status", n.status.as_str()),
             ("event_id", n.event_id.as_str()),
         ] {
             if let Some(v) = attribute(value) {

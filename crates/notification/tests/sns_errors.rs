@@ -10,7 +10,7 @@ use common::testing::{self, Answer};
 use notification::notice::{self, Message};
 use notification::sns::SnsNotifier;
 use notification::testing::{SNS_NAMESPACE, publish_answer};
-use notification::{Notification, Notifier, RecentIds, Severity};
+use notification::{Kind, Notification, Notifier, RecentIds, Severity};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 
@@ -27,7 +27,14 @@ fn answering(status: u16, code: &'static str, message: &'static str) -> SnsNotif
 
 fn notice() -> Notification {
     let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
-    Notification::new(Severity::High, "parameter-expiring", "/my-app/dev/x", ("id-1", "Parameter Store Policy Action"), "x expires", &body)
+    Notification::new(
+        Severity::High,
+        Kind::ParameterExpiring,
+        "/my-app/dev/x",
+        ("id-1", "Parameter Store Policy Action"),
+        "x expires",
+        &body,
+    )
 }
 
 #[tokio::test]

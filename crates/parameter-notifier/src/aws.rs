@@ -4,7 +4,17 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::ParameterStringFilter;
 use common::aws::{AwsError, AwsErrorKind, Service};
 
-use crate::ports::{ParameterDirectory, ParameterInfo, PolicyInfo};
+use crate::ports::{ParameterDirectory, ParameterInfo, ParameterType, PolicyInfo, PolicyType};
+
+fn parameter_type(t: &aws_sdk_ssm::types::ParameterType) -> ParameterType {
+    use aws_sdk_ssm::types::ParameterType as Sdk;
+    match t {
+        Sdk::String => ParameterType::String,
+        Sdk::StringList => ParameterType::StringList,
+        Sdk::SecureString => ParameterType::SecureString,
+        other => ParameterType::Other(other.as_str().to_owned()),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SsmDirectory {
@@ -43,7 +53,7 @@ impl ParameterDirectory for SsmDirectory {
             return Ok(None);
         };
         Ok(Some(ParameterInfo {
-            parameter_type: p.r#type.map(|t| t.as_str().to_owned()),
+            parameter_type: p.r#type.as_ref().map(parameter_type),
             tier: p.tier.map(|t| t.as_str().to_owned()),
             version: Some(p.version),
             last_modified: p.last_modified_date.map(|d| d.secs()),
@@ -53,7 +63,8 @@ impl ParameterDirectory for SsmDirectory {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|pol| PolicyInfo {
-                    policy_type: pol.policy_type.unwrap_or_default(),
+                    // The SDK gives the policy type as a string.
+                    policy_type: PolicyType::parse(pol.policy_type.as_deref().unwrap_or_default()),
                     text: pol.policy_text.unwrap_or_default(),
                     status: pol.policy_status.unwrap_or_default(),
                 })

@@ -3,9 +3,9 @@
 use common::aws::AwsError;
 use notification::notice::Message;
 use notification::timefmt::{self, DAY};
-use notification::{Envelope, Notification, Severity, lookup_failure};
+use notification::{Envelope, Kind, Notification, Severity, lookup_failure};
 
-use crate::event::{Change, PolicyAction, PolicyType, policy_duration, policy_timestamp};
+use crate::event::{Change, ChangeOperation, ParameterType, PolicyAction, PolicyType, policy_duration, policy_timestamp};
 use crate::ports::ParameterInfo;
 
 /// An `ExpirationNotification` this close to the expiry is high severity.
@@ -57,7 +57,7 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
                 body.facts.push(("Last modified".into(), format!("{}{by}", timefmt::format(at))));
             }
             for p in &info.policies {
-                body.facts.push((format!("Policy {}", p.policy_type), format!("{} ({})", p.text, p.status)));
+                body.facts.push((format!("Policy {}", p.policy_type.as_str()), format!("{} ({})", p.text, p.status)));
             }
             Some(info)
         }
@@ -73,28 +73,29 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
     }
 }
 
-/// The notification for a policy action.
+/// The notification for a policy action; `None` for a policy type this function does not know
+/// (the event reading already leaves those out).
 #[must_use]
-pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: i64) -> Notification {
+pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: i64) -> Option<Notification> {
     let name = action.name.as_str();
     let mut body = Message { resource: name.to_owned(), console: console(&e.region, name), ..Message::default() };
     if !e.time.is_empty() {
         body.when.push(format!("event at {}", e.time));
     }
     if let Some(t) = &action.parameter_type {
-        body.facts.push(("Type".into(), t.clone()));
+        body.facts.push(("Type".into(), t.as_str().to_owned()));
     }
     if let Some(reason) = &action.action_reason {
         body.facts.push(("Parameter Store says".into(), reason.clone()));
     }
     let gone = action.policy_type == PolicyType::Expiration;
     let info = enrich(&mut body, lookup, gone);
-    let secure = action.parameter_type.as_deref().or(info.and_then(|i| i.parameter_type.as_deref())) == Some("SecureString");
+    let secure = action.parameter_type.as_ref().or(info.and_then(|i| i.parameter_type.as_ref())) == Some(&ParameterType::SecureString);
     let expires_at = info
         .and_then(|i| {
             i.policies
                 .iter()
-                .filter(|p| p.policy_type == "Expiration")
+                .filter(|p| p.policy_type == PolicyType::Expiration)
                 .find_map(|p| serde_json::from_str(&p.text).ok().as_ref().and_then(policy_timestamp))
         })
         .or_else(|| action.policy.as_ref().filter(|_| gone).and_then(policy_timestamp));
@@ -110,9 +111,9 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
             }
             body.todo = format!(
                 "Applications reading {name} now fail. If it is still needed, create it again with a new value (aws ssm put-parameter --name {name} --type {} --tier Advanced ...) and a new Expiration policy; if not, remove it from the applications' configuration.",
-                action.parameter_type.as_deref().unwrap_or("SecureString")
+                action.parameter_type.as_ref().unwrap_or(&ParameterType::SecureString).as_str()
             );
-            (Severity::High, "parameter-expired", format!("Parameter {name} expired and was deleted"))
+            (Severity::High, Kind::ParameterExpired, format!("Parameter {name} expired and was deleted"))
         }
         PolicyType::ExpirationNotification => {
             let before = action.policy.as_ref().and_then(|p| policy_duration(p, "Before"));
@@ -134,7 +135,7 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
                 "Put a new value before it expires, with a later Expiration (aws ssm put-parameter --name {name} --overwrite --value ... --policies '[{{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{{\"Timestamp\":\"<new time>\"}}}}]'); or, if the value stays valid, extend the Expiration policy the same way."
             );
             let severity = if left.is_some_and(|s| s <= URGENT_SECS) { Severity::High } else { Severity::Warning };
-            (severity, "parameter-expiring", format!("Parameter {name} expires {when}"))
+            (severity, Kind::ParameterExpiring, format!("Parameter {name} expires {when}"))
         }
         PolicyType::NoChangeNotification => {
             let after = action.policy.as_ref().and_then(|p| policy_duration(p, "After"));
@@ -155,10 +156,11 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
                 )
             };
             let severity = if secure { Severity::Warning } else { Severity::Low };
-            (severity, "parameter-unchanged", format!("Parameter {name} unchanged for {how_long}"))
+            (severity, Kind::ParameterUnchanged, format!("Parameter {name} unchanged for {how_long}"))
         }
+        PolicyType::Other(_) => return None,
     };
-    Notification::new(severity, kind, name, (&e.id, &e.detail_type), &headline, &body)
+    Some(Notification::new(severity, kind, name, (&e.id, &e.detail_type), &headline, &body))
 }
 
 /// The notification for a change to a secure parameter, for the audit trail; `None` for other
@@ -166,12 +168,12 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
 #[must_use]
 pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<Notification> {
     let name = change.name.as_str();
-    let deleted = change.operation == "Delete";
+    let deleted = change.operation == ChangeOperation::Delete;
     let mut body =
         Message { resource: name.to_owned(), console: (!deleted).then(|| console(&e.region, name)).flatten(), ..Message::default() };
     let info = if deleted { None } else { enrich(&mut body, lookup, false) };
-    let parameter_type = change.parameter_type.as_deref().or(info.and_then(|i| i.parameter_type.as_deref()));
-    if parameter_type != Some("SecureString") {
+    let parameter_type = change.parameter_type.as_ref().or(info.and_then(|i| i.parameter_type.as_ref()));
+    if parameter_type != Some(&ParameterType::SecureString) {
         return None;
     }
     if !e.time.is_empty() {
@@ -180,29 +182,29 @@ pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<N
     if let Some(d) = &change.description {
         body.facts.push(("Description".into(), d.clone()));
     }
-    let (severity, verb, todo) = match change.operation.as_str() {
-        "Create" => {
+    let (severity, verb, todo) = match change.operation {
+        ChangeOperation::Create => {
             (Severity::Info, "was created", "Nothing, if this was expected. Check who made it in CloudTrail (PutParameter) if not.")
         }
-        "Update" => (
+        ChangeOperation::Update => (
             Severity::Info,
             "was updated",
             "Nothing, if this was expected (a rotation, a deployment). Check CloudTrail (PutParameter) if not.",
         ),
-        "Delete" => (
+        ChangeOperation::Delete => (
             Severity::Warning,
             "was deleted",
             "Applications reading it now fail. If this was not intended, create it again (aws ssm put-parameter --type SecureString ...); CloudTrail (DeleteParameter) shows who deleted it.",
         ),
-        "LabelParameterVersion" => (
+        ChangeOperation::LabelParameterVersion => (
             Severity::Info,
             "had a version labelled",
             "Nothing, if this was expected. Applications that read it by label now get the labelled version.",
         ),
-        _ => (Severity::Info, "changed", "Check CloudTrail for the change."),
+        ChangeOperation::Other(_) => (Severity::Info, "changed", "Check CloudTrail for the change."),
     };
-    body.what = format!("Secure parameter {name} {verb} ({}).", change.operation);
+    body.what = format!("Secure parameter {name} {verb} ({}).", change.operation.as_str());
     todo.clone_into(&mut body.todo);
-    let kind = if deleted { "secure-parameter-deleted" } else { "secure-parameter-changed" };
+    let kind = if deleted { Kind::SecureParameterDeleted } else { Kind::SecureParameterChanged };
     Some(Notification::new(severity, kind, name, (&e.id, &e.detail_type), &format!("Secure parameter {name} {verb}"), &body))
 }

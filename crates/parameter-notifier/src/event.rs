@@ -4,37 +4,17 @@
 use notification::{Envelope, HandlerError};
 use serde_json::Value;
 
+pub use crate::model::{ChangeOperation, ParameterType, PolicyType};
+
 pub const POLICY_ACTION: &str = "Parameter Store Policy Action";
 pub const CHANGE: &str = "Parameter Store Change";
-
-/// The three parameter policies of advanced-tier parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyType {
-    /// The parameter has just been deleted.
-    Expiration,
-    /// The parameter will expire soon.
-    ExpirationNotification,
-    /// The parameter has not changed for a while.
-    NoChangeNotification,
-}
-
-impl PolicyType {
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "Expiration" => Some(Self::Expiration),
-            "ExpirationNotification" => Some(Self::ExpirationNotification),
-            "NoChangeNotification" => Some(Self::NoChangeNotification),
-            _ => None,
-        }
-    }
-}
 
 /// A `Parameter Store Policy Action` event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyAction {
     pub name: String,
     pub policy_type: PolicyType,
-    pub parameter_type: Option<String>,
+    pub parameter_type: Option<ParameterType>,
     /// The policy, parsed from `policy-content` (a JSON string); `None` if absent or unreadable.
     pub policy: Option<Value>,
     pub action_status: Option<String>,
@@ -45,9 +25,8 @@ pub struct PolicyAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub name: String,
-    /// `Create`, `Update`, `Delete`, `LabelParameterVersion`.
-    pub operation: String,
-    pub parameter_type: Option<String>,
+    pub operation: ChangeOperation,
+    pub parameter_type: Option<ParameterType>,
     pub description: Option<String>,
 }
 
@@ -80,17 +59,18 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
             let raw = e
                 .detail_str("policy-type")
                 .ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\"")))?;
-            let Some(policy_type) = PolicyType::parse(raw) else {
+            let policy_type = PolicyType::parse(raw);
+            if let PolicyType::Other(_) = policy_type {
                 return Ok(ParameterEvent::Other(format!(
                     "policy type {:?} is not one this function knows",
                     raw.chars().take(64).collect::<String>()
                 )));
-            };
+            }
             let policy = e.detail_str("policy-content").and_then(|c| serde_json::from_str::<Value>(c).ok()).filter(Value::is_object);
             Ok(ParameterEvent::Policy(PolicyAction {
                 name: name.to_owned(),
                 policy_type,
-                parameter_type: owned(e.detail_str("parameter-type")),
+                parameter_type: e.detail_str("parameter-type").map(ParameterType::parse),
                 policy,
                 action_status: owned(e.detail_str("action-status")),
                 action_reason: owned(e.detail_str("action-reason")),
@@ -102,8 +82,8 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
                 e.detail_str("operation").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\"")))?;
             Ok(ParameterEvent::Change(Change {
                 name: name.to_owned(),
-                operation: operation.to_owned(),
-                parameter_type: owned(e.detail_str("type")),
+                operation: ChangeOperation::parse(operation),
+                parameter_type: e.detail_str("type").map(ParameterType::parse),
                 description: owned(e.detail_str("description")),
             }))
         }

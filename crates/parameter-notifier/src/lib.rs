@@ -9,6 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod decide;
 pub mod event;
+pub mod model;
 pub mod ports;
 
 pub use config::Config;
@@ -16,7 +17,7 @@ pub use config::Config;
 use lambda_runtime::LambdaEvent;
 use notification::{Decision, Envelope, HandlerError, Notifier, RecentIds, notice, timefmt};
 
-use crate::event::ParameterEvent;
+use crate::event::{ChangeOperation, ParameterEvent};
 use crate::ports::ParameterDirectory;
 
 pub const FUNCTION: &str = "parameter-notifier";
@@ -52,22 +53,24 @@ impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
             return Ok(Decision::ignored(&e.id, format!("{name} is outside /{}/", self.config.prefix.as_deref().unwrap_or_default())));
         }
         let lookup = match &event {
-            ParameterEvent::Change(c) if c.operation == "Delete" => Ok(None),
+            ParameterEvent::Change(c) if c.operation == ChangeOperation::Delete => Ok(None),
             _ => self.parameters.describe(name).await,
         };
         if let Err(err) = &lookup {
             tracing::warn!(parameter = name, error = %err, "DescribeParameters failed: notifying from the event alone");
         }
         match &event {
-            ParameterEvent::Policy(action) => {
-                let n = decide::policy_notice(&e, action, &lookup, now);
-                notice::deliver(&self.notifier, &self.recent, n, "parameter policy action").await
-            }
+            ParameterEvent::Policy(action) => match decide::policy_notice(&e, action, &lookup, now) {
+                Some(n) => notice::deliver(&self.notifier, &self.recent, n, "parameter policy action").await,
+                None => {
+                    Ok(Decision::ignored(&e.id, format!("policy type {:?} is not one this function knows", action.policy_type.as_str())))
+                }
+            },
             ParameterEvent::Change(change) => match decide::change_notice(&e, change, &lookup) {
                 Some(n) => notice::deliver(&self.notifier, &self.recent, n, "change to a secure parameter").await,
                 None => Ok(Decision::ignored(
                     &e.id,
-                    format!("{} of {name}: the audit trail covers SecureString parameters only", change.operation),
+                    format!("{} of {name}: the audit trail covers SecureString parameters only", change.operation.as_str()),
                 )),
             },
             ParameterEvent::Other(reason) => Ok(Decision::ignored(&e.id, reason.clone())),
@@ -100,7 +103,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::ports::{ParameterInfo, PolicyInfo};
+    use crate::ports::{ParameterInfo, ParameterType, PolicyInfo, PolicyType};
 
     const EXPIRATION: &str = include_str!("../../../events/parameter-notifier/expiration.json");
     const EXPIRING: &str = include_str!("../../../events/parameter-notifier/expiration-notification.json");
@@ -132,15 +135,15 @@ mod tests {
         timefmt::parse("2026-11-29T09:00:00Z").unwrap()
     }
 
-    fn info(parameter_type: &str, expires_in_days: Option<i64>, modified_days_ago: i64) -> ParameterInfo {
+    fn info(parameter_type: ParameterType, expires_in_days: Option<i64>, modified_days_ago: i64) -> ParameterInfo {
         let mut policies = vec![PolicyInfo {
-            policy_type: "NoChangeNotification".into(),
+            policy_type: PolicyType::NoChangeNotification,
             text: r#"{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"20","Unit":"Days"}}"#.into(),
             status: "Pending".into(),
         }];
         if let Some(days) = expires_in_days {
             policies.push(PolicyInfo {
-                policy_type: "Expiration".into(),
+                policy_type: PolicyType::Expiration,
                 text: format!(
                     r#"{{"Type":"Expiration","Version":"1.0","Attributes":{{"Timestamp":"{}"}}}}"#,
                     timefmt::format(now() + days * DAY)
@@ -149,7 +152,7 @@ mod tests {
             });
         }
         ParameterInfo {
-            parameter_type: Some(parameter_type.into()),
+            parameter_type: Some(parameter_type),
             tier: Some("Advanced".into()),
             version: Some(4),
             last_modified: Some(now() - modified_days_ago * DAY),
@@ -177,13 +180,13 @@ mod tests {
     #[tokio::test]
     async fn each_policy_type_says_what_happened_and_what_to_do() {
         let ssm = FakeSsm::default();
-        ssm.set("/my-app/dev/api-token", Ok(Some(info("SecureString", Some(15), 3))));
-        ssm.set("/my-app/prod/db-url", Ok(Some(info("String", None, 25))));
+        ssm.set("/my-app/dev/api-token", Ok(Some(info(ParameterType::SecureString, Some(15), 3))));
+        ssm.set("/my-app/prod/db-url", Ok(Some(info(ParameterType::String, None, 25))));
 
         let (d, sent) = decide(&ssm, EXPIRING, Some("my-app")).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
-        assert_eq!((n.severity, n.kind, n.resource.as_str()), (Severity::Warning, "parameter-expiring", "/my-app/dev/api-token"));
+        assert_eq!((n.severity, n.kind.as_str(), n.resource.as_str()), (Severity::Warning, "parameter-expiring", "/my-app/dev/api-token"));
         assert_eq!(n.subject, "[WARNING] Parameter /my-app/dev/api-token expires in 15 days (2026-12-14T09:00:00Z)");
         for part in [
             "Tier: Advanced",
@@ -201,7 +204,7 @@ mod tests {
         let (d, sent) = decide(&ssm, EXPIRATION, None).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
-        assert_eq!((n.severity, n.kind), (Severity::High, "parameter-expired"));
+        assert_eq!((n.severity, n.kind.as_str()), (Severity::High, "parameter-expired"));
         for part in [
             "has expired",
             "deleted it",
@@ -216,7 +219,7 @@ mod tests {
         let (d, sent) = decide(&ssm, NO_CHANGE, None).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
-        assert_eq!((n.severity, n.kind), (Severity::Low, "parameter-unchanged"), "a String parameter");
+        assert_eq!((n.severity, n.kind.as_str()), (Severity::Low, "parameter-unchanged"), "a String parameter");
         assert!(n.subject.contains("unchanged for 25 days"), "{}", n.subject);
         assert!(n.message.contains("raise the NoChangeNotification policy's After"), "{}", n.message);
     }
@@ -224,7 +227,7 @@ mod tests {
     #[tokio::test]
     async fn severity_follows_time_left_and_parameter_type() {
         let ssm = FakeSsm::default();
-        ssm.set("/my-app/dev/api-token", Ok(Some(info("SecureString", Some(2), 3))));
+        ssm.set("/my-app/dev/api-token", Ok(Some(info(ParameterType::SecureString, Some(2), 3))));
         let (d, _) = decide(&ssm, EXPIRING, None).await;
         assert_eq!(d.unwrap().notification.unwrap().severity, Severity::High, "two days left");
         let mut secure = serde_json::from_str::<Value>(NO_CHANGE).unwrap();
@@ -258,7 +261,7 @@ mod tests {
     #[tokio::test]
     async fn changes_to_secure_parameters_make_an_audit_trail() {
         let ssm = FakeSsm::default();
-        ssm.set("/my-app/dev/db-password", Ok(Some(info("SecureString", None, 0))));
+        ssm.set("/my-app/dev/db-password", Ok(Some(info(ParameterType::SecureString, None, 0))));
         for (json, severity, kind) in [
             (CREATE, Severity::Info, "secure-parameter-changed"),
             (UPDATE, Severity::Info, "secure-parameter-changed"),
@@ -267,7 +270,7 @@ mod tests {
         ] {
             let (d, sent) = decide(&ssm, json, Some("my-app")).await;
             assert_eq!(d.unwrap().name(), "notified", "{kind}");
-            assert_eq!((sent[0].severity, sent[0].kind), (severity, kind));
+            assert_eq!((sent[0].severity, sent[0].kind.as_str()), (severity, kind));
         }
         let (_, sent) = decide(&ssm, CREATE, None).await;
         assert!(sent[0].message.contains("Description: Database password for the dev application"), "{}", sent[0].message);

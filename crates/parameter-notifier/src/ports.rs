@@ -4,10 +4,12 @@ use std::future::Future;
 
 use common::aws::AwsError;
 
+pub use crate::model::{ParameterType, PolicyType};
+
 /// A parameter policy as `DescribeParameters` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyInfo {
-    pub policy_type: String,
+    pub policy_type: PolicyType,
     /// The policy's JSON, e.g. `{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"..."}}`.
     pub text: String,
     pub status: String,
@@ -16,7 +18,7 @@ pub struct PolicyInfo {
 /// What `DescribeParameters` says about a parameter (never its value).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParameterInfo {
-    pub parameter_type: Option<String>,
+    pub parameter_type: Option<ParameterType>,
     pub tier: Option<String>,
     pub version: Option<i64>,
     /// Unix seconds.

@@ -23,10 +23,7 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the variable.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let topic_arn = env::required(lookup, "TOPIC_ARN")?;
-        if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
-            return Err(ConfigError::new("TOPIC_ARN", "must be the ARN of an SNS topic"));
-        }
+        let topic_arn = notification::topic_arn(lookup)?;
         let mut thresholds = Vec::new();
         for item in env::list_or(lookup, "EXPIRY_THRESHOLDS", &["30", "14", "7", "1"]) {
             let days = item.parse::<i64>().ok().filter(|d| (0..=365).contains(d));

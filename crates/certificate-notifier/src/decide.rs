@@ -186,13 +186,7 @@ fn body(e: &Envelope, facts: &Facts, what: String) -> Message {
     m
 }
 
-/// What an event calls for: a notification to send, or one that repeats an earlier alert.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Notify(Notification, &'static str),
-    Suppress(Notification, String),
-    Ignore(String),
-}
+pub use notification::Verdict;
 
 /// The verdict for an ACM event.
 ///

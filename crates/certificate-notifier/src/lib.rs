@@ -16,26 +16,76 @@ pub mod ports;
 pub use config::Config;
 
 use lambda_runtime::LambdaEvent;
-use notification::{Decision, Envelope, HandlerError, Notifier, RecentIds, notice, timefmt};
+use notification::{Decision, Envelope, Found, HandlerError, Notifier, Pipeline, Reading, Verdict};
 
-use crate::decide::{Facts, Verdict};
+use crate::decide::Facts;
 use crate::event::CertificateEvent;
-use crate::ports::CertificateDirectory;
+use crate::ports::{CertificateDirectory, CertificateInfo};
 
 pub const FUNCTION: &str = "certificate-notifier";
 
-/// The function, built once at cold start.
+/// What this function brings to the notifier pipeline: ACM's and AWS Config's events, the
+/// `DescribeCertificate` look-up, and the rules in [`decide`].
 #[derive(Debug)]
-pub struct Handler<C, N> {
+pub struct CertificateRules<C> {
     certificates: C,
-    notifier: N,
     config: Config,
-    recent: RecentIds,
 }
+
+fn arn(event: &CertificateEvent) -> Option<&str> {
+    match event {
+        CertificateEvent::Acm(a) => Some(a.arn.as_str()),
+        CertificateEvent::Compliance(c) => Some(c.arn.as_str()),
+        CertificateEvent::Other(_) => None,
+    }
+}
+
+impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C> {
+    const FUNCTION: &'static str = FUNCTION;
+    type Event = CertificateEvent;
+    type Facts = CertificateInfo;
+
+    fn read(&self, e: &Envelope) -> Result<Reading<CertificateEvent>, HandlerError> {
+        Ok(match event::read(e, &self.config.config_rule)? {
+            CertificateEvent::Other(reason) => Reading::Ignore(reason),
+            event => Reading::Handle(event),
+        })
+    }
+
+    async fn look_up(&self, event: &CertificateEvent) -> Found<CertificateInfo> {
+        let Some(arn) = arn(event) else { return Ok(None) };
+        let found = self.certificates.describe(arn).await;
+        let failure = match &found {
+            Ok(Some(_)) => None,
+            Ok(None) => Some("not found".to_owned()),
+            Err(err) => Some(err.to_string()),
+        };
+        if let Some(error) = failure {
+            tracing::warn!(certificate_arn = arn, error = %error, "DescribeCertificate failed: deciding from the event alone");
+        }
+        found
+    }
+
+    fn decide(&self, e: &Envelope, event: &CertificateEvent, found: &Found<CertificateInfo>, now: i64) -> Result<Verdict, HandlerError> {
+        Ok(match event {
+            CertificateEvent::Acm(a) => {
+                let facts = Facts::gather(&a.arn, Some(a), found, now);
+                decide::acm_verdict(e, a, &facts, &self.config)
+                    .map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
+            }
+            CertificateEvent::Compliance(c) => decide::compliance_verdict(e, c, &Facts::gather(&c.arn, None, found, now), &self.config),
+            CertificateEvent::Other(reason) => Verdict::Ignore(reason.clone()),
+        })
+    }
+}
+
+/// The function, built once at cold start: the notifier pipeline with this function's rules.
+#[derive(Debug)]
+pub struct Handler<C, N>(Pipeline<CertificateRules<C>, N>);
 
 impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
     pub fn new(certificates: C, notifier: N, config: Config) -> Self {
-        Self { certificates, notifier, config, recent: RecentIds::default() }
+        Self(Pipeline::new(CertificateRules { certificates, config }, notifier))
     }
 
     /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it.
@@ -44,36 +94,7 @@ impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
     /// [`HandlerError::InvalidEvent`] for a malformed certificate event, and
     /// [`HandlerError::Publish`] when SNS does not take the notification.
     pub async fn handle(&self, payload: serde_json::Value, now: i64) -> Result<Decision, HandlerError> {
-        let e = Envelope::parse(payload)?;
-        let event = event::read(&e, &self.config.config_rule)?;
-        let arn = match &event {
-            CertificateEvent::Acm(a) => a.arn.as_str(),
-            CertificateEvent::Compliance(c) => c.arn.as_str(),
-            CertificateEvent::Other(reason) => return Ok(Decision::ignored(&e.id, reason.clone())),
-        };
-        let lookup = self.certificates.describe(arn).await;
-        let failure = match &lookup {
-            Ok(Some(_)) => None,
-            Ok(None) => Some("not found".to_owned()),
-            Err(err) => Some(err.to_string()),
-        };
-        if let Some(error) = failure {
-            tracing::warn!(certificate_arn = arn, error = %error, "DescribeCertificate failed: deciding from the event alone");
-        }
-        let verdict = match &event {
-            CertificateEvent::Acm(a) => {
-                let facts = Facts::gather(arn, Some(a), &lookup, now);
-                decide::acm_verdict(&e, a, &facts, &self.config)
-                    .map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
-            }
-            CertificateEvent::Compliance(c) => decide::compliance_verdict(&e, c, &Facts::gather(arn, None, &lookup, now), &self.config),
-            CertificateEvent::Other(reason) => Verdict::Ignore(reason.clone()),
-        };
-        match verdict {
-            Verdict::Notify(n, reason) => notice::deliver(&self.notifier, &self.recent, n, reason).await,
-            Verdict::Suppress(n, reason) => Ok(Decision::suppressed(n, reason)),
-            Verdict::Ignore(reason) => Ok(Decision::ignored(&e.id, reason)),
-        }
+        self.0.handle(payload, now).await
     }
 }
 
@@ -86,7 +107,7 @@ where
     C: CertificateDirectory + Sync,
     N: Notifier + Sync,
 {
-    notice::conclude(FUNCTION, handler.handle(event.payload, timefmt::now()).await)
+    handler.0.invoke(event).await
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! What the two notifier functions (parameter policies, certificate expiry) share: the
+//! pipeline they both run ([`Pipeline`], driven by each one's [`Rules`]), the topic setting, the
 //! EventBridge envelope, the notification a person reads, the [`Notifier`] port and its SNS
 //! adapter, the decision log line and the CloudWatch embedded-metric line, and the errors.
 
 pub mod envelope;
 pub mod error;
 pub mod notice;
+pub mod pipeline;
 pub mod recent;
 pub mod sns;
 #[cfg(feature = "testing")]
@@ -14,6 +16,7 @@ pub mod timefmt;
 pub use envelope::Envelope;
 pub use error::{HandlerError, lookup_failure};
 pub use notice::{Decision, Kind, Notification, Outcome, Severity, Status};
+pub use pipeline::{Found, Pipeline, Reading, Rules, Verdict, topic_arn};
 pub use recent::RecentIds;
 
 use std::future::Future;

@@ -15,10 +15,7 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the variable.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let topic_arn = env::required(lookup, "TOPIC_ARN")?;
-        if !topic_arn.starts_with("arn:") || !topic_arn.contains(":sns:") {
-            return Err(ConfigError::new("TOPIC_ARN", "must be the ARN of an SNS topic"));
-        }
+        let topic_arn = notification::topic_arn(lookup)?;
         let prefix = env::optional(lookup, "PARAMETER_PREFIX").map(|p| p.trim_matches('/').to_owned()).filter(|p| !p.is_empty());
         Ok(Self { topic_arn, prefix })
     }

@@ -1,6 +1,5 @@
 //! From an event and what Parameter Store says now, the notification a person acts on.
 
-use common::aws::AwsError;
 use notification::notice::Message;
 use notification::timefmt::{self, DAY};
 use notification::{Envelope, Kind, Notification, Severity, lookup_failure};
@@ -12,7 +11,7 @@ use crate::ports::ParameterInfo;
 const URGENT_SECS: i64 = 3 * DAY;
 
 /// The result of the `DescribeParameters` look-up.
-pub type Lookup = Result<Option<ParameterInfo>, AwsError>;
+pub type Lookup = notification::Found<ParameterInfo>;
 
 fn console(region: &str, name: &str) -> Option<String> {
     (!region.is_empty()).then(|| {

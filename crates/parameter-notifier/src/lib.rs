@@ -15,25 +15,80 @@ pub mod ports;
 pub use config::Config;
 
 use lambda_runtime::LambdaEvent;
-use notification::{Decision, Envelope, HandlerError, Notifier, RecentIds, notice, timefmt};
+use notification::{Decision, Envelope, Found, HandlerError, Notifier, Pipeline, Reading, Verdict};
 
 use crate::event::{ChangeOperation, ParameterEvent};
-use crate::ports::ParameterDirectory;
+use crate::ports::{ParameterDirectory, ParameterInfo};
 
 pub const FUNCTION: &str = "parameter-notifier";
 
-/// The function, built once at cold start.
+/// What this function brings to the notifier pipeline: Parameter Store's events, the
+/// `DescribeParameters` look-up, and the rules in [`decide`].
 #[derive(Debug)]
-pub struct Handler<P, N> {
+pub struct ParameterRules<P> {
     parameters: P,
-    notifier: N,
     config: Config,
-    recent: RecentIds,
 }
+
+impl<P: ParameterDirectory + Sync> notification::Rules for ParameterRules<P> {
+    const FUNCTION: &'static str = FUNCTION;
+    type Event = ParameterEvent;
+    type Facts = ParameterInfo;
+
+    fn read(&self, e: &Envelope) -> Result<Reading<ParameterEvent>, HandlerError> {
+        let event = event::read(e)?;
+        let name = match &event {
+            ParameterEvent::Policy(a) => a.name.as_str(),
+            ParameterEvent::Change(c) => c.name.as_str(),
+            ParameterEvent::Other(reason) => return Ok(Reading::Ignore(reason.clone())),
+        };
+        if !self.config.covers(name) {
+            return Ok(Reading::Ignore(format!("{name} is outside /{}/", self.config.prefix.as_deref().unwrap_or_default())));
+        }
+        Ok(Reading::Handle(event))
+    }
+
+    async fn look_up(&self, event: &ParameterEvent) -> Found<ParameterInfo> {
+        let name = match event {
+            // A deleted parameter is gone: nothing to ask.
+            ParameterEvent::Change(c) if c.operation == ChangeOperation::Delete => return Ok(None),
+            ParameterEvent::Change(c) => c.name.as_str(),
+            ParameterEvent::Policy(a) => a.name.as_str(),
+            ParameterEvent::Other(_) => return Ok(None),
+        };
+        let found = self.parameters.describe(name).await;
+        if let Err(err) = &found {
+            tracing::warn!(parameter = name, error = %err, "DescribeParameters failed: notifying from the event alone");
+        }
+        found
+    }
+
+    fn decide(&self, e: &Envelope, event: &ParameterEvent, found: &Found<ParameterInfo>, now: i64) -> Result<Verdict, HandlerError> {
+        Ok(match event {
+            ParameterEvent::Policy(action) => match decide::policy_notice(e, action, found, now) {
+                Some(n) => Verdict::Notify(n, "parameter policy action"),
+                None => Verdict::Ignore(format!("policy type {:?} is not one this function knows", action.policy_type.as_str())),
+            },
+            ParameterEvent::Change(change) => match decide::change_notice(e, change, found) {
+                Some(n) => Verdict::Notify(n, "change to a secure parameter"),
+                None => Verdict::Ignore(format!(
+                    "{} of {}: the audit trail covers SecureString parameters only",
+                    change.operation.as_str(),
+                    change.name
+                )),
+            },
+            ParameterEvent::Other(reason) => Verdict::Ignore(reason.clone()),
+        })
+    }
+}
+
+/// The function, built once at cold start: the notifier pipeline with this function's rules.
+#[derive(Debug)]
+pub struct Handler<P, N>(Pipeline<ParameterRules<P>, N>);
 
 impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
     pub fn new(parameters: P, notifier: N, config: Config) -> Self {
-        Self { parameters, notifier, config, recent: RecentIds::default() }
+        Self(Pipeline::new(ParameterRules { parameters, config }, notifier))
     }
 
     /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it.
@@ -42,39 +97,7 @@ impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
     /// [`HandlerError::InvalidEvent`] for a malformed Parameter Store event, and
     /// [`HandlerError::Publish`] when SNS does not take the notification.
     pub async fn handle(&self, payload: serde_json::Value, now: i64) -> Result<Decision, HandlerError> {
-        let e = Envelope::parse(payload)?;
-        let event = event::read(&e)?;
-        let name = match &event {
-            ParameterEvent::Policy(a) => a.name.as_str(),
-            ParameterEvent::Change(c) => c.name.as_str(),
-            ParameterEvent::Other(reason) => return Ok(Decision::ignored(&e.id, reason.clone())),
-        };
-        if !self.config.covers(name) {
-            return Ok(Decision::ignored(&e.id, format!("{name} is outside /{}/", self.config.prefix.as_deref().unwrap_or_default())));
-        }
-        let lookup = match &event {
-            ParameterEvent::Change(c) if c.operation == ChangeOperation::Delete => Ok(None),
-            _ => self.parameters.describe(name).await,
-        };
-        if let Err(err) = &lookup {
-            tracing::warn!(parameter = name, error = %err, "DescribeParameters failed: notifying from the event alone");
-        }
-        match &event {
-            ParameterEvent::Policy(action) => match decide::policy_notice(&e, action, &lookup, now) {
-                Some(n) => notice::deliver(&self.notifier, &self.recent, n, "parameter policy action").await,
-                None => {
-                    Ok(Decision::ignored(&e.id, format!("policy type {:?} is not one this function knows", action.policy_type.as_str())))
-                }
-            },
-            ParameterEvent::Change(change) => match decide::change_notice(&e, change, &lookup) {
-                Some(n) => notice::deliver(&self.notifier, &self.recent, n, "change to a secure parameter").await,
-                None => Ok(Decision::ignored(
-                    &e.id,
-                    format!("{} of {name}: the audit trail covers SecureString parameters only", change.operation.as_str()),
-                )),
-            },
-            ParameterEvent::Other(reason) => Ok(Decision::ignored(&e.id, reason.clone())),
-        }
+        self.0.handle(payload, now).await
     }
 }
 
@@ -87,7 +110,7 @@ where
     P: ParameterDirectory + Sync,
     N: Notifier + Sync,
 {
-    notice::conclude(FUNCTION, handler.handle(event.payload, timefmt::now()).await)
+    handler.0.invoke(event).await
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 use aws_sdk_acm::Client;
 use common::aws::{AwsError, AwsErrorKind, Service};
 
-use crate::ports::{CertificateDirectory, CertificateInfo, CertificateStatus, CertificateType, RenewalEligibility, RenewalStatus};
+use crate::ports::{
+    CertificateDirectory, CertificateInfo, CertificateStatus, CertificateType, RenewalEligibility,
+    RenewalStatus,
+};
 
 fn cert_type(t: &aws_sdk_acm::types::CertificateType) -> CertificateType {
     use aws_sdk_acm::types::CertificateType as Sdk;

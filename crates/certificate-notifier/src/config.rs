@@ -27,16 +27,19 @@ impl Config {
         let mut thresholds = Vec::new();
         for item in env::list_or(lookup, "EXPIRY_THRESHOLDS", &["30", "14", "7", "1"]) {
             let days = item.parse::<i64>().ok().filter(|d| (0..=365).contains(d));
-            thresholds
-                .push(days.ok_or_else(|| ConfigError::new("EXPIRY_THRESHOLDS", "must be whole days from 0 to 365, comma-separated"))?);
+            thresholds.push(days.ok_or_else(|| {
+                ConfigError::new("EXPIRY_THRESHOLDS", "must be whole days from 0 to 365, comma-separated")
+            })?);
         }
         thresholds.sort_unstable_by(|a, b| b.cmp(a));
         thresholds.dedup();
         if thresholds.is_empty() {
             return Err(ConfigError::new("EXPIRY_THRESHOLDS", "must name at least one day"));
         }
-        let renewal_overdue_days = i64::try_from(env::ranged_or(lookup, "RENEWAL_OVERDUE_DAYS", 45, 0, 60)?).unwrap_or(45);
-        let config_rule = env::optional(lookup, "CONFIG_RULE_NAME").unwrap_or_else(|| "acm-certificate-expiration-check".to_owned());
+        let renewal_overdue_days =
+            i64::try_from(env::ranged_or(lookup, "RENEWAL_OVERDUE_DAYS", 45, 0, 60)?).unwrap_or(45);
+        let config_rule = env::optional(lookup, "CONFIG_RULE_NAME")
+            .unwrap_or_else(|| "acm-certificate-expiration-check".to_owned());
         Ok(Self { topic_arn, thresholds, renewal_overdue_days, config_rule })
     }
 

@@ -34,7 +34,12 @@ pub struct Facts {
 
 impl Facts {
     #[must_use]
-    pub fn gather(arn: &str, event: Option<&AcmEvent>, lookup: &Result<Option<CertificateInfo>, AwsError>, now: i64) -> Self {
+    pub fn gather(
+        arn: &str,
+        event: Option<&AcmEvent>,
+        lookup: &Result<Option<CertificateInfo>, AwsError>,
+        now: i64,
+    ) -> Self {
         let info = lookup.as_ref().ok().and_then(Option::as_ref);
         let not_after = info.and_then(|i| i.not_after);
         Self {
@@ -43,18 +48,29 @@ impl Facts {
                 .and_then(|i| i.domain.clone())
                 .or_else(|| event.and_then(|e| e.common_name.clone()))
                 .unwrap_or_else(|| arn.rsplit('/').next().unwrap_or(arn).to_owned()),
-            cert_type: info.and_then(|i| i.cert_type.clone()).or_else(|| event.and_then(|e| e.cert_type.clone())),
-            days_left: not_after.map(|t| timefmt::days_until(now, t)).or_else(|| event.and_then(|e| e.days_to_expiry)),
+            cert_type: info
+                .and_then(|i| i.cert_type.clone())
+                .or_else(|| event.and_then(|e| e.cert_type.clone())),
+            days_left: not_after
+                .map(|t| timefmt::days_until(now, t))
+                .or_else(|| event.and_then(|e| e.days_to_expiry)),
             not_after,
             in_use: info.map(|i| !i.in_use_by.is_empty()).or_else(|| event.and_then(|e| e.in_use)),
             in_use_by: info.map(|i| i.in_use_by.clone()).unwrap_or_default(),
-            renewal_eligible: info.and_then(|i| i.renewal_eligibility.as_ref()).map(|r| *r == RenewalEligibility::Eligible),
+            renewal_eligible: info
+                .and_then(|i| i.renewal_eligibility.as_ref())
+                .map(|r| *r == RenewalEligibility::Eligible),
             renewal_status: info.and_then(|i| i.renewal_status.clone()),
             renewal_reason: info.and_then(|i| i.renewal_reason.clone()),
             unchecked: match lookup {
                 Ok(Some(_)) => None,
-                Ok(None) => Some("the certificate was not found by ACM DescribeCertificate (deleted?)".to_owned()),
-                Err(e) => Some(format!("the certificate's type, renewal and use (ACM DescribeCertificate {})", lookup_failure(e))),
+                Ok(None) => {
+                    Some("the certificate was not found by ACM DescribeCertificate (deleted?)".to_owned())
+                }
+                Err(e) => Some(format!(
+                    "the certificate's type, renewal and use (ACM DescribeCertificate {})",
+                    lookup_failure(e)
+                )),
             },
         }
     }
@@ -118,7 +134,9 @@ pub fn crosses(days: i64, config: &Config) -> bool {
 
 fn console(region: &str, arn: &str) -> Option<String> {
     let id = arn.rsplit('/').next()?;
-    (!region.is_empty()).then(|| format!("https://{region}.console.aws.amazon.com/acm/home?region={region}#/certificates/{id}"))
+    (!region.is_empty()).then(|| {
+        format!("https://{region}.console.aws.amazon.com/acm/home?region={region}#/certificates/{id}")
+    })
 }
 
 fn days_text(days: i64) -> String {
@@ -139,13 +157,17 @@ fn todo(facts: &Facts) -> String {
     }
     if facts.imported() {
         return format!(
-            "ACM never renews imported certificates. Get a renewed certificate from its issuer and re-import it into the same ARN, so that everything using it picks it up: aws acm import-certificate --certificate-arn {arn} --certificate fileb://cert.pem --private-key fileb://key.pem --certificate-chain fileb://chain.pem"
+            "ACM never renews imported certificates. Get a renewed certificate from its issuer and re-import \
+             it into the same ARN, so that everything using it picks it up: aws acm import-certificate \
+             --certificate-arn {arn} --certificate fileb://cert.pem --private-key fileb://key.pem \
+             --certificate-chain fileb://chain.pem"
         );
     }
     match facts.renewal_status {
         Some(RenewalStatus::PendingValidation) => {
             return format!(
-                "ACM cannot renew it until its domains validate: check that the validation CNAME records (aws acm describe-certificate --certificate-arn {arn}) are still in DNS, or answer the validation emails."
+                "ACM cannot renew it until its domains validate: check that the validation CNAME records (aws acm \
+                 describe-certificate --certificate-arn {arn}) are still in DNS, or answer the validation emails."
             );
         }
         Some(RenewalStatus::Failed) => {
@@ -163,15 +185,23 @@ fn todo(facts: &Facts) -> String {
 }
 
 fn body(e: &Envelope, facts: &Facts, what: String) -> Message {
-    let mut m =
-        Message { what, resource: facts.arn.clone(), console: console(&e.region, &facts.arn), todo: todo(facts), ..Message::default() };
+    let mut m = Message {
+        what,
+        resource: facts.arn.clone(),
+        console: console(&e.region, &facts.arn),
+        todo: todo(facts),
+        ..Message::default()
+    };
     if !e.time.is_empty() {
         m.when.push(format!("event at {}", e.time));
     }
     if let Some(t) = facts.not_after {
         m.when.push(format!("not valid after {}", timefmt::format(t)));
     }
-    m.facts.push(("Certificate".into(), format!("{} ({}, {})", facts.name, facts.describe_type(), facts.describe_use())));
+    m.facts.push((
+        "Certificate".into(),
+        format!("{} ({}, {})", facts.name, facts.describe_type(), facts.describe_use()),
+    ));
     if !facts.in_use_by.is_empty() {
         m.facts.push(("In use by".into(), facts.in_use_by.join(", ")));
     }
@@ -192,14 +222,22 @@ pub use notification::Verdict;
 ///
 /// # Errors
 /// When an expiry event leaves the days left unknown (no `DaysToExpiry`, and ACM did not answer).
-pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Config) -> Result<Verdict, String> {
+#[allow(clippy::too_many_lines)] // one arm per ACM event kind, each with its notification's text
+pub fn acm_verdict(
+    e: &Envelope,
+    event: &AcmEvent,
+    facts: &Facts,
+    config: &Config,
+) -> Result<Verdict, String> {
     let name = facts.name.as_str();
     let tag = format!("{}, {}", facts.describe_type(), facts.describe_use());
     let label = (e.id.as_str(), e.detail_type.as_str());
     let in_use = facts.in_use != Some(false);
     Ok(match event.kind {
         AcmKind::ApproachingExpiration => {
-            let days = facts.days_left.ok_or("the event has no usable DaysToExpiry, and ACM did not give the certificate's NotAfter")?;
+            let days = facts.days_left.ok_or(
+                "the event has no usable DaysToExpiry, and ACM did not give the certificate's NotAfter",
+            )?;
             let severity = expiry_severity(facts, config);
             let when = days_text(days);
             let what = format!("The certificate for {name} {when}.");
@@ -214,8 +252,15 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             if crosses(days, config) {
                 Verdict::Notify(n, "a days-left threshold was crossed")
             } else {
-                let next = config.thresholds.iter().find(|t| **t < days).map_or("expiry".to_owned(), |t| format!("{t} days"));
-                Verdict::Suppress(n, format!("{days} days left: no threshold crossed since the last event (next at {next})"))
+                let next = config
+                    .thresholds
+                    .iter()
+                    .find(|t| **t < days)
+                    .map_or("expiry".to_owned(), |t| format!("{t} days"));
+                Verdict::Suppress(
+                    n,
+                    format!("{days} days left: no threshold crossed since the last event (next at {next})"),
+                )
             }
         }
         AcmKind::Expired => {
@@ -248,8 +293,15 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
             Verdict::Notify(n, "renewal needs action")
         }
         AcmKind::Available => {
-            let action = event.detail.get("Action").and_then(serde_json::Value::as_str).unwrap_or("ISSUANCE").to_ascii_lowercase();
-            let what = format!("The certificate for {name} is available ({action}); earlier expiry alerts for it are resolved.");
+            let action = event
+                .detail
+                .get("Action")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("ISSUANCE")
+                .to_ascii_lowercase();
+            let what = format!(
+                "The certificate for {name} is available ({action}); earlier expiry alerts for it are resolved."
+            );
             let mut m = body(e, facts, what);
             "Nothing: clients get the new certificate where ACM deploys it. Re-deploy it yourself where it was exported."
                 .clone_into(&mut m.todo);
@@ -266,11 +318,19 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
         }
         AcmKind::Revoked => {
             let severity = if in_use { Severity::Critical } else { Severity::Low };
-            let reason = event.detail.get("RevocationReason").and_then(serde_json::Value::as_str).unwrap_or("reason not given");
-            let what = format!("The certificate for {name} was revoked ({reason}): clients that check revocation refuse it.");
+            let reason = event
+                .detail
+                .get("RevocationReason")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("reason not given");
+            let what = format!(
+                "The certificate for {name} was revoked ({reason}): clients that check revocation refuse it."
+            );
             let mut m = body(e, facts, what);
-            m.todo =
-                format!("Request or import a replacement now and move everything that uses it (see In use by); then delete {}.", facts.arn);
+            m.todo = format!(
+                "Request or import a replacement now and move everything that uses it (see In use by); then delete {}.",
+                facts.arn
+            );
             Verdict::Notify(
                 Notification::new(
                     severity,
@@ -288,7 +348,12 @@ pub fn acm_verdict(e: &Envelope, event: &AcmEvent, facts: &Facts, config: &Confi
 
 /// The verdict for a compliance change of the ACM expiry rule.
 #[must_use]
-pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts, config: &Config) -> Verdict {
+pub fn compliance_verdict(
+    e: &Envelope,
+    change: &ComplianceChange,
+    facts: &Facts,
+    config: &Config,
+) -> Verdict {
     let name = facts.name.as_str();
     let label = (e.id.as_str(), e.detail_type.as_str());
     let was_noncompliant = change.old == Some(Compliance::NonCompliant);
@@ -297,7 +362,10 @@ pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts
             let severity = expiry_severity(facts, config).max(Severity::Warning);
             let severity = if facts.in_use == Some(false) { Severity::Low } else { severity };
             let when = facts.days_left.map_or_else(|| "expires soon".to_owned(), days_text);
-            let what = format!("AWS Config rule {} finds the certificate for {name} non-compliant: it {when}.", change.rule);
+            let what = format!(
+                "AWS Config rule {} finds the certificate for {name} non-compliant: it {when}.",
+                change.rule
+            );
             let n = Notification::new(
                 severity,
                 Kind::CertificateNoncompliant,
@@ -313,8 +381,10 @@ pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts
             }
         }
         Compliance::Compliant => {
-            let what =
-                format!("AWS Config rule {} finds the certificate for {name} compliant again; earlier alerts are resolved.", change.rule);
+            let what = format!(
+                "AWS Config rule {} finds the certificate for {name} compliant again; earlier alerts are resolved.",
+                change.rule
+            );
             let mut m = body(e, facts, what);
             "Nothing.".clone_into(&mut m.todo);
             let n = Notification::new(
@@ -332,8 +402,9 @@ pub fn compliance_verdict(e: &Envelope, change: &ComplianceChange, facts: &Facts
                 Verdict::Suppress(n, "compliant, and was not non-compliant: nothing to resolve".into())
             }
         }
-        Compliance::Other(other) => {
-            Verdict::Ignore(format!("compliance {:?} calls for no notification", other.chars().take(32).collect::<String>()))
-        }
+        Compliance::Other(other) => Verdict::Ignore(format!(
+            "compliance {:?} calls for no notification",
+            other.chars().take(32).collect::<String>()
+        )),
     }
 }

@@ -87,11 +87,11 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
                     detail_type.chars().take(80).collect::<String>()
                 )));
             };
-            let arn = e
-                .resources
-                .iter()
-                .find(|r| is_certificate_arn(r))
-                .ok_or_else(|| HandlerError::InvalidEvent(format!("{detail_type}: \"resources\" holds no ACM certificate ARN")))?;
+            let arn = e.resources.iter().find(|r| is_certificate_arn(r)).ok_or_else(|| {
+                HandlerError::InvalidEvent(format!(
+                    "{detail_type}: \"resources\" holds no ACM certificate ARN"
+                ))
+            })?;
             Ok(CertificateEvent::Acm(AcmEvent {
                 kind,
                 arn: arn.clone(),
@@ -113,14 +113,24 @@ pub fn read(e: &Envelope, config_rule: &str) -> Result<CertificateEvent, Handler
             let new = &e.detail["newEvaluationResult"];
             let arn = e
                 .detail_str("resourceId")
-                .or_else(|| new.pointer("/evaluationResultIdentifier/evaluationResultQualifier/resourceId").and_then(Value::as_str))
+                .or_else(|| {
+                    new.pointer("/evaluationResultIdentifier/evaluationResultQualifier/resourceId")
+                        .and_then(Value::as_str)
+                })
                 .filter(|a| is_certificate_arn(a))
-                .ok_or_else(|| HandlerError::InvalidEvent(format!("{CONFIG_CHANGE}: no ACM certificate ARN in \"resourceId\"")))?;
-            let compliance = new
-                .get("complianceType")
+                .ok_or_else(|| {
+                    HandlerError::InvalidEvent(format!(
+                        "{CONFIG_CHANGE}: no ACM certificate ARN in \"resourceId\""
+                    ))
+                })?;
+            let compliance = new.get("complianceType").and_then(Value::as_str).ok_or_else(|| {
+                HandlerError::InvalidEvent(format!("{CONFIG_CHANGE}: no newEvaluationResult.complianceType"))
+            })?;
+            let old = e
+                .detail
+                .pointer("/oldEvaluationResult/complianceType")
                 .and_then(Value::as_str)
-                .ok_or_else(|| HandlerError::InvalidEvent(format!("{CONFIG_CHANGE}: no newEvaluationResult.complianceType")))?;
-            let old = e.detail.pointer("/oldEvaluationResult/complianceType").and_then(Value::as_str).map(Compliance::parse);
+                .map(Compliance::parse);
             Ok(CertificateEvent::Compliance(ComplianceChange {
                 arn: arn.to_owned(),
                 rule: rule.to_owned(),

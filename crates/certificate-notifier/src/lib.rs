@@ -66,14 +66,22 @@ impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C>
         found
     }
 
-    fn decide(&self, e: &Envelope, event: &CertificateEvent, found: &Found<CertificateInfo>, now: i64) -> Result<Verdict, HandlerError> {
+    fn decide(
+        &self,
+        e: &Envelope,
+        event: &CertificateEvent,
+        found: &Found<CertificateInfo>,
+        now: i64,
+    ) -> Result<Verdict, HandlerError> {
         Ok(match event {
             CertificateEvent::Acm(a) => {
                 let facts = Facts::gather(&a.arn, Some(a), found, now);
                 decide::acm_verdict(e, a, &facts, &self.config)
                     .map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
             }
-            CertificateEvent::Compliance(c) => decide::compliance_verdict(e, c, &Facts::gather(&c.arn, None, found, now), &self.config),
+            CertificateEvent::Compliance(c) => {
+                decide::compliance_verdict(e, c, &Facts::gather(&c.arn, None, found, now), &self.config)
+            }
             CertificateEvent::Other(reason) => Verdict::Ignore(reason.clone()),
         })
     }
@@ -102,7 +110,10 @@ impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
 ///
 /// # Errors
 /// See [`Handler::handle`]; the error is logged with its `errorType` first.
-pub async fn handle<C, N>(handler: &Handler<C, N>, event: LambdaEvent<serde_json::Value>) -> Result<Decision, HandlerError>
+pub async fn handle<C, N>(
+    handler: &Handler<C, N>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<Decision, HandlerError>
 where
     C: CertificateDirectory + Sync,
     N: Notifier + Sync,
@@ -126,7 +137,8 @@ mod tests {
     use crate::ports::{CertificateInfo, CertificateType, RenewalEligibility, RenewalStatus};
 
     const ARN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8899-aabbccddeeff";
-    const APPROACHING: &str = include_str!("../../../events/certificate-notifier/approaching-expiration.json");
+    const APPROACHING: &str =
+        include_str!("../../../events/certificate-notifier/approaching-expiration.json");
     const EXPIRED: &str = include_str!("../../../events/certificate-notifier/expired.json");
     const RENEWAL: &str = include_str!("../../../events/certificate-notifier/renewal-action-required.json");
     const AVAILABLE: &str = include_str!("../../../events/certificate-notifier/available.json");
@@ -155,7 +167,11 @@ mod tests {
             domain: Some("api.example.com".into()),
             cert_type: Some(cert_type),
             not_after: Some(now() + days * DAY - 3600),
-            renewal_eligibility: Some(if imported { RenewalEligibility::Ineligible } else { RenewalEligibility::Eligible }),
+            renewal_eligibility: Some(if imported {
+                RenewalEligibility::Ineligible
+            } else {
+                RenewalEligibility::Eligible
+            }),
             renewal_status: (!imported).then_some(RenewalStatus::PendingAutoRenewal),
             in_use_by: if in_use {
                 vec!["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188".into()]
@@ -184,7 +200,10 @@ mod tests {
         e
     }
 
-    async fn decide(acm: &FakeAcm, payload: Value) -> (Result<Decision, HandlerError>, Vec<notification::Notification>) {
+    async fn decide(
+        acm: &FakeAcm,
+        payload: Value,
+    ) -> (Result<Decision, HandlerError>, Vec<notification::Notification>) {
         let notifier = FakeNotifier::default();
         let handler = Handler::new(acm, &notifier, config(&[]));
         let result = handler.handle(payload, now()).await;
@@ -211,10 +230,17 @@ mod tests {
         for (json, decision, sev, kind, status) in cases {
             let (result, sent) = decide(&acm, event(json)).await;
             let d = result.unwrap();
-            assert_eq!((d.name(), severity(&d), d.notification.as_ref().unwrap().kind.as_str()), (decision, sev, kind), "{kind}");
+            assert_eq!(
+                (d.name(), severity(&d), d.notification.as_ref().unwrap().kind.as_str()),
+                (decision, sev, kind),
+                "{kind}"
+            );
             assert_eq!(sent.len(), 1, "{kind}");
             let n = &sent[0];
-            assert_eq!((n.status.as_str(), n.resource.as_str(), n.event_id.as_str()), (status, ARN, event(json)["id"].as_str().unwrap()));
+            assert_eq!(
+                (n.status.as_str(), n.resource.as_str(), n.event_id.as_str()),
+                (status, ARN, event(json)["id"].as_str().unwrap())
+            );
             assert!(n.subject.len() < 100 && n.subject.contains("api.example.com"), "{}", n.subject);
             for part in [
                 "Resource: arn:aws:acm:",
@@ -266,8 +292,14 @@ mod tests {
         let cfg = config(&[]);
         let facts = |info: CertificateInfo| decide::Facts::gather(ARN, None, &Ok(Some(info)), now());
         // ACM will renew it: informational until renewal is overdue.
-        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 50, true)), &cfg), Severity::Info);
-        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 30, true)), &cfg), Severity::Warning);
+        assert_eq!(
+            decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 50, true)), &cfg),
+            Severity::Info
+        );
+        assert_eq!(
+            decide::expiry_severity(&facts(cert(CertificateType::AmazonIssued, 30, true)), &cfg),
+            Severity::Warning
+        );
         // Validation pending: a person must act, whatever the days.
         let mut pending = cert(CertificateType::AmazonIssued, 50, true);
         pending.renewal_status = Some(RenewalStatus::PendingValidation);
@@ -275,10 +307,16 @@ mod tests {
         pending.not_after = Some(now() + 14 * DAY);
         assert_eq!(decide::expiry_severity(&facts(pending), &cfg), Severity::High);
         // Nothing uses it: low, even at one day.
-        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::Imported, 1, false)), &cfg), Severity::Low);
+        assert_eq!(
+            decide::expiry_severity(&facts(cert(CertificateType::Imported, 1, false)), &cfg),
+            Severity::Low
+        );
         // Thresholds are configurable.
         let strict = config(&[("EXPIRY_THRESHOLDS", "60,30")]);
-        assert_eq!(decide::expiry_severity(&facts(cert(CertificateType::Imported, 45, true)), &strict), Severity::Warning);
+        assert_eq!(
+            decide::expiry_severity(&facts(cert(CertificateType::Imported, 45, true)), &strict),
+            Severity::Warning
+        );
         assert!(decide::crosses(60, &strict) && !decide::crosses(14, &strict));
     }
 
@@ -319,7 +357,11 @@ mod tests {
         let (result, sent) = decide(&FakeAcm::default(), event(EXPIRED)).await;
         assert_eq!(severity(&result.unwrap()), Severity::Critical);
         assert!(sent[0].message.contains("not found by ACM"), "{}", sent[0].message);
-        assert!(sent[0].message.contains("imported, in use"), "the event's CertificateType and InUse: {}", sent[0].message);
+        assert!(
+            sent[0].message.contains("imported, in use"),
+            "the event's CertificateType and InUse: {}",
+            sent[0].message
+        );
     }
 
     #[tokio::test]
@@ -331,12 +373,13 @@ mod tests {
         let logs = LogCapture::default();
         let (result, sent) = decide(&acm, event(APPROACHING)).with_subscriber(logs.subscriber()).await;
         assert_eq!(result.unwrap().name(), "notified");
-        assert!(sent[0].message.contains("Could not check: the certificate was not found by ACM DescribeCertificate (deleted?)"));
-        let warned = logs
-            .text()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .any(|l| l["message"] == "DescribeCertificate failed: deciding from the event alone" && l["error"] == "not found");
+        assert!(sent[0].message.contains(
+            "Could not check: the certificate was not found by ACM DescribeCertificate (deleted?)"
+        ));
+        let warned = logs.text().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).any(|l| {
+            l["message"] == "DescribeCertificate failed: deciding from the event alone"
+                && l["error"] == "not found"
+        });
         assert!(warned, "{}", logs.text());
     }
 
@@ -394,10 +437,14 @@ mod tests {
         acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 14, true))));
         let notifier = FakeNotifier::default();
         let handler = Handler::new(&acm, &notifier, config(&[]));
-        *notifier.fail.lock().unwrap() = Some(AwsError::new(Service::Sns, AwsErrorKind::Throttled, Some("Throttling"), "Rate exceeded"));
+        *notifier.fail.lock().unwrap() =
+            Some(AwsError::new(Service::Sns, AwsErrorKind::Throttled, Some("Throttling"), "Rate exceeded"));
         let err = handler.handle(event(APPROACHING), now()).await.unwrap_err();
         assert_eq!(err.error_type(), "Notify.PublishUnavailable");
-        assert!(matches!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Notified { .. }));
+        assert!(matches!(
+            handler.handle(event(APPROACHING), now()).await.unwrap().outcome,
+            Outcome::Notified { .. }
+        ));
         assert_eq!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Duplicate);
         assert_eq!(notifier.sent().len(), 1);
     }

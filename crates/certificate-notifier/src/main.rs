@@ -12,6 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Err(err) => return Err(init_failed(&HandlerError::Configuration(err)).await),
     };
     let sdk = common::aws_sdk_config().await;
-    let handler = Handler::new(AcmDirectory::new(&sdk), SnsNotifier::new(&sdk, config.topic_arn.clone()), config);
+    let handler =
+        Handler::new(AcmDirectory::new(&sdk), SnsNotifier::new(&sdk, config.topic_arn.clone()), config);
     serve(|event| certificate_notifier::handle(&handler, event)).await
 }

@@ -180,8 +180,21 @@ mod tests {
             assert_eq!(CertificateType::parse(text).as_str(), text);
         }
         assert_eq!(CertificateType::parse("IMPORTED"), CertificateType::Imported);
-        assert_eq!(CertificateType::parse("imported"), CertificateType::Unknown("imported".into()), "case matters, as before");
-        for text in ["PENDING_VALIDATION", "ISSUED", "INACTIVE", "EXPIRED", "VALIDATION_TIMED_OUT", "REVOKED", "FAILED", "NEW"] {
+        assert_eq!(
+            CertificateType::parse("imported"),
+            CertificateType::Unknown("imported".into()),
+            "case matters, as before"
+        );
+        for text in [
+            "PENDING_VALIDATION",
+            "ISSUED",
+            "INACTIVE",
+            "EXPIRED",
+            "VALIDATION_TIMED_OUT",
+            "REVOKED",
+            "FAILED",
+            "NEW",
+        ] {
             assert_eq!(CertificateStatus::parse(text).as_str(), text);
         }
         assert_eq!(CertificateStatus::parse("ISSUED"), CertificateStatus::Issued);

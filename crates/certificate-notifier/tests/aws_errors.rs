@@ -33,7 +33,8 @@ fn fake_aws(acm: Refusal, sns: Option<Refusal>) -> SdkConfig {
             let (status, code, message) = acm;
             Answer::json_error(status, code, message)
         } else {
-            publish_answer(seen, sns).unwrap_or_else(|| Answer::json_error(400, "UnexpectedRequest", &seen.target))
+            publish_answer(seen, sns)
+                .unwrap_or_else(|| Answer::json_error(400, "UnexpectedRequest", &seen.target))
         }
     })
 }
@@ -47,7 +48,11 @@ fn handler(sdk: &SdkConfig) -> Handler<AcmDirectory, SnsNotifier> {
 async fn describe_certificate_answers_are_sorted_and_the_notification_says_what_was_not_checked() {
     for (refusal, kind, note) in [
         (
-            (400, "ResourceNotFoundException", "Could not find certificate arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c."),
+            (
+                400,
+                "ResourceNotFoundException",
+                "Could not find certificate arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c.",
+            ),
             None,
             "Could not check: the certificate was not found by ACM DescribeCertificate (deleted?)",
         ),
@@ -76,7 +81,11 @@ async fn describe_certificate_answers_are_sorted_and_the_notification_says_what_
         match (AcmDirectory::new(&sdk).describe(ARN).await, kind) {
             (Ok(None), None) => {}
             (Err(err), Some(kind)) => {
-                assert_eq!((err.service, err.kind, err.code.as_deref()), (Service::Acm, kind, Some(code)), "{code}");
+                assert_eq!(
+                    (err.service, err.kind, err.code.as_deref()),
+                    (Service::Acm, kind, Some(code)),
+                    "{code}"
+                );
                 assert!(err.to_string().contains(message), "{err}");
             }
             (other, _) => panic!("{code}: {other:?}"),
@@ -84,10 +93,15 @@ async fn describe_certificate_answers_are_sorted_and_the_notification_says_what_
 
         // The handler decides from the event alone (14 days left: a threshold), and says what it
         // could not check.
-        let decision = handler(&sdk).handle(serde_json::from_str(APPROACHING).unwrap(), timefmt::now()).await.unwrap();
+        let decision =
+            handler(&sdk).handle(serde_json::from_str(APPROACHING).unwrap(), timefmt::now()).await.unwrap();
         assert_eq!(decision.name(), "notified", "{code}: {}", decision.reason);
         let n = decision.notification.unwrap();
-        assert!(n.subject.contains("api.example.com") && n.subject.contains("expires in 14 days"), "{code}: {}", n.subject);
+        assert!(
+            n.subject.contains("api.example.com") && n.subject.contains("expires in 14 days"),
+            "{code}: {}",
+            n.subject
+        );
         assert!(n.message.contains(note), "{code}: {note}\n{}", n.message);
     }
 }
@@ -96,12 +110,18 @@ async fn describe_certificate_answers_are_sorted_and_the_notification_says_what_
 async fn a_refused_publish_fails_the_invocation_with_its_documented_type() {
     for (sns, error_type) in [
         ((404, "NotFound", "Topic does not exist"), "Notify.TopicNotFound"),
-        ((400, "KMSAccessDenied", "The ciphertext refers to a customer master key that does not exist"), "Notify.PublishDenied"),
+        (
+            (400, "KMSAccessDenied", "The ciphertext refers to a customer master key that does not exist"),
+            "Notify.PublishDenied",
+        ),
         ((500, "InternalError", "Internal error"), "Notify.PublishUnavailable"),
         ((400, "InvalidParameter", "Invalid parameter: Subject"), "Notify.PublishRefused"),
     ] {
         let sdk = fake_aws((400, "ResourceNotFoundException", "not found"), Some(sns));
-        let err = handler(&sdk).handle(serde_json::from_str(APPROACHING).unwrap(), timefmt::now()).await.unwrap_err();
+        let err = handler(&sdk)
+            .handle(serde_json::from_str(APPROACHING).unwrap(), timefmt::now())
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), error_type, "{}", sns.1);
     }
 }

@@ -47,8 +47,11 @@ impl Stack {
         let local = LocalStack::load();
         let sdk = local.sdk_config();
         let inbox = TopicInbox::create(&sdk, &unique("cn-topic-")).await;
-        let config = Config::from_lookup(&std::collections::HashMap::from([("TOPIC_ARN", inbox.topic_arn.as_str())])).unwrap();
-        let handler = Handler::new(AcmDirectory::new(&sdk), SnsNotifier::new(&sdk, inbox.topic_arn.clone()), config);
+        let config =
+            Config::from_lookup(&std::collections::HashMap::from([("TOPIC_ARN", inbox.topic_arn.as_str())]))
+                .unwrap();
+        let handler =
+            Handler::new(AcmDirectory::new(&sdk), SnsNotifier::new(&sdk, inbox.topic_arn.clone()), config);
         Self { acm: aws_sdk_acm::Client::new(&sdk), inbox, handler }
     }
 
@@ -143,7 +146,10 @@ async fn an_imported_certificate_notifies_when_it_crosses_a_threshold_and_stays_
     assert_eq!(s.one().await.attributes["kind"], "certificate-noncompliant");
     s.handler.handle(Stack::event(COMPLIANT, &arn), timefmt::now()).await.unwrap();
     let resolved = s.one().await;
-    assert_eq!((resolved.attributes["status"].as_str(), resolved.attributes["severity"].as_str()), ("resolved", "info"));
+    assert_eq!(
+        (resolved.attributes["status"].as_str(), resolved.attributes["severity"].as_str()),
+        ("resolved", "info")
+    );
 }
 
 #[tokio::test]

@@ -46,7 +46,12 @@ impl Service {
             Self::SecretsManager | Self::Acm => &["ResourceNotFoundException"],
             Self::Kms => &["NotFoundException"],
             Self::Sns => &["NotFound", "NotFoundException"],
-            Self::Rds => &["DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBClusterNotFound"],
+            Self::Rds => &[
+                "DBInstanceNotFound",
+                "DBInstanceNotFoundFault",
+                "DBClusterNotFoundFault",
+                "DBClusterNotFound",
+            ],
         }
     }
 
@@ -161,10 +166,18 @@ impl AwsError {
             SdkError::ServiceError(ctx) => {
                 let code = ProvideErrorMetadata::code(ctx.err());
                 let message = ProvideErrorMetadata::message(ctx.err()).unwrap_or("no message");
-                let kind = classify(service, code, message, ctx.err().retryable_error_kind(), ctx.raw().status().as_u16());
+                let kind = classify(
+                    service,
+                    code,
+                    message,
+                    ctx.err().retryable_error_kind(),
+                    ctx.raw().status().as_u16(),
+                );
                 Self::new(service, kind, code, message)
             }
-            SdkError::TimeoutError(_) => Self::new(service, AwsErrorKind::Unavailable, None, "the request timed out"),
+            SdkError::TimeoutError(_) => {
+                Self::new(service, AwsErrorKind::Unavailable, None, "the request timed out")
+            }
             SdkError::DispatchFailure(failure) if failure.is_timeout() => {
                 Self::new(service, AwsErrorKind::Unavailable, None, "the request timed out")
             }
@@ -187,9 +200,16 @@ impl AwsError {
 /// The kind of a service's answer: its code, the SDK's modelled kind, the SDK's code lists, the
 /// HTTP status, then the service's own table.
 #[must_use]
-pub fn classify(service: Service, code: Option<&str>, message: &str, modelled: Option<RetryKind>, status: u16) -> AwsErrorKind {
+pub fn classify(
+    service: Service,
+    code: Option<&str>,
+    message: &str,
+    modelled: Option<RetryKind>,
+    status: u16,
+) -> AwsErrorKind {
     let code = code.unwrap_or("");
-    let throttling = aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code) || service.throttling_codes().contains(&code);
+    let throttling = aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code)
+        || service.throttling_codes().contains(&code);
     let transient = aws_runtime::retries::classifiers::TRANSIENT_ERRORS.contains(&code);
     if modelled == Some(RetryKind::ThrottlingError) || throttling || status == 429 {
         return AwsErrorKind::Throttled;
@@ -203,7 +223,10 @@ pub fn classify(service: Service, code: Option<&str>, message: &str, modelled: O
     if service.denied_codes().contains(&code) || CREDENTIAL_CODES.contains(&code) {
         return AwsErrorKind::Denied { kms: false };
     }
-    if matches!(modelled, Some(RetryKind::TransientError | RetryKind::ServerError)) || transient || status >= 500 {
+    if matches!(modelled, Some(RetryKind::TransientError | RetryKind::ServerError))
+        || transient
+        || status >= 500
+    {
         return AwsErrorKind::Unavailable;
     }
     if status == 403 {
@@ -216,7 +239,14 @@ pub fn classify(service: Service, code: Option<&str>, message: &str, modelled: O
 /// own codes, or a message that names KMS or a key.
 fn is_kms_refusal(code: &str, message: &str) -> bool {
     code.starts_with("KMS")
-        || matches!(code, "InvalidKeyId" | "DisabledException" | "KeyUnavailableException" | "DecryptionFailure" | "EncryptionFailure")
+        || matches!(
+            code,
+            "InvalidKeyId"
+                | "DisabledException"
+                | "KeyUnavailableException"
+                | "DecryptionFailure"
+                | "EncryptionFailure"
+        )
         || message.contains("kms:")
         || message.contains("AWSKMS")
         || message.contains("KMS key")
@@ -234,37 +264,87 @@ mod tests {
         assert_eq!(kind(Service::SecretsManager, "ResourceNotFoundException", 400), AwsErrorKind::NotFound);
         assert_eq!(kind(Service::Rds, "DBClusterNotFoundFault", 404), AwsErrorKind::NotFound);
         assert_eq!(kind(Service::Sns, "AuthorizationError", 403), AwsErrorKind::Denied { kms: false });
-        assert_eq!(kind(Service::Ssm, "ExpiredTokenException", 400), AwsErrorKind::Denied { kms: false }, "credentials, any service");
+        assert_eq!(
+            kind(Service::Ssm, "ExpiredTokenException", 400),
+            AwsErrorKind::Denied { kms: false },
+            "credentials, any service"
+        );
         assert_eq!(kind(Service::Ssm, "AccessDeniedException", 400), AwsErrorKind::Denied { kms: false });
-        assert_eq!(kind(Service::SecretsManager, "DecryptionFailure", 400), AwsErrorKind::Denied { kms: true });
+        assert_eq!(
+            kind(Service::SecretsManager, "DecryptionFailure", 400),
+            AwsErrorKind::Denied { kms: true }
+        );
         assert_eq!(kind(Service::Sns, "KMSDisabled", 400), AwsErrorKind::Denied { kms: true });
-        assert_eq!(kind(Service::Sns, "KMSThrottling", 400), AwsErrorKind::Throttled, "KMS throttling behind SNS is no refusal");
+        assert_eq!(
+            kind(Service::Sns, "KMSThrottling", 400),
+            AwsErrorKind::Throttled,
+            "KMS throttling behind SNS is no refusal"
+        );
         assert_eq!(kind(Service::Sns, "AccessDenied", 400), AwsErrorKind::Denied { kms: false });
-        assert_eq!(kind(Service::Ssm, "ThrottlingException", 400), AwsErrorKind::Throttled, "the SDK's throttling list");
+        assert_eq!(
+            kind(Service::Ssm, "ThrottlingException", 400),
+            AwsErrorKind::Throttled,
+            "the SDK's throttling list"
+        );
         assert_eq!(kind(Service::Rds, "Throttling", 400), AwsErrorKind::Throttled);
         assert_eq!(kind(Service::Acm, "SomethingNew", 429), AwsErrorKind::Throttled, "429 whatever the code");
-        assert_eq!(kind(Service::Acm, "SomethingNew", 503), AwsErrorKind::Unavailable, "an unknown 5xx code is transient");
-        assert_eq!(kind(Service::Ssm, "RequestTimeout", 400), AwsErrorKind::Unavailable, "the SDK's transient list");
+        assert_eq!(
+            kind(Service::Acm, "SomethingNew", 503),
+            AwsErrorKind::Unavailable,
+            "an unknown 5xx code is transient"
+        );
+        assert_eq!(
+            kind(Service::Ssm, "RequestTimeout", 400),
+            AwsErrorKind::Unavailable,
+            "the SDK's transient list"
+        );
         assert_eq!(kind(Service::Ssm, "ValidationException", 400), AwsErrorKind::Rejected);
-        assert_eq!(kind(Service::Ssm, "SomethingNew", 403), AwsErrorKind::Denied { kms: false }, "an unknown 403");
-        assert_eq!(classify(Service::Ssm, None, "x", Some(RetryKind::ServerError), 400), AwsErrorKind::Unavailable);
-        assert_eq!(classify(Service::Ssm, None, "x", Some(RetryKind::ThrottlingError), 400), AwsErrorKind::Throttled);
+        assert_eq!(
+            kind(Service::Ssm, "SomethingNew", 403),
+            AwsErrorKind::Denied { kms: false },
+            "an unknown 403"
+        );
+        assert_eq!(
+            classify(Service::Ssm, None, "x", Some(RetryKind::ServerError), 400),
+            AwsErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify(Service::Ssm, None, "x", Some(RetryKind::ThrottlingError), 400),
+            AwsErrorKind::Throttled
+        );
     }
 
     #[test]
     fn a_kms_refusal_behind_another_service_is_told_apart() {
         let message = "User: arn:aws:sts::1:assumed-role/r is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:...";
-        assert_eq!(classify(Service::Ssm, Some("AccessDeniedException"), message, None, 400), AwsErrorKind::Denied { kms: true });
         assert_eq!(
-            classify(Service::Ssm, Some("AccessDeniedException"), "not authorized: ssm:GetParameters", None, 400),
+            classify(Service::Ssm, Some("AccessDeniedException"), message, None, 400),
+            AwsErrorKind::Denied { kms: true }
+        );
+        assert_eq!(
+            classify(
+                Service::Ssm,
+                Some("AccessDeniedException"),
+                "not authorized: ssm:GetParameters",
+                None,
+                400
+            ),
             AwsErrorKind::Denied { kms: false }
         );
     }
 
     #[test]
     fn the_text_names_the_service_kind_and_code() {
-        let err = AwsError::new(Service::Rds, AwsErrorKind::NotFound, Some("DBClusterNotFoundFault"), "DBCluster shop not found");
-        assert_eq!(err.to_string(), "the RDS API did not find it: DBClusterNotFoundFault: DBCluster shop not found");
+        let err = AwsError::new(
+            Service::Rds,
+            AwsErrorKind::NotFound,
+            Some("DBClusterNotFoundFault"),
+            "DBCluster shop not found",
+        );
+        assert_eq!(
+            err.to_string(),
+            "the RDS API did not find it: DBClusterNotFoundFault: DBCluster shop not found"
+        );
         assert!(AwsErrorKind::Throttled.is_transient() && !AwsErrorKind::Rejected.is_transient());
     }
 }

@@ -91,9 +91,19 @@ where
 ///
 /// # Errors
 /// When the value is not an integer or lies outside the range.
-pub fn ranged_or(lookup: &impl Lookup, key: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+pub fn ranged_or(
+    lookup: &impl Lookup,
+    key: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
     let value = parsed_or(lookup, key, default)?;
-    if (min..=max).contains(&value) { Ok(value) } else { Err(ConfigError::new(key, format!("{value} is outside {min}..={max}"))) }
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(key, format!("{value} is outside {min}..={max}")))
+    }
 }
 
 /// A boolean flag: `true`/`false`, `1`/`0`, `yes`/`no` (any case), or `default` when unset.

@@ -39,7 +39,8 @@ pub async fn init_failed<E: ErrorKind>(err: &E) -> lambda_runtime::Error {
 async fn report_init_error(api: &str, failure: &InitFailure) -> Result<(), lambda_runtime::Error> {
     let base: http::Uri = format!("http://{api}").parse()?;
     let client = lambda_runtime_api_client::Client::builder().with_endpoint(base).build()?;
-    let body = serde_json::json!({ "errorType": failure.error_type, "errorMessage": failure.message }).to_string();
+    let body =
+        serde_json::json!({ "errorType": failure.error_type, "errorMessage": failure.message }).to_string();
     let request = lambda_runtime_api_client::build_request()
         .method(http::Method::POST)
         .uri("/2018-06-01/runtime/init/error")

@@ -9,8 +9,17 @@ use tracing_subscriber::layer::SubscriberExt;
 
 /// Crates whose logs are capped at WARN whatever the level asked: at DEBUG and TRACE they describe
 /// requests and responses, and a response may carry a secret value.
-const CAPPED_TARGETS: &[&str] =
-    &["aws_config", "aws_runtime", "aws_sigv4", "aws_smithy_runtime", "aws_smithy_http_client", "hyper", "hyper_util", "h2", "rustls"];
+const CAPPED_TARGETS: &[&str] = &[
+    "aws_config",
+    "aws_runtime",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
 
 /// The log level from `AWS_LAMBDA_LOG_LEVEL` (set by the function's `LoggingConfig`) or
 /// `RUST_LOG` (a bare level such as `debug`), INFO when neither is set or readable.
@@ -41,7 +50,11 @@ where
 }
 
 /// The same, with `function_name` on every line.
-pub fn json_subscriber_for<W>(writer: W, level: LevelFilter, function_name: Option<String>) -> impl Subscriber + Send + Sync
+pub fn json_subscriber_for<W>(
+    writer: W,
+    level: LevelFilter,
+    function_name: Option<String>,
+) -> impl Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -59,7 +72,11 @@ where
 /// name (`AWS_LAMBDA_FUNCTION_NAME`) on every line. Call it first in `main`.
 pub fn init_tracing() {
     let env = crate::env::ProcessEnv;
-    let subscriber = json_subscriber_for(std::io::stdout, level_from(&env), crate::env::optional(&env, "AWS_LAMBDA_FUNCTION_NAME"));
+    let subscriber = json_subscriber_for(
+        std::io::stdout,
+        level_from(&env),
+        crate::env::optional(&env, "AWS_LAMBDA_FUNCTION_NAME"),
+    );
     // A second call (e.g. two tests in one process) keeps the first subscriber.
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
@@ -111,7 +128,12 @@ where
     S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     W: for<'a> MakeWriter<'a> + 'static,
 {
-    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         let mut fields = serde_json::Map::new();
         // The runtime's own span carries the request and trace ids under other names; the
         // invocation span (common::invocation) carries them as Powertools names them.
@@ -123,7 +145,12 @@ where
         }
     }
 
-    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         if let Some(span) = ctx.span(id)
             && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
         {
@@ -168,7 +195,13 @@ fn rfc3339(at: std::time::SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z", rest / 3_600, rest % 3_600 / 60, rest % 60, since.subsec_micros())
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60,
+        since.subsec_micros()
+    )
 }
 
 #[cfg(test)]
@@ -217,15 +250,22 @@ mod tests {
             let b = buffer.clone();
             move || b.clone()
         };
-        tracing::subscriber::with_default(json_subscriber_for(make, LevelFilter::INFO, Some("my-fn".into())), || {
-            let span = tracing::info_span!("invocation", function_request_id = "req-1", cold_start = true);
-            span.in_scope(|| tracing::info!(step = "setSecret", "inside"));
-            tracing::info!("outside");
-        });
+        tracing::subscriber::with_default(
+            json_subscriber_for(make, LevelFilter::INFO, Some("my-fn".into())),
+            || {
+                let span =
+                    tracing::info_span!("invocation", function_request_id = "req-1", cold_start = true);
+                span.in_scope(|| tracing::info!(step = "setSecret", "inside"));
+                tracing::info!("outside");
+            },
+        );
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines[0]["function_request_id"], "req-1");
-        assert_eq!((lines[0]["cold_start"].as_bool(), lines[0]["step"].as_str()), (Some(true), Some("setSecret")));
+        assert_eq!(
+            (lines[0]["cold_start"].as_bool(), lines[0]["step"].as_str()),
+            (Some(true), Some("setSecret"))
+        );
         assert_eq!(lines[0]["message"], "inside");
         assert!(lines[1].get("function_request_id").is_none());
         assert!(lines.iter().all(|l| l["function_name"] == "my-fn"));
@@ -235,12 +275,16 @@ mod tests {
     fn timestamps_are_rfc3339_utc() {
         let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_796_220_187_123_456);
         assert_eq!(rfc3339(at), "2026-12-02T14:03:07.123456Z");
-        assert_eq!(rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_hours(264_384)), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_hours(264_384)),
+            "2000-02-29T00:00:00.000000Z"
+        );
     }
 
     #[test]
     fn level_comes_from_lambda_then_rust_log() {
-        let env: HashMap<&str, &str> = [("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "error")].into_iter().collect();
+        let env: HashMap<&str, &str> =
+            [("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "error")].into_iter().collect();
         assert_eq!(level_from(&env), LevelFilter::DEBUG);
         let env: HashMap<&str, &str> = [("RUST_LOG", "warn")].into_iter().collect();
         assert_eq!(level_from(&env), LevelFilter::WARN);

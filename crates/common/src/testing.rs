@@ -10,7 +10,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 fn default_env_file() -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_default();
-    cwd.ancestors().map(|dir| dir.join(".stack/stack.env")).find(|p| p.is_file()).unwrap_or_else(|| cwd.join(".stack/stack.env"))
+    cwd.ancestors()
+        .map(|dir| dir.join(".stack/stack.env"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| cwd.join(".stack/stack.env"))
 }
 
 /// Endpoints and credentials of a running local stack.
@@ -44,7 +47,11 @@ impl LocalStack {
             .collect();
         let stack = Self { values };
         for key in ["AWS_ENDPOINT_URL", "AWS_REGION", "PG_PORT", "MARIADB_PORT"] {
-            assert!(stack.values.contains_key(key), "the local stack's env file {} lacks {key}: run `make stack-up` again", path.display());
+            assert!(
+                stack.values.contains_key(key),
+                "the local stack's env file {} lacks {key}: run `make stack-up` again",
+                path.display()
+            );
         }
         stack
     }
@@ -114,7 +121,8 @@ impl LogCapture {
     #[must_use]
     #[allow(clippy::missing_panics_doc)]
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            .into_owned()
     }
 
     /// Panics if any of `secrets` appears in the captured logs (the message names the secret's
@@ -198,25 +206,32 @@ pub struct Seen {
 pub fn fake_aws(answer: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> SdkConfig {
     let http = aws_smithy_http_client::test_util::infallible_client_fn(move |request| {
         let seen = Seen {
-            target: request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned(),
+            target: request
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
             body: String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
         };
         let Answer { status, content_type, body } = answer(&seen);
-        http::Response::builder().status(status).header("content-type", content_type).body(body).expect("a well-formed answer")
+        http::Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .body(body)
+            .expect("a well-formed answer")
     });
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
-            "AKIDEXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        )))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"),
+        ))
         .http_client(http)
         .retry_config(
-            aws_config::retry::RetryConfig::standard().with_max_attempts(2).with_initial_backoff(std::time::Duration::from_millis(5)),
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(std::time::Duration::from_millis(5)),
         )
         .build()
 }

@@ -41,7 +41,10 @@ impl ParameterSource for SsmSource {
         let returned = out.parameters.unwrap_or_default().into_iter().map(convert).collect();
         let (found, unmatched) = match_requests(names, returned);
         if unmatched > 0 {
-            tracing::warn!(unmatched, "Parameter Store returned parameters that match no requested name; they are ignored");
+            tracing::warn!(
+                unmatched,
+                "Parameter Store returned parameters that match no requested name; they are ignored"
+            );
         }
         Ok(Batch { found, missing: out.invalid_parameters.unwrap_or_default() })
     }
@@ -101,7 +104,9 @@ fn match_requests(requested: &[String], returned: Vec<Parameter>) -> (Vec<(Strin
         .collect();
     let answers = |name: &str, path: &str| {
         name == path
-            || path.strip_prefix(SECRETS_MANAGER_REFERENCE).is_some_and(|id| name.trim_start_matches('/') == id.trim_start_matches('/'))
+            || path
+                .strip_prefix(SECRETS_MANAGER_REFERENCE)
+                .is_some_and(|id| name.trim_start_matches('/') == id.trim_start_matches('/'))
     };
     let mut pending = returned;
     // Highest version first, so that the plain name takes the latest version.
@@ -154,29 +159,41 @@ mod tests {
     #[test]
     fn echoed_selectors_pair_exactly() {
         let req = ["/a/dev/x:stable".to_owned(), "/a/dev/x".to_owned(), "/a/dev/x:1".to_owned()];
-        let returned = vec![param("/a/dev/x", Some(":1"), 1), param("/a/dev/x", None, 3), param("/a/dev/x", Some(":stable"), 2)];
+        let returned = vec![
+            param("/a/dev/x", Some(":1"), 1),
+            param("/a/dev/x", None, 3),
+            param("/a/dev/x", Some(":stable"), 2),
+        ];
         let (found, unmatched) = match_requests(&req, returned);
         assert_eq!(unmatched, 0);
         let mut got = pairs(&found);
         got.sort_unstable();
-        assert_eq!(got, [("/a/dev/x", 3, None), ("/a/dev/x:1", 1, Some(":1")), ("/a/dev/x:stable", 2, Some(":stable"))]);
+        assert_eq!(
+            got,
+            [("/a/dev/x", 3, None), ("/a/dev/x:1", 1, Some(":1")), ("/a/dev/x:stable", 2, Some(":stable"))]
+        );
     }
 
     #[test]
     fn missing_echoes_pair_by_version_then_latest_then_label() {
         let req = ["/a/dev/x:stable".to_owned(), "/a/dev/x".to_owned(), "/a/dev/x:1".to_owned()];
         // Lowest version first, as a worst case for a naive pairing.
-        let returned = vec![param("/a/dev/x", None, 1), param("/a/dev/x", None, 1), param("/a/dev/x", None, 2)];
+        let returned =
+            vec![param("/a/dev/x", None, 1), param("/a/dev/x", None, 1), param("/a/dev/x", None, 2)];
         let (found, _) = match_requests(&req, returned);
         let mut got = pairs(&found);
         got.sort_unstable();
-        assert_eq!(got, [("/a/dev/x", 2, None), ("/a/dev/x:1", 1, Some(":1")), ("/a/dev/x:stable", 1, Some(":stable"))]);
+        assert_eq!(
+            got,
+            [("/a/dev/x", 2, None), ("/a/dev/x:1", 1, Some(":1")), ("/a/dev/x:stable", 1, Some(":stable"))]
+        );
     }
 
     #[test]
     fn references_are_spelled_as_requested() {
         let req = ["/aws/reference/secretsmanager/a/dev/db".to_owned()];
-        let (found, unmatched) = match_requests(&req, vec![param("a/dev/db", None, 0), param("/other", None, 1)]);
+        let (found, unmatched) =
+            match_requests(&req, vec![param("a/dev/db", None, 0), param("/other", None, 1)]);
         assert_eq!(unmatched, 1);
         assert_eq!(found[0].1.name, "/aws/reference/secretsmanager/a/dev/db");
     }

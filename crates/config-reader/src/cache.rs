@@ -40,7 +40,10 @@ impl<V: Clone> TtlCache<V> {
             return None;
         }
         let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(key).filter(|(at, _)| now.saturating_duration_since(*at) < self.ttl).map(|(_, v)| v.clone())
+        entries
+            .get(key)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < self.ttl)
+            .map(|(_, v)| v.clone())
     }
 
     pub fn put(&self, key: String, value: V, now: Instant) {

@@ -76,8 +76,9 @@ impl Config {
     /// # Errors
     /// A [`ConfigError`] naming the first variable that is missing or invalid.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let environment: Environment =
-            env::required(lookup, "DEV_OR_PROD")?.parse().map_err(|reason: String| ConfigError::new("DEV_OR_PROD", reason))?;
+        let environment: Environment = env::required(lookup, "DEV_OR_PROD")?
+            .parse()
+            .map_err(|reason: String| ConfigError::new("DEV_OR_PROD", reason))?;
         let prefix = env::optional(lookup, "PARAMETER_PREFIX").unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
         let raw_names = env::list_or(lookup, "PARAMETER_NAMES", DEFAULT_NAMES);
         let references: Vec<String> = raw_names
@@ -90,19 +91,33 @@ impl Config {
             .with_allowed_references(references);
         let mut names = Vec::with_capacity(raw_names.len());
         for raw in &raw_names {
-            let resolved = scope.resolve(raw).map_err(|e: NameError| ConfigError::new("PARAMETER_NAMES", e.to_string()))?;
+            let resolved = scope
+                .resolve(raw)
+                .map_err(|e: NameError| ConfigError::new("PARAMETER_NAMES", e.to_string()))?;
             if !names.contains(&resolved) {
                 names.push(resolved);
             }
         }
         if names.len() > MAX_NAMES_PER_REQUEST {
-            return Err(ConfigError::new("PARAMETER_NAMES", format!("{} names, at most {MAX_NAMES_PER_REQUEST}", names.len())));
+            return Err(ConfigError::new(
+                "PARAMETER_NAMES",
+                format!("{} names, at most {MAX_NAMES_PER_REQUEST}", names.len()),
+            ));
         }
         let mode = env::parsed_or(lookup, "READ_MODE", ReadMode::Names)?;
         if mode == ReadMode::Names && names.is_empty() {
-            return Err(ConfigError::new("PARAMETER_NAMES", "names no parameter; set names or READ_MODE=path"));
+            return Err(ConfigError::new(
+                "PARAMETER_NAMES",
+                "names no parameter; set names or READ_MODE=path",
+            ));
         }
-        let cache_ttl = Duration::from_secs(env::ranged_or(lookup, "CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS, 0, 86_400)?);
+        let cache_ttl = Duration::from_secs(env::ranged_or(
+            lookup,
+            "CACHE_TTL_SECONDS",
+            DEFAULT_CACHE_TTL_SECONDS,
+            0,
+            86_400,
+        )?);
         let expose_secure_values = env::flag_or(lookup, "EXPOSE_SECURE_VALUES", false)?;
         Ok(Self { scope, names, mode, cache_ttl, expose_secure_values })
     }
@@ -152,7 +167,10 @@ mod tests {
         ])
         .unwrap();
         let names: Vec<_> = c.names.iter().map(ParameterRef::request_name).collect();
-        assert_eq!(names, ["/shop/prod/api-key", "/shop/prod/db-url:3", "/aws/reference/secretsmanager/shared-db"]);
+        assert_eq!(
+            names,
+            ["/shop/prod/api-key", "/shop/prod/db-url:3", "/aws/reference/secretsmanager/shared-db"]
+        );
         assert_eq!(c.mode, ReadMode::Path);
         assert_eq!(c.cache_ttl, Duration::ZERO);
         assert!(c.expose_secure_values);
@@ -163,17 +181,35 @@ mod tests {
         let err = config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", "/my-app/prod/db-url")]).unwrap_err();
         assert_eq!(err.key, "PARAMETER_NAMES");
         assert!(err.reason.contains("outside"), "{err}");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", "../prod/x")]).unwrap_err().key, "PARAMETER_NAMES");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_PREFIX", "/aws")]).unwrap_err().key, "PARAMETER_PREFIX");
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", "../prod/x")]).unwrap_err().key,
+            "PARAMETER_NAMES"
+        );
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_PREFIX", "/aws")]).unwrap_err().key,
+            "PARAMETER_PREFIX"
+        );
     }
 
     #[test]
     fn bad_values_name_their_variable() {
         assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("READ_MODE", "all")]).unwrap_err().key, "READ_MODE");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("CACHE_TTL_SECONDS", "-1")]).unwrap_err().key, "CACHE_TTL_SECONDS");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("CACHE_TTL_SECONDS", "90000")]).unwrap_err().key, "CACHE_TTL_SECONDS");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("EXPOSE_SECURE_VALUES", "maybe")]).unwrap_err().key, "EXPOSE_SECURE_VALUES");
-        assert_eq!(config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", " , ")]).unwrap_err().key, "PARAMETER_NAMES");
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("CACHE_TTL_SECONDS", "-1")]).unwrap_err().key,
+            "CACHE_TTL_SECONDS"
+        );
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("CACHE_TTL_SECONDS", "90000")]).unwrap_err().key,
+            "CACHE_TTL_SECONDS"
+        );
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("EXPOSE_SECURE_VALUES", "maybe")]).unwrap_err().key,
+            "EXPOSE_SECURE_VALUES"
+        );
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", " , ")]).unwrap_err().key,
+            "PARAMETER_NAMES"
+        );
         assert!(config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", " , "), ("READ_MODE", "path")]).is_ok());
     }
 }

@@ -22,7 +22,9 @@ pub enum ReadError {
     #[error("missing parameter(s): {}; create them (aws ssm put-parameter) or fix PARAMETER_NAMES", .names.join(", "))]
     MissingParameters { names: Vec<String> },
 
-    #[error("{source}; allow ssm:GetParameters and ssm:GetParametersByPath on {scope}* in the function's role")]
+    #[error(
+        "{source}; allow ssm:GetParameters and ssm:GetParametersByPath on {scope}* in the function's role"
+    )]
     AccessDenied { scope: String, source: AwsError },
 
     #[error(
@@ -30,7 +32,9 @@ pub enum ReadError {
     )]
     KmsDecryptDenied { source: AwsError },
 
-    #[error("{source}; lower the request rate, raise AWS_MAX_ATTEMPTS, or raise the Parameter Store throughput limit")]
+    #[error(
+        "{source}; lower the request rate, raise AWS_MAX_ATTEMPTS, or raise the Parameter Store throughput limit"
+    )]
     Throttled { source: AwsError },
 
     #[error("{source}")]

@@ -64,7 +64,8 @@ impl ParameterSource for Arc<FakeSource> {
         let params = self.parameters.lock().unwrap();
         let mut batch = Batch::default();
         for n in names {
-            let (name, selector) = n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
+            let (name, selector) =
+                n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
             match params.get(name) {
                 Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => {
                     batch.found.push((n.clone(), Parameter { selector, ..p.clone() }));
@@ -84,7 +85,11 @@ impl ParameterSource for Arc<FakeSource> {
         let under: Vec<_> = params.values().filter(|p| p.name.starts_with(path)).cloned().collect();
         let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
         let end = (start + MAX_BATCH).min(under.len());
-        let next_token = if self.repeat_token { Some("0".to_owned()) } else { (end < under.len()).then(|| end.to_string()) };
+        let next_token = if self.repeat_token {
+            Some("0".to_owned())
+        } else {
+            (end < under.len()).then(|| end.to_string())
+        };
         Ok(Page { parameters: under[start..end].to_vec(), next_token })
     }
 }

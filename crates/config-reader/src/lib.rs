@@ -32,7 +32,9 @@ pub fn parse_request(payload: serde_json::Value) -> Result<Request, ReadError> {
         return Ok(Request::default());
     }
     if !payload.is_object() {
-        return Err(ReadError::InvalidRequest { reason: "the event must be a JSON object such as {} or {\"names\": [\"db-url\"]}".into() });
+        return Err(ReadError::InvalidRequest {
+            reason: "the event must be a JSON object such as {} or {\"names\": [\"db-url\"]}".into(),
+        });
     }
     serde_json::from_value(payload).map_err(|e| ReadError::InvalidRequest { reason: e.to_string() })
 }
@@ -42,7 +44,10 @@ pub fn parse_request(payload: serde_json::Value) -> Result<Request, ReadError> {
 /// # Errors
 /// Whatever [`parse_request`] or [`Reader::read`] refuse; the runtime reports it with the
 /// error's stable `errorType`.
-pub async fn handle<S, C>(reader: &Reader<S, C>, event: LambdaEvent<serde_json::Value>) -> Result<Response, ReadError>
+pub async fn handle<S, C>(
+    reader: &Reader<S, C>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<Response, ReadError>
 where
     S: ParameterSource + Sync,
     C: Clock + Sync,
@@ -78,7 +83,11 @@ mod tests {
         let source = FakeSource::with(&[
             ("/my-app/dev/db-url", ParameterType::String, "postgres://db.dev:5432/app"),
             ("/my-app/dev/db-password", ParameterType::SecureString, "dev-s3cr3t"),
-            ("/aws/reference/secretsmanager/my-app/dev/db-credentials", ParameterType::SecureString, "{\"password\":\"x\"}"),
+            (
+                "/aws/reference/secretsmanager/my-app/dev/db-credentials",
+                ParameterType::SecureString,
+                "{\"password\":\"x\"}",
+            ),
         ]);
         let env: HashMap<&str, &str> = [("DEV_OR_PROD", "dev")].into_iter().collect();
         let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
@@ -88,23 +97,33 @@ mod tests {
     #[tokio::test]
     async fn sample_events_do_what_their_names_say() {
         let (reader, source) = dev_reader();
-        let default = handle(&reader, event(include_str!("../../../events/config-reader/default.json"))).await.unwrap();
+        let default =
+            handle(&reader, event(include_str!("../../../events/config-reader/default.json"))).await.unwrap();
         assert_eq!(default.parameters.len(), 2);
-        let named = handle(&reader, event(include_str!("../../../events/config-reader/names.json"))).await.unwrap();
+        let named =
+            handle(&reader, event(include_str!("../../../events/config-reader/names.json"))).await.unwrap();
         assert_eq!((named.parameters.len(), named.aws_calls), (2, 0), "served from the cache");
-        let refreshed = handle(&reader, event(include_str!("../../../events/config-reader/refresh.json"))).await.unwrap();
+        let refreshed =
+            handle(&reader, event(include_str!("../../../events/config-reader/refresh.json"))).await.unwrap();
         assert_eq!(refreshed.aws_calls, 1);
-        let path = handle(&reader, event(include_str!("../../../events/config-reader/path.json"))).await.unwrap();
+        let path =
+            handle(&reader, event(include_str!("../../../events/config-reader/path.json"))).await.unwrap();
         assert_eq!(path.mode, ReadMode::Path);
         assert_eq!(path.parameters.len(), 2);
-        let selected = handle(&reader, event(include_str!("../../../events/config-reader/selectors.json"))).await.unwrap();
+        let selected = handle(&reader, event(include_str!("../../../events/config-reader/selectors.json")))
+            .await
+            .unwrap();
         assert_eq!(selected.parameters[0].selector.as_deref(), Some(":1"));
         assert!(selected.parameters[1].redacted);
         let calls_before = source.calls().len();
-        let refused = handle(&reader, event(include_str!("../../../events/config-reader/out-of-scope.json"))).await.unwrap_err();
+        let refused = handle(&reader, event(include_str!("../../../events/config-reader/out-of-scope.json")))
+            .await
+            .unwrap_err();
         assert_eq!(refused.error_type(), "Config.MalformedName");
         assert_eq!(source.calls().len(), calls_before, "a refused request makes no call");
-        let malformed = handle(&reader, event(include_str!("../../../events/config-reader/malformed.json"))).await.unwrap_err();
+        let malformed = handle(&reader, event(include_str!("../../../events/config-reader/malformed.json")))
+            .await
+            .unwrap_err();
         assert_eq!(malformed.error_type(), "Config.InvalidRequest");
         assert!(malformed.to_string().contains("unknown field `name`"), "{malformed}");
         assert!(matches!(source.calls()[0], Call::Get(_)));
@@ -113,7 +132,14 @@ mod tests {
     #[test]
     fn payloads_that_are_not_requests_are_refused() {
         assert_eq!(parse_request(serde_json::Value::Null).unwrap(), Request::default());
-        for bad in ["[]", "\"db-url\"", "42", "{\"names\": \"db-url\"}", "{\"mode\": \"all\"}", "{\"refresh\": \"yes\"}"] {
+        for bad in [
+            "[]",
+            "\"db-url\"",
+            "42",
+            "{\"names\": \"db-url\"}",
+            "{\"mode\": \"all\"}",
+            "{\"refresh\": \"yes\"}",
+        ] {
             let err = parse_request(serde_json::from_str(bad).unwrap()).unwrap_err();
             assert_eq!(err.error_type(), "Config.InvalidRequest", "{bad}");
         }

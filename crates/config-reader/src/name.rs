@@ -149,7 +149,10 @@ impl Scope {
     pub fn new(prefix: &str, environment: Environment) -> Result<Self, NameError> {
         let trimmed = prefix.trim_end_matches('/');
         if !trimmed.starts_with('/') || trimmed.len() < 2 {
-            return Err(malformed(prefix, "a prefix starts with '/' and names at least one level, e.g. /my-app"));
+            return Err(malformed(
+                prefix,
+                "a prefix starts with '/' and names at least one level, e.g. /my-app",
+            ));
         }
         validate_path(prefix, trimmed)?;
         let first = trimmed[1..].split('/').next().unwrap_or_default().to_ascii_lowercase();
@@ -202,7 +205,13 @@ impl Scope {
         Ok(ParameterRef { name: full, selector })
     }
 
-    fn resolve_reference(&self, raw: &str, path: &str, id: &str, selector: Option<Selector>) -> Result<ParameterRef, NameError> {
+    fn resolve_reference(
+        &self,
+        raw: &str,
+        path: &str,
+        id: &str,
+        selector: Option<Selector>,
+    ) -> Result<ParameterRef, NameError> {
         if id.is_empty() || id.len() > MAX_SECRET_ID_LEN {
             return Err(malformed(raw, "a Secrets Manager reference names a secret"));
         }
@@ -267,7 +276,10 @@ fn validate_path(raw: &str, full: &str) -> Result<(), NameError> {
         return Err(malformed(&truncate(raw), format!("longer than {MAX_NAME_LEN} characters")));
     }
     if let Some(bad) = full.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c))) {
-        return Err(malformed(raw, format!("character {bad:?} is not allowed (letters, digits and _.-/ only)")));
+        return Err(malformed(
+            raw,
+            format!("character {bad:?} is not allowed (letters, digits and _.-/ only)"),
+        ));
     }
     let segments: Vec<&str> = full[1..].split('/').collect();
     if segments.iter().any(|s| s.is_empty()) {
@@ -323,7 +335,10 @@ mod tests {
             "/aws/service/global-infrastructure/regions",
         ] {
             let err = s.resolve(name).unwrap_err();
-            assert!(matches!(err, NameError::OutOfScope { .. } | NameError::Malformed { .. }), "{name}: {err}");
+            assert!(
+                matches!(err, NameError::OutOfScope { .. } | NameError::Malformed { .. }),
+                "{name}: {err}"
+            );
             assert!(!matches!(err, NameError::Malformed { .. }) || name.ends_with('/'), "{name}: {err}");
         }
     }
@@ -331,7 +346,18 @@ mod tests {
     #[test]
     fn path_tricks_are_malformed() {
         let s = dev();
-        for name in ["../prod/db-url", "/my-app/dev/../prod/db-url", "a//b", "./x", "db url", "db-url\n", "x/", "ünïcode", "a;b", "*"] {
+        for name in [
+            "../prod/db-url",
+            "/my-app/dev/../prod/db-url",
+            "a//b",
+            "./x",
+            "db url",
+            "db-url\n",
+            "x/",
+            "ünïcode",
+            "a;b",
+            "*",
+        ] {
             assert!(matches!(s.resolve(name), Err(NameError::Malformed { .. })), "{name:?}");
         }
         let deep = (0..15).map(|i| format!("l{i}")).collect::<Vec<_>>().join("/");
@@ -346,10 +372,17 @@ mod tests {
         let r = s.resolve("/aws/reference/secretsmanager/my-app/dev/db-credentials").unwrap();
         assert!(r.is_secret_reference());
         assert!(s.resolve("/aws/reference/secretsmanager//my-app/dev/db").is_ok());
-        assert!(matches!(s.resolve("/aws/reference/secretsmanager/my-app/prod/db"), Err(NameError::OutOfScope { .. })));
-        assert!(matches!(s.resolve("/aws/reference/secretsmanager/my-app/dev/../prod/db"), Err(NameError::Malformed { .. })));
+        assert!(matches!(
+            s.resolve("/aws/reference/secretsmanager/my-app/prod/db"),
+            Err(NameError::OutOfScope { .. })
+        ));
+        assert!(matches!(
+            s.resolve("/aws/reference/secretsmanager/my-app/dev/../prod/db"),
+            Err(NameError::Malformed { .. })
+        ));
         assert!(matches!(s.resolve("/aws/reference/secretsmanager/"), Err(NameError::Malformed { .. })));
-        let configured = dev().with_allowed_references(vec!["/aws/reference/secretsmanager/shared-db".into()]);
+        let configured =
+            dev().with_allowed_references(vec!["/aws/reference/secretsmanager/shared-db".into()]);
         assert!(configured.resolve("/aws/reference/secretsmanager/shared-db").is_ok());
         assert!(configured.resolve("/aws/reference/secretsmanager/other-db").is_err());
     }

@@ -115,7 +115,9 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             ReadMode::Names => self.read_names(request).await,
             ReadMode::Path => {
                 if request.names.is_some() {
-                    Err(ReadError::InvalidRequest { reason: "\"names\" and mode \"path\" exclude each other".into() })
+                    Err(ReadError::InvalidRequest {
+                        reason: "\"names\" and mode \"path\" exclude each other".into(),
+                    })
                 } else {
                     self.read_path(request.refresh).await
                 }
@@ -175,7 +177,11 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         let mut missing = Vec::new();
         for chunk in to_fetch.chunks(MAX_BATCH) {
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let batch = self.source.get_parameters(chunk).await.map_err(|e| ReadError::from_source(e, self.config.scope.root()))?;
+            let batch = self
+                .source
+                .get_parameters(chunk)
+                .await
+                .map_err(|e| ReadError::from_source(e, self.config.scope.root()))?;
             missing.extend(batch.missing);
             let fetched_at = self.clock.now();
             for (key, p) in batch.found {
@@ -207,7 +213,11 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let page = self.source.get_parameters_by_path(root, token.as_deref()).await.map_err(|e| ReadError::from_source(e, root))?;
+            let page = self
+                .source
+                .get_parameters_by_path(root, token.as_deref())
+                .await
+                .map_err(|e| ReadError::from_source(e, root))?;
             all.extend(page.parameters);
             match page.next_token {
                 None => {
@@ -231,10 +241,14 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
 
     fn resolve(&self, names: &[String]) -> Result<Vec<ParameterRef>, ReadError> {
         if names.is_empty() {
-            return Err(ReadError::InvalidRequest { reason: "\"names\" is empty; leave it out to read the configured names".into() });
+            return Err(ReadError::InvalidRequest {
+                reason: "\"names\" is empty; leave it out to read the configured names".into(),
+            });
         }
         if names.len() > MAX_NAMES_PER_REQUEST {
-            return Err(ReadError::InvalidRequest { reason: format!("{} names asked for, at most {MAX_NAMES_PER_REQUEST}", names.len()) });
+            return Err(ReadError::InvalidRequest {
+                reason: format!("{} names asked for, at most {MAX_NAMES_PER_REQUEST}", names.len()),
+            });
         }
         let mut refs = Vec::with_capacity(names.len());
         let mut errors = Vec::new();
@@ -282,7 +296,10 @@ mod tests {
         Config::from_lookup(&map).unwrap()
     }
 
-    fn reader(source: &Arc<FakeSource>, pairs: &[(&str, &str)]) -> (Reader<Arc<FakeSource>, Arc<FakeClock>>, Arc<FakeClock>) {
+    fn reader(
+        source: &Arc<FakeSource>,
+        pairs: &[(&str, &str)],
+    ) -> (Reader<Arc<FakeSource>, Arc<FakeClock>>, Arc<FakeClock>) {
         let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
         (Reader::with_clock(Arc::clone(source), config(pairs), Arc::clone(&clock)), clock)
     }
@@ -305,12 +322,21 @@ mod tests {
         let source = classic();
         let (reader, _) = reader(&source, &[]);
         let response = reader.read(&Request::default()).await.unwrap();
-        assert_eq!(source.calls(), [Call::Get(vec!["/my-app/dev/db-url".into(), "/my-app/dev/db-password".into()])]);
+        assert_eq!(
+            source.calls(),
+            [Call::Get(vec!["/my-app/dev/db-url".into(), "/my-app/dev/db-password".into()])]
+        );
         assert_eq!(response.environment, Environment::Dev);
         assert_eq!(response.aws_calls, 1);
         let [url, password] = response.parameters.as_slice() else { panic!("two parameters") };
-        assert_eq!((url.key.as_str(), url.value.as_deref(), url.redacted), ("db-url", Some("postgres://db.dev:5432/app"), false));
-        assert_eq!((password.key.as_str(), password.value.as_deref(), password.redacted), ("db-password", None, true));
+        assert_eq!(
+            (url.key.as_str(), url.value.as_deref(), url.redacted),
+            ("db-url", Some("postgres://db.dev:5432/app"), false)
+        );
+        assert_eq!(
+            (password.key.as_str(), password.value.as_deref(), password.redacted),
+            ("db-password", None, true)
+        );
         assert_eq!(password.kind, ParameterType::SecureString);
         let json = serde_json::to_string(&response).unwrap();
         assert!(!json.contains("s3cr3t"), "{json}");
@@ -374,7 +400,8 @@ mod tests {
         let (reader, _) = reader(&source, &[]);
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         let r = reader.read(&names(&refs)).await.unwrap();
-        let sizes: Vec<usize> = source.calls().iter().map(|c| if let Call::Get(n) = c { n.len() } else { 0 }).collect();
+        let sizes: Vec<usize> =
+            source.calls().iter().map(|c| if let Call::Get(n) = c { n.len() } else { 0 }).collect();
         assert_eq!(sizes, [10, 10, 3]);
         assert_eq!(r.parameters.len(), 23);
         assert_eq!(r.parameters[22].key, "p22", "order of the request is kept");
@@ -414,7 +441,10 @@ mod tests {
     async fn bad_names_are_all_reported_without_a_call() {
         let source = classic();
         let (reader, _) = reader(&source, &[]);
-        let err = reader.read(&names(&["../prod/db-url", "/my-app/prod/db-url", "ok-name", "a b"])).await.unwrap_err();
+        let err = reader
+            .read(&names(&["../prod/db-url", "/my-app/prod/db-url", "ok-name", "a b"]))
+            .await
+            .unwrap_err();
         let ReadError::Names { errors } = &err else { panic!("{err}") };
         assert_eq!(errors.len(), 3);
         assert_eq!(err.error_type(), "Config.MalformedName");
@@ -431,7 +461,12 @@ mod tests {
         let (reader, _) = reader(&source, &[]);
         let cases = [
             (AwsErrorKind::Denied { kms: false }, Some("AccessDeniedException"), "no", "Config.AccessDenied"),
-            (AwsErrorKind::Denied { kms: true }, Some("AccessDeniedException"), "kms:Decrypt", "Config.KmsDecryptDenied"),
+            (
+                AwsErrorKind::Denied { kms: true },
+                Some("AccessDeniedException"),
+                "kms:Decrypt",
+                "Config.KmsDecryptDenied",
+            ),
             (AwsErrorKind::Throttled, Some("ThrottlingException"), "Rate exceeded", "Config.Throttled"),
             (AwsErrorKind::Rejected, Some("ValidationException"), "bad name", "Config.RequestRefused"),
             (AwsErrorKind::NotFound, Some("ParameterNotFound"), "no such parameter", "Config.RequestRefused"),
@@ -459,12 +494,17 @@ mod tests {
         let r = reader.read(&Request::default()).await.unwrap();
         assert_eq!(r.parameters.len(), 29, "27 + db-url + db-password, nothing from prod");
         assert_eq!(r.aws_calls, 3);
-        assert_eq!(source.calls(), [Call::Path(None), Call::Path(Some("10".into())), Call::Path(Some("20".into()))]);
+        assert_eq!(
+            source.calls(),
+            [Call::Path(None), Call::Path(Some("10".into())), Call::Path(Some("20".into()))]
+        );
         assert!(r.parameters.iter().all(|p| p.name.starts_with("/my-app/dev/")));
         assert!(r.parameters.iter().any(|p| p.key == "tree/k26"));
         let warm = reader.read(&Request::default()).await.unwrap();
         assert_eq!((warm.aws_calls, warm.parameters.len()), (0, 29));
-        let mixed = reader.read(&Request { mode: Some(ReadMode::Path), names: Some(vec!["x".into()]), refresh: false }).await;
+        let mixed = reader
+            .read(&Request { mode: Some(ReadMode::Path), names: Some(vec!["x".into()]), refresh: false })
+            .await;
         assert_eq!(mixed.unwrap_err().error_type(), "Config.InvalidRequest");
     }
 

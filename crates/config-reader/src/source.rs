@@ -56,7 +56,11 @@ pub struct Page {
 pub trait ParameterSource {
     fn get_parameters(&self, names: &[String]) -> impl Future<Output = Result<Batch, AwsError>> + Send;
 
-    fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> impl Future<Output = Result<Page, AwsError>> + Send;
+    fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page, AwsError>> + Send;
 }
 
 /// Parameter Store's limit on names per `GetParameters` call.

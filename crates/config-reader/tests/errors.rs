@@ -27,11 +27,20 @@ fn reader(http: SharedHttpClient, attempts: u32) -> Reader<SsmSource> {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
         .http_client(http)
-        .retry_config(RetryConfig::standard().with_max_attempts(attempts).with_initial_backoff(Duration::from_millis(5)))
-        .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(Duration::from_millis(200)).build())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder().operation_attempt_timeout(Duration::from_millis(200)).build(),
+        )
         .build();
     let env = std::collections::HashMap::from([("DEV_OR_PROD", "dev")]);
-    Reader::new(SsmSource::from_client(aws_sdk_ssm::Client::from_conf(conf)), Config::from_lookup(&env).unwrap())
+    Reader::new(
+        SsmSource::from_client(aws_sdk_ssm::Client::from_conf(conf)),
+        Config::from_lookup(&env).unwrap(),
+    )
 }
 
 /// An HTTP client that answers every request with `status` and an AWS JSON error, counting requests.
@@ -50,13 +59,22 @@ fn answering(status: u16, code: &'static str, message: &'static str) -> (SharedH
     (client, count)
 }
 
-const IAM_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url";
-const KMS_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234 (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)";
+const IAM_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: \
+    ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url";
+const KMS_DENIAL: &str = "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: \
+    kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234 \
+    (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)";
 
 /// Every answer the reader documents, with the codes its own classifier used to list (IAM and
 /// credentials, KMS, throttling, server errors), and the kind and `errorType` each must keep.
 const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
-    (400, "ParameterNotFound", "Parameter /my-app/dev/db-url not found.", AwsErrorKind::NotFound, "Config.RequestRefused"),
+    (
+        400,
+        "ParameterNotFound",
+        "Parameter /my-app/dev/db-url not found.",
+        AwsErrorKind::NotFound,
+        "Config.RequestRefused",
+    ),
     (400, "AccessDeniedException", IAM_DENIAL, AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
     (403, "AccessDenied", "Access denied", AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
     (
@@ -87,9 +105,21 @@ const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
         AwsErrorKind::Denied { kms: false },
         "Config.AccessDenied",
     ),
-    (403, "MissingAuthenticationToken", "Missing Authentication Token", AwsErrorKind::Denied { kms: false }, "Config.AccessDenied"),
+    (
+        403,
+        "MissingAuthenticationToken",
+        "Missing Authentication Token",
+        AwsErrorKind::Denied { kms: false },
+        "Config.AccessDenied",
+    ),
     (400, "AccessDeniedException", KMS_DENIAL, AwsErrorKind::Denied { kms: true }, "Config.KmsDecryptDenied"),
-    (400, "InvalidKeyId", "The KMS key is disabled.", AwsErrorKind::Denied { kms: true }, "Config.KmsDecryptDenied"),
+    (
+        400,
+        "InvalidKeyId",
+        "The KMS key is disabled.",
+        AwsErrorKind::Denied { kms: true },
+        "Config.KmsDecryptDenied",
+    ),
     (
         400,
         "KMSAccessDeniedException",
@@ -103,7 +133,13 @@ const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
     (400, "TooManyRequestsException", "Too many requests", AwsErrorKind::Throttled, "Config.Throttled"),
     (400, "RequestLimitExceeded", "Request limit exceeded", AwsErrorKind::Throttled, "Config.Throttled"),
     (429, "SomeCodeNobodyListed", "slow down", AwsErrorKind::Throttled, "Config.Throttled"),
-    (500, "InternalServerError", "An error occurred on the server side.", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (
+        500,
+        "InternalServerError",
+        "An error occurred on the server side.",
+        AwsErrorKind::Unavailable,
+        "Config.Unavailable",
+    ),
     (
         500,
         "InternalFailure",
@@ -112,7 +148,13 @@ const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
         "Config.Unavailable",
     ),
     (503, "ServiceUnavailable", "Service unavailable", AwsErrorKind::Unavailable, "Config.Unavailable"),
-    (503, "ServiceUnavailableException", "Service unavailable", AwsErrorKind::Unavailable, "Config.Unavailable"),
+    (
+        503,
+        "ServiceUnavailableException",
+        "Service unavailable",
+        AwsErrorKind::Unavailable,
+        "Config.Unavailable",
+    ),
     (503, "SomeCodeNobodyListed", "try later", AwsErrorKind::Unavailable, "Config.Unavailable"),
     (
         400,
@@ -121,7 +163,13 @@ const ANSWERS: &[(u16, &str, &str, AwsErrorKind, &str)] = &[
         AwsErrorKind::Rejected,
         "Config.RequestRefused",
     ),
-    (400, "InvalidNextToken", "The specified token is not valid.", AwsErrorKind::Rejected, "Config.RequestRefused"),
+    (
+        400,
+        "InvalidNextToken",
+        "The specified token is not valid.",
+        AwsErrorKind::Rejected,
+        "Config.RequestRefused",
+    ),
 ];
 
 #[tokio::test]
@@ -129,10 +177,17 @@ async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
     for mode in [ReadMode::Names, ReadMode::Path] {
         for &(status, code, message, kind, error_type) in ANSWERS {
             let (http, count) = answering(status, code, message);
-            let err = reader(http, 2).read(&Request { mode: Some(mode), ..Request::default() }).await.unwrap_err();
+            let err =
+                reader(http, 2).read(&Request { mode: Some(mode), ..Request::default() }).await.unwrap_err();
             assert_eq!(err.error_type(), error_type, "{mode:?} {status} {code}: {err}");
-            let aws = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<AwsError>()).expect("the AwsError is the source");
-            assert_eq!((aws.service, aws.kind, aws.code.as_deref()), (Service::Ssm, kind, Some(code)), "{mode:?} {status} {code}");
+            let aws = std::error::Error::source(&err)
+                .and_then(|s| s.downcast_ref::<AwsError>())
+                .expect("the AwsError is the source");
+            assert_eq!(
+                (aws.service, aws.kind, aws.code.as_deref()),
+                (Service::Ssm, kind, Some(code)),
+                "{mode:?} {status} {code}"
+            );
             assert!(err.to_string().contains(message), "the service's words are kept: {err}");
             // The SDK retries the transient answers, never a denial or a rejection; it does not
             // retry a 429 whose code is on none of its lists (its status list is 500, 502-504).
@@ -147,7 +202,9 @@ async fn iam_denial_of_the_ssm_call() {
     let (http, count) = answering(
         400,
         "AccessDeniedException",
-        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url because no identity-based policy allows the ssm:GetParameters action",
+        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: ssm:GetParameters \
+         on resource: arn:aws:ssm:us-east-1:123456789012:parameter/my-app/dev/db-url because no identity-based \
+         policy allows the ssm:GetParameters action",
     );
     let err = reader(http, 3).read(&Request::default()).await.unwrap_err();
     assert_eq!(err.error_type(), "Config.AccessDenied");
@@ -162,7 +219,9 @@ async fn kms_denial_of_the_decryption() {
     let (http, count) = answering(
         400,
         "AccessDeniedException",
-        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)",
+        "User: arn:aws:sts::123456789012:assumed-role/reader/fn is not authorized to perform: kms:Decrypt \
+         on resource: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+         (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException)",
     );
     let err = reader(http, 3).read(&Request::default()).await.unwrap_err();
     assert_eq!(err.error_type(), "Config.KmsDecryptDenied");
@@ -195,7 +254,8 @@ async fn server_errors_are_retried_then_reported_unavailable() {
 #[tokio::test]
 async fn a_black_holed_endpoint_times_out() {
     let started = std::time::Instant::now();
-    let err = reader(SharedHttpClient::new(NeverClient::new()), 2).read(&Request::default()).await.unwrap_err();
+    let err =
+        reader(SharedHttpClient::new(NeverClient::new()), 2).read(&Request::default()).await.unwrap_err();
     assert_eq!(err.error_type(), "Config.Unavailable", "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -210,9 +270,21 @@ async fn a_success_after_a_throttle_is_served() {
         let (status, body) = if n == 0 {
             (400, r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned())
         } else {
-            (200, r#"{"Parameters":[{"Name":"/my-app/dev/db-url","Type":"String","Value":"postgres://x","Version":4,"LastModifiedDate":1.7e9},{"Name":"/my-app/dev/db-password","Type":"SecureString","Value":"p4ss-w0rd-from-ssm","Version":2}],"InvalidParameters":[]}"#.to_owned())
+            (
+                200,
+                concat!(
+                    r#"{"Parameters":[{"Name":"/my-app/dev/db-url","Type":"String","Value":"postgres://x","Version":4,"#,
+                    r#""LastModifiedDate":1.7e9},{"Name":"/my-app/dev/db-password","Type":"SecureString","#,
+                    r#""Value":"p4ss-w0rd-from-ssm","Version":2}],"InvalidParameters":[]}"#
+                )
+                .to_owned(),
+            )
         };
-        http::Response::builder().status(status).header("content-type", "application/x-amz-json-1.1").body(body).unwrap()
+        http::Response::builder()
+            .status(status)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body)
+            .unwrap()
     });
     let logs = LogCapture::default();
     let r = reader(http, 3).read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap();

@@ -39,13 +39,40 @@ impl App {
         let mut secrets = Vec::new();
         for env in ["dev", "prod"] {
             let password = format!("{env}-pw-{nanos}-Zq9!");
-            put(&ssm, &format!("{prefix}/{env}/db-url"), SsmType::String, &format!("postgres://db.{env}.internal:5432/app"), None).await;
-            put(&ssm, &format!("{prefix}/{env}/db-password"), SsmType::SecureString, &password, Some(&key_id)).await;
+            put(
+                &ssm,
+                &format!("{prefix}/{env}/db-url"),
+                SsmType::String,
+                &format!("postgres://db.{env}.internal:5432/app"),
+                None,
+            )
+            .await;
+            put(
+                &ssm,
+                &format!("{prefix}/{env}/db-password"),
+                SsmType::SecureString,
+                &password,
+                Some(&key_id),
+            )
+            .await;
             secrets.push(password);
         }
         // A second version of dev's db-url, the first labelled `stable`.
-        put(&ssm, &format!("{prefix}/dev/db-url"), SsmType::String, "postgres://db-v2.dev.internal:5432/app", None).await;
-        ssm.label_parameter_version().name(format!("{prefix}/dev/db-url")).parameter_version(1).labels("stable").send().await.unwrap();
+        put(
+            &ssm,
+            &format!("{prefix}/dev/db-url"),
+            SsmType::String,
+            "postgres://db-v2.dev.internal:5432/app",
+            None,
+        )
+        .await;
+        ssm.label_parameter_version()
+            .name(format!("{prefix}/dev/db-url"))
+            .parameter_version(1)
+            .labels("stable")
+            .send()
+            .await
+            .unwrap();
         for i in 0..TREE_SIZE {
             let kind = if i % 3 == 0 { SsmType::SecureString } else { SsmType::String };
             let value = format!("tree-value-{i}-{nanos}");
@@ -64,7 +91,12 @@ impl App {
         let secret_json = format!(r#"{{"username":"app","password":"sm-pw-{nanos}-Xy7#"}}"#);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         for env in ["dev", "prod"] {
-            sm.create_secret().name(format!("{}/{env}/db-credentials", &prefix[1..])).secret_string(&secret_json).send().await.unwrap();
+            sm.create_secret()
+                .name(format!("{}/{env}/db-credentials", &prefix[1..]))
+                .secret_string(&secret_json)
+                .send()
+                .await
+                .unwrap();
         }
         secrets.push(format!("sm-pw-{nanos}-Xy7#"));
         Self { stack, prefix, secrets }
@@ -83,7 +115,15 @@ impl App {
 }
 
 async fn put(ssm: &aws_sdk_ssm::Client, name: &str, kind: SsmType, value: &str, key: Option<&str>) {
-    ssm.put_parameter().name(name).r#type(kind).value(value).set_key_id(key.map(str::to_owned)).overwrite(true).send().await.unwrap();
+    ssm.put_parameter()
+        .name(name)
+        .r#type(kind)
+        .value(value)
+        .set_key_id(key.map(str::to_owned))
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
 }
 
 fn values(r: &Response) -> Vec<(String, Option<String>)> {
@@ -113,14 +153,19 @@ async fn each_environment_reads_its_own_parameters_and_redacts_secure_strings() 
             assert_eq!(r.parameters[1].kind, ParameterType::SecureString);
             assert!(r.parameters[1].redacted);
             assert_eq!(r.parameters[0].version, if env == "dev" { 2 } else { 1 });
-            assert!(r.parameters[0].last_modified.as_deref().is_some_and(|t| t.ends_with('Z')), "{:?}", r.parameters[0].last_modified);
+            assert!(
+                r.parameters[0].last_modified.as_deref().is_some_and(|t| t.ends_with('Z')),
+                "{:?}",
+                r.parameters[0].last_modified
+            );
             assert!(!serde_json::to_string(&r).unwrap().contains(password.as_str()));
 
             let exposing = app.reader(&[("DEV_OR_PROD", env), ("EXPOSE_SECURE_VALUES", "true")]);
             let r = exposing.read(&Request::default()).await.unwrap();
             assert_eq!(r.parameters[1].value.as_deref(), Some(password.as_str()), "decrypted through KMS");
             let other = if env == "dev" { "prod" } else { "dev" };
-            let err = exposing.read(&names(&[&format!("{}/{other}/db-password", app.prefix)])).await.unwrap_err();
+            let err =
+                exposing.read(&names(&[&format!("{}/{other}/db-password", app.prefix)])).await.unwrap_err();
             assert_eq!(err.error_type(), "Config.NameOutOfScope");
         }
     }
@@ -134,7 +179,8 @@ async fn each_environment_reads_its_own_parameters_and_redacts_secure_strings() 
 async fn path_mode_pages_through_the_whole_tree() {
     let app = App::seed().await;
     let logs = LogCapture::default();
-    let reader = app.reader(&[("DEV_OR_PROD", "dev"), ("READ_MODE", "path"), ("EXPOSE_SECURE_VALUES", "true")]);
+    let reader =
+        app.reader(&[("DEV_OR_PROD", "dev"), ("READ_MODE", "path"), ("EXPOSE_SECURE_VALUES", "true")]);
     let r = reader.read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap();
     assert_eq!(r.parameters.len(), TREE_SIZE + 2);
     assert!(r.aws_calls >= 3, "{} calls for {} parameters at 10 a page", r.aws_calls, TREE_SIZE + 2);
@@ -143,7 +189,10 @@ async fn path_mode_pages_through_the_whole_tree() {
     assert!(k26.value.as_deref().unwrap().starts_with("tree-value-26-"));
     let k00 = r.parameters.iter().find(|p| p.key == "tree/level-0/k00").unwrap();
     assert_eq!(k00.kind, ParameterType::SecureString);
-    assert!(k00.value.as_deref().unwrap().starts_with("tree-value-0-"), "SecureStrings decrypted in path mode");
+    assert!(
+        k00.value.as_deref().unwrap().starts_with("tree-value-0-"),
+        "SecureStrings decrypted in path mode"
+    );
     let warm = reader.read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap();
     assert_eq!((warm.aws_calls, warm.parameters.len()), (0, TREE_SIZE + 2));
     logs.assert_free_of(&app.secret_refs());
@@ -168,9 +217,14 @@ async fn secrets_manager_references_selectors_and_the_cache() {
         assert_eq!(r.parameters[3].value.as_deref(), Some("postgres://db-v2.dev.internal:5432/app"));
 
         let warm = reader.read(&names(&[&reference, "db-url:stable"])).await.unwrap();
-        assert_eq!((warm.aws_calls, warm.cache_hits), (0, 2), "a warm invocation inside the TTL makes no call");
+        assert_eq!(
+            (warm.aws_calls, warm.cache_hits),
+            (0, 2),
+            "a warm invocation inside the TTL makes no call"
+        );
 
-        let prod_reference = format!("/aws/reference/secretsmanager/{}/prod/db-credentials", &app.prefix[1..]);
+        let prod_reference =
+            format!("/aws/reference/secretsmanager/{}/prod/db-credentials", &app.prefix[1..]);
         let err = reader.read(&names(&[&prod_reference])).await.unwrap_err();
         assert_eq!(err.error_type(), "Config.NameOutOfScope");
     }
@@ -184,7 +238,10 @@ async fn missing_names_are_all_listed_and_not_cached() {
     let app = App::seed().await;
     let logs = LogCapture::default();
     async {
-        let reader = app.reader(&[("DEV_OR_PROD", "dev"), ("PARAMETER_NAMES", "db-url,api-key,feature-flags,db-password")]);
+        let reader = app.reader(&[
+            ("DEV_OR_PROD", "dev"),
+            ("PARAMETER_NAMES", "db-url,api-key,feature-flags,db-password"),
+        ]);
         let err = reader.read(&Request::default()).await.unwrap_err();
         assert_eq!(err.error_type(), "Config.MissingParameter");
         let ReadError::MissingParameters { names: missing } = &err else { panic!("{err}") };

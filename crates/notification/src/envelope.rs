@@ -38,10 +38,14 @@ impl Envelope {
         }
         for field in ["source", "detail-type"] {
             if !payload.get(field).is_some_and(Value::is_string) {
-                return Err(HandlerError::InvalidEvent(format!("the event has no {field:?} string: not an EventBridge event")));
+                return Err(HandlerError::InvalidEvent(format!(
+                    "the event has no {field:?} string: not an EventBridge event"
+                )));
             }
         }
-        serde_json::from_value(payload).map_err(|e| HandlerError::InvalidEvent(format!("the event is not a valid EventBridge event: {e}")))
+        serde_json::from_value(payload).map_err(|e| {
+            HandlerError::InvalidEvent(format!("the event is not a valid EventBridge event: {e}"))
+        })
     }
 
     /// A string field of `detail`.
@@ -67,11 +71,15 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_eventbridge_event() {
-        for bad in [serde_json::json!([1]), serde_json::json!({"source": "aws.ssm"}), serde_json::json!({"source": 1, "detail-type": "X"})]
-        {
+        for bad in [
+            serde_json::json!([1]),
+            serde_json::json!({"source": "aws.ssm"}),
+            serde_json::json!({"source": 1, "detail-type": "X"}),
+        ] {
             assert!(matches!(Envelope::parse(bad), Err(HandlerError::InvalidEvent(_))));
         }
-        let err = Envelope::parse(serde_json::json!({"source": "a", "detail-type": "b", "resources": "x"})).unwrap_err();
+        let err = Envelope::parse(serde_json::json!({"source": "a", "detail-type": "b", "resources": "x"}))
+            .unwrap_err();
         assert!(err.to_string().contains("resources") || err.to_string().contains("sequence"), "{err}");
     }
 }

@@ -81,7 +81,12 @@ mod tests {
 
     #[test]
     fn a_lookup_failure_says_what_went_wrong_with_the_code() {
-        let denied = AwsError::new(Service::Acm, AwsErrorKind::Denied { kms: false }, Some("AccessDeniedException"), "no acm:Describe");
+        let denied = AwsError::new(
+            Service::Acm,
+            AwsErrorKind::Denied { kms: false },
+            Some("AccessDeniedException"),
+            "no acm:Describe",
+        );
         assert_eq!(lookup_failure(&denied), "access denied: AccessDeniedException: no acm:Describe");
         let timeout = AwsError::new(Service::Ssm, AwsErrorKind::Unavailable, None, "the request timed out");
         assert_eq!(lookup_failure(&timeout), "unavailable: the request timed out");

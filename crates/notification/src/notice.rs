@@ -125,8 +125,12 @@ pub struct Message {
 impl Message {
     #[must_use]
     pub fn render(&self, severity: Severity, event: &str) -> String {
-        let mut lines =
-            vec![self.what.clone(), String::new(), format!("Resource: {}", self.resource), format!("Severity: {}", severity.as_str())];
+        let mut lines = vec![
+            self.what.clone(),
+            String::new(),
+            format!("Resource: {}", self.resource),
+            format!("Severity: {}", severity.as_str()),
+        ];
         lines.extend(self.when.iter().map(|w| format!("When: {w}")));
         lines.extend(self.facts.iter().map(|(label, value)| format!("{label}: {value}")));
         lines.push(String::new());
@@ -157,9 +161,17 @@ pub struct Notification {
 impl Notification {
     /// Builds a notification; the subject is made SNS-safe (printable ASCII, one line, < 100 characters).
     #[must_use]
-    pub fn new(severity: Severity, kind: Kind, resource: &str, event: (&str, &str), headline: &str, body: &Message) -> Self {
+    pub fn new(
+        severity: Severity,
+        kind: Kind,
+        resource: &str,
+        event: (&str, &str),
+        headline: &str,
+        body: &Message,
+    ) -> Self {
         let (event_id, event_label) = event;
-        let label = if event_id.is_empty() { event_label.to_owned() } else { format!("{event_id} ({event_label})") };
+        let label =
+            if event_id.is_empty() { event_label.to_owned() } else { format!("{event_id} ({event_label})") };
         Self {
             severity,
             kind,
@@ -231,12 +243,22 @@ pub struct Decision {
 impl Decision {
     #[must_use]
     pub fn ignored(event_id: &str, reason: impl Into<String>) -> Self {
-        Self { outcome: Outcome::Ignored, reason: reason.into(), event_id: event_id.to_owned(), notification: None }
+        Self {
+            outcome: Outcome::Ignored,
+            reason: reason.into(),
+            event_id: event_id.to_owned(),
+            notification: None,
+        }
     }
 
     #[must_use]
     pub fn suppressed(notice: Notification, reason: impl Into<String>) -> Self {
-        Self { outcome: Outcome::Suppressed, reason: reason.into(), event_id: notice.event_id.clone(), notification: Some(notice) }
+        Self {
+            outcome: Outcome::Suppressed,
+            reason: reason.into(),
+            event_id: notice.event_id.clone(),
+            notification: Some(notice),
+        }
     }
 
     #[must_use]
@@ -319,7 +341,12 @@ pub fn conclude(function: &str, result: Result<Decision, HandlerError>) -> Resul
 /// # Errors
 /// [`HandlerError::Publish`] when SNS does not take it: the invocation fails, and EventBridge's
 /// retry (then the dead-letter queue) takes over.
-pub async fn deliver<N: Notifier>(notifier: &N, recent: &RecentIds, notice: Notification, reason: &str) -> Result<Decision, HandlerError> {
+pub async fn deliver<N: Notifier>(
+    notifier: &N,
+    recent: &RecentIds,
+    notice: Notification,
+    reason: &str,
+) -> Result<Decision, HandlerError> {
     if recent.seen(&notice.event_id) {
         return Ok(Decision {
             outcome: Outcome::Duplicate,
@@ -346,7 +373,12 @@ mod tests {
     use super::*;
 
     fn notice() -> Notification {
-        let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
+        let body = Message {
+            what: "It expires.".into(),
+            resource: "/my-app/dev/x".into(),
+            todo: "Renew it.".into(),
+            ..Message::default()
+        };
         Notification::new(
             Severity::High,
             Kind::ParameterExpiring,
@@ -416,7 +448,8 @@ mod tests {
             event_id: "id-1".into(),
             notification: Some(notice()),
         };
-        let line: serde_json::Value = serde_json::from_str(&sent.metric_line("parameter-notifier", 1_700_000_000).unwrap()).unwrap();
+        let line: serde_json::Value =
+            serde_json::from_str(&sent.metric_line("parameter-notifier", 1_700_000_000).unwrap()).unwrap();
         assert_eq!(line["Severity"], "high");
         assert_eq!(line["Kind"], "parameter-expiring");
         assert_eq!(line["Notifications"], 1);

@@ -68,7 +68,13 @@ pub trait Rules {
     ///
     /// # Errors
     /// [`HandlerError::InvalidEvent`] when the event and the look-up leave too little to decide.
-    fn decide(&self, envelope: &Envelope, event: &Self::Event, found: &Found<Self::Facts>, now: i64) -> Result<Verdict, HandlerError>;
+    fn decide(
+        &self,
+        envelope: &Envelope,
+        event: &Self::Event,
+        found: &Found<Self::Facts>,
+        now: i64,
+    ) -> Result<Verdict, HandlerError>;
 }
 
 /// A notifier function: its [`Rules`], where notifications go, and the event ids it published.
@@ -122,7 +128,11 @@ mod tests {
     fn the_topic_must_be_an_sns_arn() {
         let arn = "arn:aws:sns:us-east-1:123456789012:alerts";
         assert_eq!(topic_arn(&HashMap::from([("TOPIC_ARN", arn)])).unwrap(), arn);
-        for bad in [HashMap::from([("TOPIC_ARN", "alerts")]), HashMap::from([("TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q")]), HashMap::new()] {
+        for bad in [
+            HashMap::from([("TOPIC_ARN", "alerts")]),
+            HashMap::from([("TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q")]),
+            HashMap::new(),
+        ] {
             assert!(topic_arn(&bad).unwrap_err().to_string().contains("TOPIC_ARN"));
         }
     }

@@ -21,7 +21,8 @@ impl RecentIds {
     /// Whether `id` was already recorded.
     #[must_use]
     pub fn seen(&self, id: &str) -> bool {
-        !id.is_empty() && self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|i| i == id)
+        !id.is_empty()
+            && self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|i| i == id)
     }
 
     /// Records `id` (after a successful publish), forgetting the oldest beyond the capacity.

@@ -26,7 +26,9 @@ impl SnsNotifier {
 
 fn attribute(value: &str) -> Option<MessageAttributeValue> {
     // An empty attribute value is refused by SNS: leave the attribute out instead.
-    (!value.is_empty()).then(|| MessageAttributeValue::builder().data_type("String").string_value(value).build().ok()).flatten()
+    (!value.is_empty())
+        .then(|| MessageAttributeValue::builder().data_type("String").string_value(value).build().ok())
+        .flatten()
 }
 
 /// A FIFO topic's group and deduplication ids: at most 128 characters of the allowed set.
@@ -36,7 +38,8 @@ fn fifo_id(text: &str) -> String {
 
 impl Notifier for SnsNotifier {
     async fn publish(&self, n: &Notification) -> Result<String, AwsError> {
-        let mut req = self.client.publish().topic_arn(&self.topic_arn).subject(&n.subject).message(&n.message);
+        let mut req =
+            self.client.publish().topic_arn(&self.topic_arn).subject(&n.subject).message(&n.message);
         for (name, value) in [
             ("severity", n.severity.as_str()),
             ("kind", n.kind.as_str()),

@@ -60,8 +60,22 @@ impl TopicInbox {
     pub async fn create(sdk: &aws_config::SdkConfig, name: &str) -> Self {
         let sns = aws_sdk_sns::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        let topic_arn = sns.create_topic().name(name).send().await.expect("create the topic").topic_arn.expect("a topic ARN");
-        let queue_url = sqs.create_queue().queue_name(name).send().await.expect("create the queue").queue_url.expect("a queue URL");
+        let topic_arn = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("create the topic")
+            .topic_arn
+            .expect("a topic ARN");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("create the queue")
+            .queue_url
+            .expect("a queue URL");
         let attrs = sqs
             .get_queue_attributes()
             .queue_url(&queue_url)
@@ -69,9 +83,17 @@ impl TopicInbox {
             .send()
             .await
             .expect("read the queue's ARN");
-        let queue_arn =
-            attrs.attributes.and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned()).expect("a queue ARN");
-        sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(&queue_arn).send().await.expect("subscribe the queue");
+        let queue_arn = attrs
+            .attributes
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .expect("a queue ARN");
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(&queue_arn)
+            .send()
+            .await
+            .expect("subscribe the queue");
         Self { topic_arn, queue_url, sqs }
     }
 
@@ -84,12 +106,24 @@ impl TopicInbox {
         let deadline = std::time::Instant::now() + wait;
         let mut out = Vec::new();
         while out.len() < count && std::time::Instant::now() < deadline {
-            let got = self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).send().await.expect("receive");
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
             for m in got.messages.unwrap_or_default() {
-                let body: serde_json::Value = serde_json::from_str(m.body().unwrap_or_default()).expect("an SNS notification as JSON");
+                let body: serde_json::Value =
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("an SNS notification as JSON");
                 let attributes = body["MessageAttributes"]
                     .as_object()
-                    .map(|a| a.iter().map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned())).collect())
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| (k.clone(), v["Value"].as_str().unwrap_or_default().to_owned()))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 out.push(Received {
                     subject: body["Subject"].as_str().unwrap_or_default().to_owned(),
@@ -97,7 +131,13 @@ impl TopicInbox {
                     attributes,
                 });
                 if let Some(handle) = m.receipt_handle() {
-                    self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(handle).send().await.expect("delete");
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
                 }
             }
             if out.len() < count {
@@ -114,12 +154,17 @@ pub const SNS_NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 /// What SNS answers a `Publish` the fake AWS of a test sees (`None` for any other request):
 /// `refusal` as an error (status, code, message), or a message id.
 #[must_use]
-pub fn publish_answer(seen: &common::testing::Seen, refusal: Option<(u16, &str, &str)>) -> Option<common::testing::Answer> {
+pub fn publish_answer(
+    seen: &common::testing::Seen,
+    refusal: Option<(u16, &str, &str)>,
+) -> Option<common::testing::Answer> {
     if !seen.body.contains("Action=Publish") {
         return None;
     }
     Some(match refusal {
-        Some((status, code, message)) => common::testing::Answer::xml_error(status, SNS_NAMESPACE, code, message),
+        Some((status, code, message)) => {
+            common::testing::Answer::xml_error(status, SNS_NAMESPACE, code, message)
+        }
         None => common::testing::Answer::xml(format!(
             "<PublishResponse xmlns=\"{SNS_NAMESPACE}\"><PublishResult><MessageId>m-1</MessageId></PublishResult>\
              <ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></PublishResponse>"

@@ -14,7 +14,10 @@ pub fn parse(text: &str) -> Option<i64> {
 /// `2026-11-29T09:00:00Z`.
 #[must_use]
 pub fn format(secs: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(secs).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| secs.to_string())
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
 }
 
 /// `2026-11-29`.

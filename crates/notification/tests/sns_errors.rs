@@ -19,14 +19,21 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 fn answering(status: u16, code: &'static str, message: &'static str) -> SnsNotifier {
     let sdk = testing::fake_aws(move |seen| {
         let to_topic = seen.body.contains("TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aalerts");
-        let refusal = if to_topic { (status, code, message) } else { (400, "NotAPublishToTheTopic", message) };
-        publish_answer(seen, Some(refusal)).unwrap_or_else(|| Answer::xml_error(400, SNS_NAMESPACE, "NotAPublish", message))
+        let refusal =
+            if to_topic { (status, code, message) } else { (400, "NotAPublishToTheTopic", message) };
+        publish_answer(seen, Some(refusal))
+            .unwrap_or_else(|| Answer::xml_error(400, SNS_NAMESPACE, "NotAPublish", message))
     });
     SnsNotifier::new(&sdk, TOPIC)
 }
 
 fn notice() -> Notification {
-    let body = Message { what: "It expires.".into(), resource: "/my-app/dev/x".into(), todo: "Renew it.".into(), ..Message::default() };
+    let body = Message {
+        what: "It expires.".into(),
+        resource: "/my-app/dev/x".into(),
+        todo: "Renew it.".into(),
+        ..Message::default()
+    };
     Notification::new(
         Severity::High,
         Kind::ParameterExpiring,
@@ -55,14 +62,30 @@ async fn each_answer_to_publish_is_sorted_and_fails_the_invocation_with_its_docu
             AwsErrorKind::Denied { kms: true },
             "Notify.PublishDenied",
         ),
-        (400, "KMSThrottling", "Rate exceeded for the key", AwsErrorKind::Throttled, "Notify.PublishUnavailable"),
+        (
+            400,
+            "KMSThrottling",
+            "Rate exceeded for the key",
+            AwsErrorKind::Throttled,
+            "Notify.PublishUnavailable",
+        ),
         (400, "Throttling", "Rate exceeded", AwsErrorKind::Throttled, "Notify.PublishUnavailable"),
         (503, "SomeCodeNobodyListed", "try later", AwsErrorKind::Unavailable, "Notify.PublishUnavailable"),
-        (400, "InvalidParameter", "Invalid parameter: Subject", AwsErrorKind::Rejected, "Notify.PublishRefused"),
+        (
+            400,
+            "InvalidParameter",
+            "Invalid parameter: Subject",
+            AwsErrorKind::Rejected,
+            "Notify.PublishRefused",
+        ),
     ] {
         let sns = answering(status, code, message);
         let err = sns.publish(&notice()).await.unwrap_err();
-        assert_eq!((err.service, err.kind, err.code.as_deref()), (Service::Sns, kind, Some(code)), "{status} {code}");
+        assert_eq!(
+            (err.service, err.kind, err.code.as_deref()),
+            (Service::Sns, kind, Some(code)),
+            "{status} {code}"
+        );
         assert!(err.to_string().contains(message), "{err}");
 
         // What a handler does with it: the invocation fails with the documented errorType, and

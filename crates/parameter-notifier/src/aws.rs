@@ -49,7 +49,9 @@ impl ParameterDirectory for SsmDirectory {
             Err(e) if e.kind == AwsErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(p) = out.parameters.unwrap_or_default().into_iter().find(|p| p.name.as_deref() == Some(name)) else {
+        let Some(p) =
+            out.parameters.unwrap_or_default().into_iter().find(|p| p.name.as_deref() == Some(name))
+        else {
             return Ok(None);
         };
         Ok(Some(ParameterInfo {

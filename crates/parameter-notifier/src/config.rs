@@ -16,7 +16,9 @@ impl Config {
     /// A [`ConfigError`] naming the variable.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
         let topic_arn = notification::topic_arn(lookup)?;
-        let prefix = env::optional(lookup, "PARAMETER_PREFIX").map(|p| p.trim_matches('/').to_owned()).filter(|p| !p.is_empty());
+        let prefix = env::optional(lookup, "PARAMETER_PREFIX")
+            .map(|p| p.trim_matches('/').to_owned())
+            .filter(|p| !p.is_empty());
         Ok(Self { topic_arn, prefix })
     }
 
@@ -28,8 +30,10 @@ impl Config {
 
     #[must_use]
     pub fn covers(&self, name: &str) -> bool {
-        self.prefix
-            .as_ref()
-            .is_none_or(|p| name.strip_prefix('/').and_then(|rest| rest.strip_prefix(p.as_str())).is_some_and(|rest| rest.starts_with('/')))
+        self.prefix.as_ref().is_none_or(|p| {
+            name.strip_prefix('/')
+                .and_then(|rest| rest.strip_prefix(p.as_str()))
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 }

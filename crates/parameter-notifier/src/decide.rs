@@ -4,7 +4,9 @@ use notification::notice::Message;
 use notification::timefmt::{self, DAY};
 use notification::{Envelope, Kind, Notification, Severity, lookup_failure};
 
-use crate::event::{Change, ChangeOperation, ParameterType, PolicyAction, PolicyType, policy_duration, policy_timestamp};
+use crate::event::{
+    Change, ChangeOperation, ParameterType, PolicyAction, PolicyType, policy_duration, policy_timestamp,
+};
 use crate::ports::ParameterInfo;
 
 /// An `ExpirationNotification` this close to the expiry is high severity.
@@ -56,17 +58,24 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
                 body.facts.push(("Last modified".into(), format!("{}{by}", timefmt::format(at))));
             }
             for p in &info.policies {
-                body.facts.push((format!("Policy {}", p.policy_type.as_str()), format!("{} ({})", p.text, p.status)));
+                body.facts.push((
+                    format!("Policy {}", p.policy_type.as_str()),
+                    format!("{} ({})", p.text, p.status),
+                ));
             }
             Some(info)
         }
         Ok(None) if gone_expected => None,
         Ok(None) => {
-            body.unchecked.push("the parameter was not found by DescribeParameters (deleted since the event?)".into());
+            body.unchecked
+                .push("the parameter was not found by DescribeParameters (deleted since the event?)".into());
             None
         }
         Err(e) => {
-            body.unchecked.push(format!("the parameter's tier, policies and last change (DescribeParameters {})", lookup_failure(e)));
+            body.unchecked.push(format!(
+                "the parameter's tier, policies and last change (DescribeParameters {})",
+                lookup_failure(e)
+            ));
             None
         }
     }
@@ -75,9 +84,11 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
 /// The notification for a policy action; `None` for a policy type this function does not know
 /// (the event reading already leaves those out).
 #[must_use]
+#[allow(clippy::too_many_lines)] // one arm per policy type, each with its notification's text
 pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: i64) -> Option<Notification> {
     let name = action.name.as_str();
-    let mut body = Message { resource: name.to_owned(), console: console(&e.region, name), ..Message::default() };
+    let mut body =
+        Message { resource: name.to_owned(), console: console(&e.region, name), ..Message::default() };
     if !e.time.is_empty() {
         body.when.push(format!("event at {}", e.time));
     }
@@ -89,7 +100,8 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
     }
     let gone = action.policy_type == PolicyType::Expiration;
     let info = enrich(&mut body, lookup, gone);
-    let secure = action.parameter_type.as_ref().or(info.and_then(|i| i.parameter_type.as_ref())) == Some(&ParameterType::SecureString);
+    let secure = action.parameter_type.as_ref().or(info.and_then(|i| i.parameter_type.as_ref()))
+        == Some(&ParameterType::SecureString);
     let expires_at = info
         .and_then(|i| {
             i.policies
@@ -100,16 +112,25 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
         .or_else(|| action.policy.as_ref().filter(|_| gone).and_then(policy_timestamp));
     let (severity, kind, headline) = match action.policy_type {
         PolicyType::Expiration => {
-            body.what = format!("Parameter {name} has expired: its Expiration policy deleted it, with all its versions.");
+            body.what = format!(
+                "Parameter {name} has expired: its Expiration policy deleted it, with all its versions."
+            );
             if let Some(at) = expires_at {
                 body.when.push(format!("expired at {}", timefmt::format(at)));
             }
             match info.and_then(|i| i.version) {
-                Some(v) => body.facts.push(("Versions".into(), format!("1 to {v} (still listed when this ran)"))),
-                None => body.facts.push(("Versions".into(), "gone with the parameter; Parameter Store keeps no copy".into())),
+                Some(v) => {
+                    body.facts.push(("Versions".into(), format!("1 to {v} (still listed when this ran)")));
+                }
+                None => body.facts.push((
+                    "Versions".into(),
+                    "gone with the parameter; Parameter Store keeps no copy".into(),
+                )),
             }
             body.todo = format!(
-                "Applications reading {name} now fail. If it is still needed, create it again with a new value (aws ssm put-parameter --name {name} --type {} --tier Advanced ...) and a new Expiration policy; if not, remove it from the applications' configuration.",
+                "Applications reading {name} now fail. If it is still needed, create it again with a new value \
+                 (aws ssm put-parameter --name {name} --type {} --tier Advanced ...) and a new Expiration policy; \
+                 if not, remove it from the applications' configuration.",
                 action.parameter_type.as_ref().unwrap_or(&ParameterType::SecureString).as_str()
             );
             (Severity::High, Kind::ParameterExpired, format!("Parameter {name} expired and was deleted"))
@@ -126,14 +147,19 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
                 (Some(s), false) => format!("in about {}", days_left(s)),
                 (None, _) => "soon".to_owned(),
             };
-            body.what = format!("Parameter {name} expires {when}: its Expiration policy will then delete it.");
+            body.what =
+                format!("Parameter {name} expires {when}: its Expiration policy will then delete it.");
             if let Some(at) = expires_at {
                 body.when.push(format!("expires at {}", timefmt::format(at)));
             }
             body.todo = format!(
-                "Put a new value before it expires, with a later Expiration (aws ssm put-parameter --name {name} --overwrite --value ... --policies '[{{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{{\"Timestamp\":\"<new time>\"}}}}]'); or, if the value stays valid, extend the Expiration policy the same way."
+                "Put a new value before it expires, with a later Expiration (aws ssm put-parameter --name {name} \
+                 --overwrite --value ... --policies \
+                 '[{{\"Type\":\"Expiration\",\"Version\":\"1.0\",\"Attributes\":{{\"Timestamp\":\"<new \
+                 time>\"}}}}]'); or, if the value stays valid, extend the Expiration policy the same way."
             );
-            let severity = if left.is_some_and(|s| s <= URGENT_SECS) { Severity::High } else { Severity::Warning };
+            let severity =
+                if left.is_some_and(|s| s <= URGENT_SECS) { Severity::High } else { Severity::Warning };
             (severity, Kind::ParameterExpiring, format!("Parameter {name} expires {when}"))
         }
         PolicyType::NoChangeNotification => {
@@ -147,7 +173,9 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
             body.what = format!("Parameter {name} has not changed for {how_long}.");
             body.todo = if secure {
                 format!(
-                    "If it holds a credential, rotate it and put the new value (aws ssm put-parameter --name {name} --overwrite ...). If it is meant to stay unchanged, raise the NoChangeNotification policy's After."
+                    "If it holds a credential, rotate it and put the new value (aws ssm put-parameter --name {name} \
+                     --overwrite ...). If it is meant to stay unchanged, raise the NoChangeNotification policy's \
+                     After."
                 )
             } else {
                 format!(
@@ -168,8 +196,11 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
 pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<Notification> {
     let name = change.name.as_str();
     let deleted = change.operation == ChangeOperation::Delete;
-    let mut body =
-        Message { resource: name.to_owned(), console: (!deleted).then(|| console(&e.region, name)).flatten(), ..Message::default() };
+    let mut body = Message {
+        resource: name.to_owned(),
+        console: (!deleted).then(|| console(&e.region, name)).flatten(),
+        ..Message::default()
+    };
     let info = if deleted { None } else { enrich(&mut body, lookup, false) };
     let parameter_type = change.parameter_type.as_ref().or(info.and_then(|i| i.parameter_type.as_ref()));
     if parameter_type != Some(&ParameterType::SecureString) {
@@ -182,9 +213,11 @@ pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<N
         body.facts.push(("Description".into(), d.clone()));
     }
     let (severity, verb, todo) = match change.operation {
-        ChangeOperation::Create => {
-            (Severity::Info, "was created", "Nothing, if this was expected. Check who made it in CloudTrail (PutParameter) if not.")
-        }
+        ChangeOperation::Create => (
+            Severity::Info,
+            "was created",
+            "Nothing, if this was expected. Check who made it in CloudTrail (PutParameter) if not.",
+        ),
         ChangeOperation::Update => (
             Severity::Info,
             "was updated",
@@ -205,5 +238,12 @@ pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<N
     body.what = format!("Secure parameter {name} {verb} ({}).", change.operation.as_str());
     todo.clone_into(&mut body.todo);
     let kind = if deleted { Kind::SecureParameterDeleted } else { Kind::SecureParameterChanged };
-    Some(Notification::new(severity, kind, name, (&e.id, &e.detail_type), &format!("Secure parameter {name} {verb}"), &body))
+    Some(Notification::new(
+        severity,
+        kind,
+        name,
+        (&e.id, &e.detail_type),
+        &format!("Secure parameter {name} {verb}"),
+        &body,
+    ))
 }

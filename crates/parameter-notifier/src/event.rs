@@ -53,12 +53,12 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
     }
     match e.detail_type.as_str() {
         POLICY_ACTION => {
-            let name = e
-                .detail_str("parameter-name")
-                .ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"parameter-name\"")))?;
-            let raw = e
-                .detail_str("policy-type")
-                .ok_or_else(|| HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\"")))?;
+            let name = e.detail_str("parameter-name").ok_or_else(|| {
+                HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"parameter-name\""))
+            })?;
+            let raw = e.detail_str("policy-type").ok_or_else(|| {
+                HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\""))
+            })?;
             let policy_type = PolicyType::parse(raw);
             if let PolicyType::Other(_) = policy_type {
                 return Ok(ParameterEvent::Other(format!(
@@ -66,7 +66,10 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
                     raw.chars().take(64).collect::<String>()
                 )));
             }
-            let policy = e.detail_str("policy-content").and_then(|c| serde_json::from_str::<Value>(c).ok()).filter(Value::is_object);
+            let policy = e
+                .detail_str("policy-content")
+                .and_then(|c| serde_json::from_str::<Value>(c).ok())
+                .filter(Value::is_object);
             Ok(ParameterEvent::Policy(PolicyAction {
                 name: name.to_owned(),
                 policy_type,
@@ -77,9 +80,12 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
             }))
         }
         CHANGE => {
-            let name = e.detail_str("name").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"name\"")))?;
-            let operation =
-                e.detail_str("operation").ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\"")))?;
+            let name = e
+                .detail_str("name")
+                .ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"name\"")))?;
+            let operation = e.detail_str("operation").ok_or_else(|| {
+                HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\""))
+            })?;
             Ok(ParameterEvent::Change(Change {
                 name: name.to_owned(),
                 operation: ChangeOperation::parse(operation),

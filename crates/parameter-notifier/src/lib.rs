@@ -43,7 +43,10 @@ impl<P: ParameterDirectory + Sync> notification::Rules for ParameterRules<P> {
             ParameterEvent::Other(reason) => return Ok(Reading::Ignore(reason.clone())),
         };
         if !self.config.covers(name) {
-            return Ok(Reading::Ignore(format!("{name} is outside /{}/", self.config.prefix.as_deref().unwrap_or_default())));
+            return Ok(Reading::Ignore(format!(
+                "{name} is outside /{}/",
+                self.config.prefix.as_deref().unwrap_or_default()
+            )));
         }
         Ok(Reading::Handle(event))
     }
@@ -63,11 +66,20 @@ impl<P: ParameterDirectory + Sync> notification::Rules for ParameterRules<P> {
         found
     }
 
-    fn decide(&self, e: &Envelope, event: &ParameterEvent, found: &Found<ParameterInfo>, now: i64) -> Result<Verdict, HandlerError> {
+    fn decide(
+        &self,
+        e: &Envelope,
+        event: &ParameterEvent,
+        found: &Found<ParameterInfo>,
+        now: i64,
+    ) -> Result<Verdict, HandlerError> {
         Ok(match event {
             ParameterEvent::Policy(action) => match decide::policy_notice(e, action, found, now) {
                 Some(n) => Verdict::Notify(n, "parameter policy action"),
-                None => Verdict::Ignore(format!("policy type {:?} is not one this function knows", action.policy_type.as_str())),
+                None => Verdict::Ignore(format!(
+                    "policy type {:?} is not one this function knows",
+                    action.policy_type.as_str()
+                )),
             },
             ParameterEvent::Change(change) => match decide::change_notice(e, change, found) {
                 Some(n) => Verdict::Notify(n, "change to a secure parameter"),
@@ -105,7 +117,10 @@ impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
 ///
 /// # Errors
 /// See [`Handler::handle`]; the error is logged with its `errorType` first.
-pub async fn handle<P, N>(handler: &Handler<P, N>, event: LambdaEvent<serde_json::Value>) -> Result<Decision, HandlerError>
+pub async fn handle<P, N>(
+    handler: &Handler<P, N>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<Decision, HandlerError>
 where
     P: ParameterDirectory + Sync,
     N: Notifier + Sync,
@@ -158,10 +173,16 @@ mod tests {
         timefmt::parse("2026-11-29T09:00:00Z").unwrap()
     }
 
-    fn info(parameter_type: ParameterType, expires_in_days: Option<i64>, modified_days_ago: i64) -> ParameterInfo {
+    fn info(
+        parameter_type: ParameterType,
+        expires_in_days: Option<i64>,
+        modified_days_ago: i64,
+    ) -> ParameterInfo {
         let mut policies = vec![PolicyInfo {
             policy_type: PolicyType::NoChangeNotification,
-            text: r#"{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"20","Unit":"Days"}}"#.into(),
+            text:
+                r#"{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"20","Unit":"Days"}}"#
+                    .into(),
             status: "Pending".into(),
         }];
         if let Some(days) = expires_in_days {
@@ -192,7 +213,11 @@ mod tests {
         Config::from_lookup(&env).unwrap()
     }
 
-    async fn decide(ssm: &FakeSsm, json: &str, prefix: Option<&'static str>) -> (Result<Decision, HandlerError>, Vec<Notification>) {
+    async fn decide(
+        ssm: &FakeSsm,
+        json: &str,
+        prefix: Option<&'static str>,
+    ) -> (Result<Decision, HandlerError>, Vec<Notification>) {
         let notifier = FakeNotifier::default();
         let handler = Handler::new(ssm, &notifier, config(prefix));
         let payload: Value = serde_json::from_str(json).unwrap();
@@ -209,8 +234,14 @@ mod tests {
         let (d, sent) = decide(&ssm, EXPIRING, Some("my-app")).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
-        assert_eq!((n.severity, n.kind.as_str(), n.resource.as_str()), (Severity::Warning, "parameter-expiring", "/my-app/dev/api-token"));
-        assert_eq!(n.subject, "[WARNING] Parameter /my-app/dev/api-token expires in 15 days (2026-12-14T09:00:00Z)");
+        assert_eq!(
+            (n.severity, n.kind.as_str(), n.resource.as_str()),
+            (Severity::Warning, "parameter-expiring", "/my-app/dev/api-token")
+        );
+        assert_eq!(
+            n.subject,
+            "[WARNING] Parameter /my-app/dev/api-token expires in 15 days (2026-12-14T09:00:00Z)"
+        );
         for part in [
             "Tier: Advanced",
             "Version: 4",
@@ -237,12 +268,20 @@ mod tests {
         ] {
             assert!(n.message.contains(part), "{part}\n{}", n.message);
         }
-        assert!(!n.message.contains("Could not check"), "a missing parameter is expected here: {}", n.message);
+        assert!(
+            !n.message.contains("Could not check"),
+            "a missing parameter is expected here: {}",
+            n.message
+        );
 
         let (d, sent) = decide(&ssm, NO_CHANGE, None).await;
         assert_eq!(d.unwrap().name(), "notified");
         let n = &sent[0];
-        assert_eq!((n.severity, n.kind.as_str()), (Severity::Low, "parameter-unchanged"), "a String parameter");
+        assert_eq!(
+            (n.severity, n.kind.as_str()),
+            (Severity::Low, "parameter-unchanged"),
+            "a String parameter"
+        );
         assert!(n.subject.contains("unchanged for 25 days"), "{}", n.subject);
         assert!(n.message.contains("raise the NoChangeNotification policy's After"), "{}", n.message);
     }
@@ -265,7 +304,12 @@ mod tests {
         let ssm = FakeSsm::default();
         ssm.set(
             "/my-app/dev/api-token",
-            Err(AwsError::new(Service::Ssm, AwsErrorKind::Denied { kms: false }, Some("AccessDeniedException"), "ssm:DescribeParameters")),
+            Err(AwsError::new(
+                Service::Ssm,
+                AwsErrorKind::Denied { kms: false },
+                Some("AccessDeniedException"),
+                "ssm:DescribeParameters",
+            )),
         );
         let (d, sent) = decide(&ssm, EXPIRING, None).await;
         assert_eq!(d.unwrap().name(), "notified");
@@ -276,7 +320,10 @@ mod tests {
             "{}",
             n.message
         );
-        ssm.set("/my-app/prod/db-url", Err(AwsError::new(Service::Ssm, AwsErrorKind::Unavailable, None, "the request timed out")));
+        ssm.set(
+            "/my-app/prod/db-url",
+            Err(AwsError::new(Service::Ssm, AwsErrorKind::Unavailable, None, "the request timed out")),
+        );
         let (_, sent) = decide(&ssm, NO_CHANGE, None).await;
         assert!(sent[0].subject.contains("unchanged for at least 20 days"), "{}", sent[0].subject);
     }
@@ -296,7 +343,11 @@ mod tests {
             assert_eq!((sent[0].severity, sent[0].kind.as_str()), (severity, kind));
         }
         let (_, sent) = decide(&ssm, CREATE, None).await;
-        assert!(sent[0].message.contains("Description: Database password for the dev application"), "{}", sent[0].message);
+        assert!(
+            sent[0].message.contains("Description: Database password for the dev application"),
+            "{}",
+            sent[0].message
+        );
         let mut string = serde_json::from_str::<Value>(UPDATE).unwrap();
         string["detail"]["type"] = "String".into();
         let (d, sent) = decide(&ssm, &string.to_string(), None).await;
@@ -311,24 +362,40 @@ mod tests {
         let ssm = FakeSsm::default();
         let (d, _) = decide(&ssm, OTHER_PREFIX, Some("my-app")).await;
         assert_eq!(d.unwrap().name(), "ignored", "outside /my-app/");
-        assert_eq!(decide(&ssm, OTHER_PREFIX, None).await.0.unwrap().name(), "notified", "no prefix configured");
+        assert_eq!(
+            decide(&ssm, OTHER_PREFIX, None).await.0.unwrap().name(),
+            "notified",
+            "no prefix configured"
+        );
         assert_eq!(decide(&ssm, UNKNOWN, None).await.0.unwrap().name(), "ignored");
         let err = decide(&ssm, MALFORMED, None).await.0.unwrap_err();
         assert_eq!(err.error_type(), "Notify.InvalidEvent");
         assert!(err.to_string().contains("parameter-name"), "{err}");
         let mut no_type = serde_json::from_str::<Value>(EXPIRING).unwrap();
         no_type["detail"].as_object_mut().unwrap().remove("policy-type");
-        assert!(decide(&ssm, &no_type.to_string(), None).await.0.unwrap_err().to_string().contains("policy-type"));
+        assert!(
+            decide(&ssm, &no_type.to_string(), None).await.0.unwrap_err().to_string().contains("policy-type")
+        );
         let mut new_policy = serde_json::from_str::<Value>(EXPIRING).unwrap();
         new_policy["detail"]["policy-type"] = "SomeFuturePolicy".into();
         assert_eq!(decide(&ssm, &new_policy.to_string(), None).await.0.unwrap().name(), "ignored");
         // Only the name and policy type are needed; unreadable policy content and new fields are tolerated.
-        let minimal = json!({"id": "m", "source": "aws.ssm", "detail-type": "Parameter Store Policy Action", "detail": {"parameter-name": "/my-app/dev/x", "policy-type": "ExpirationNotification", "policy-content": "{not json", "brand-new": 1}});
+        let detail = json!({
+            "parameter-name": "/my-app/dev/x",
+            "policy-type": "ExpirationNotification",
+            "policy-content": "{not json",
+            "brand-new": 1
+        });
+        let minimal = json!({"id": "m", "source": "aws.ssm", "detail-type": "Parameter Store Policy Action", "detail": detail});
         let (d, sent) = decide(&ssm, &minimal.to_string(), None).await;
         assert_eq!(d.unwrap().name(), "notified");
         assert!(sent[0].subject.contains("expires soon"), "{}", sent[0].subject);
         for bad in ["[]", "\"text\"", "{}"] {
-            assert_eq!(decide(&ssm, bad, None).await.0.unwrap_err().error_type(), "Notify.InvalidEvent", "{bad}");
+            assert_eq!(
+                decide(&ssm, bad, None).await.0.unwrap_err().error_type(),
+                "Notify.InvalidEvent",
+                "{bad}"
+            );
         }
     }
 
@@ -338,7 +405,10 @@ mod tests {
         let notifier = FakeNotifier::default();
         let handler = Handler::new(&ssm, &notifier, config(None));
         let payload: Value = serde_json::from_str(EXPIRING).unwrap();
-        assert!(matches!(handler.handle(payload.clone(), now()).await.unwrap().outcome, Outcome::Notified { .. }));
+        assert!(matches!(
+            handler.handle(payload.clone(), now()).await.unwrap().outcome,
+            Outcome::Notified { .. }
+        ));
         assert_eq!(handler.handle(payload, now()).await.unwrap().outcome, Outcome::Duplicate);
         assert_eq!(notifier.sent().len(), 1);
     }
@@ -352,7 +422,12 @@ mod tests {
         let notifier = FakeNotifier::default();
         let handler = Handler::new(&ssm, &notifier, config(Some("my-app")));
         let logs = LogCapture::default();
-        let invoke = |json: &str| lambda_runtime::LambdaEvent::new(serde_json::from_str(json).unwrap(), lambda_runtime::Context::default());
+        let invoke = |json: &str| {
+            lambda_runtime::LambdaEvent::new(
+                serde_json::from_str(json).unwrap(),
+                lambda_runtime::Context::default(),
+            )
+        };
         async {
             handle(&handler, invoke(EXPIRING)).await.unwrap();
             handle(&handler, invoke(OTHER_PREFIX)).await.unwrap();
@@ -360,13 +435,23 @@ mod tests {
         }
         .with_subscriber(logs.subscriber())
         .await;
-        let lines: Vec<Value> =
-            logs.text().lines().filter_map(|l| serde_json::from_str(l).ok()).filter(|l: &Value| l["message"] == "decision").collect();
+        let lines: Vec<Value> = logs
+            .text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|l: &Value| l["message"] == "decision")
+            .collect();
         assert_eq!(lines.len(), 3, "{}", logs.text());
-        assert_eq!((lines[0]["decision"].as_str(), lines[0]["severity"].as_str()), (Some("notified"), Some("warning")));
+        assert_eq!(
+            (lines[0]["decision"].as_str(), lines[0]["severity"].as_str()),
+            (Some("notified"), Some("warning"))
+        );
         assert_eq!(lines[0]["resource"], "/my-app/dev/api-token");
         assert_eq!(lines[1]["decision"], "ignored");
-        assert_eq!((lines[2]["decision"].as_str(), lines[2]["error_type"].as_str()), (Some("failed"), Some("Notify.InvalidEvent")));
+        assert_eq!(
+            (lines[2]["decision"].as_str(), lines[2]["error_type"].as_str()),
+            (Some("failed"), Some("Notify.InvalidEvent"))
+        );
     }
 
     #[test]

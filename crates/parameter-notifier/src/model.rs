@@ -114,12 +114,19 @@ mod tests {
             assert_eq!(PolicyType::parse(text).as_str(), text);
         }
         assert_eq!(PolicyType::parse("ExpirationNotification"), PolicyType::ExpirationNotification);
-        assert_eq!(PolicyType::parse("expiration"), PolicyType::Other("expiration".into()), "case matters, as before");
+        assert_eq!(
+            PolicyType::parse("expiration"),
+            PolicyType::Other("expiration".into()),
+            "case matters, as before"
+        );
         for text in ["Create", "Update", "Delete", "LabelParameterVersion", "UnlabelParameterVersion"] {
             assert_eq!(ChangeOperation::parse(text).as_str(), text);
         }
         assert_eq!(ChangeOperation::parse("Delete"), ChangeOperation::Delete);
-        assert_eq!(ChangeOperation::parse("UnlabelParameterVersion"), ChangeOperation::Other("UnlabelParameterVersion".into()));
+        assert_eq!(
+            ChangeOperation::parse("UnlabelParameterVersion"),
+            ChangeOperation::Other("UnlabelParameterVersion".into())
+        );
         for text in ["String", "StringList", "SecureString", "Secret"] {
             assert_eq!(ParameterType::parse(text).as_str(), text);
         }

@@ -33,7 +33,8 @@ fn fake_aws(ssm: Refusal, sns: Option<Refusal>) -> SdkConfig {
             let (status, code, message) = ssm;
             Answer::json_error(status, code, message)
         } else {
-            publish_answer(seen, sns).unwrap_or_else(|| Answer::json_error(400, "UnexpectedRequest", &seen.target))
+            publish_answer(seen, sns)
+                .unwrap_or_else(|| Answer::json_error(400, "UnexpectedRequest", &seen.target))
         }
     })
 }
@@ -76,14 +77,19 @@ async fn describe_parameters_answers_are_sorted_and_the_notification_says_what_w
         match (SsmDirectory::new(&sdk).describe(NAME).await, kind) {
             (Ok(None), None) => {}
             (Err(err), Some(kind)) => {
-                assert_eq!((err.service, err.kind, err.code.as_deref()), (Service::Ssm, kind, Some(code)), "{code}");
+                assert_eq!(
+                    (err.service, err.kind, err.code.as_deref()),
+                    (Service::Ssm, kind, Some(code)),
+                    "{code}"
+                );
                 assert!(err.to_string().contains(message), "{err}");
             }
             (other, _) => panic!("{code}: {other:?}"),
         }
 
         // The handler notifies from the event alone, and says what it could not check.
-        let decision = handler(&sdk).handle(serde_json::from_str(EXPIRING).unwrap(), timefmt::now()).await.unwrap();
+        let decision =
+            handler(&sdk).handle(serde_json::from_str(EXPIRING).unwrap(), timefmt::now()).await.unwrap();
         assert_eq!(decision.name(), "notified", "{code}");
         let n = decision.notification.unwrap();
         assert!(n.subject.contains("expires in about 15 days"), "{code}: {}", n.subject);
@@ -100,7 +106,8 @@ async fn a_refused_publish_fails_the_invocation_with_its_documented_type() {
         ((400, "InvalidParameter", "Invalid parameter: Subject"), "Notify.PublishRefused"),
     ] {
         let sdk = fake_aws((400, "ParameterNotFound", "not found"), Some(sns));
-        let err = handler(&sdk).handle(serde_json::from_str(EXPIRING).unwrap(), timefmt::now()).await.unwrap_err();
+        let err =
+            handler(&sdk).handle(serde_json::from_str(EXPIRING).unwrap(), timefmt::now()).await.unwrap_err();
         assert_eq!(err.error_type(), error_type, "{}", sns.1);
     }
 }

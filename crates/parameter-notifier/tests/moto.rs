@@ -46,18 +46,25 @@ impl Stack {
         let sdk = local.sdk_config();
         let app = unique("pn-app-");
         let inbox = TopicInbox::create(&sdk, &unique("pn-topic-")).await;
-        let env = std::collections::HashMap::from([("TOPIC_ARN", inbox.topic_arn.as_str()), ("PARAMETER_PREFIX", app.as_str())]);
+        let env = std::collections::HashMap::from([
+            ("TOPIC_ARN", inbox.topic_arn.as_str()),
+            ("PARAMETER_PREFIX", app.as_str()),
+        ]);
         let config = Config::from_lookup(&env).unwrap();
-        let handler = Handler::new(SsmDirectory::new(&sdk), SnsNotifier::new(&sdk, inbox.topic_arn.clone()), config);
+        let handler =
+            Handler::new(SsmDirectory::new(&sdk), SnsNotifier::new(&sdk, inbox.topic_arn.clone()), config);
         Self { ssm: aws_sdk_ssm::Client::new(&sdk), inbox, handler, app }
     }
 
     /// An advanced parameter with all three policies; it expires in `days`.
     async fn put(&self, name: &str, kind: ParameterType, days: i64) {
         let expires = timefmt::format(timefmt::now() + days * DAY);
-        let policies = format!(
-            r#"[{{"Type":"Expiration","Version":"1.0","Attributes":{{"Timestamp":"{expires}"}}}},{{"Type":"ExpirationNotification","Version":"1.0","Attributes":{{"Before":"15","Unit":"Days"}}}},{{"Type":"NoChangeNotification","Version":"1.0","Attributes":{{"After":"20","Unit":"Days"}}}}]"#
-        );
+        let policies = serde_json::json!([
+            {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": expires}},
+            {"Type": "ExpirationNotification", "Version": "1.0", "Attributes": {"Before": "15", "Unit": "Days"}},
+            {"Type": "NoChangeNotification", "Version": "1.0", "Attributes": {"After": "20", "Unit": "Days"}}
+        ])
+        .to_string();
         self.ssm
             .put_parameter()
             .name(name)
@@ -97,11 +104,20 @@ async fn policy_actions_on_real_advanced_parameters_reach_the_topic() {
     s.put(&token, ParameterType::SecureString, 15).await;
     let logs = LogCapture::default();
 
-    let decision = s.handler.handle(Stack::event(EXPIRING, &token), timefmt::now()).with_subscriber(logs.subscriber()).await.unwrap();
+    let decision = s
+        .handler
+        .handle(Stack::event(EXPIRING, &token), timefmt::now())
+        .with_subscriber(logs.subscriber())
+        .await
+        .unwrap();
     assert_eq!(decision.name(), "notified");
     let got = s.one().await;
     // 15 days from when it was put, a moment later: a part of a day counts as a day.
-    assert!(got.subject.starts_with("[WARNING] Parameter /") && got.subject.contains("expires in 15 days"), "{}", got.subject);
+    assert!(
+        got.subject.starts_with("[WARNING] Parameter /") && got.subject.contains("expires in 15 days"),
+        "{}",
+        got.subject
+    );
     assert!(got.subject.len() < 100);
     for part in [
         "Tier: Advanced",
@@ -121,16 +137,29 @@ async fn policy_actions_on_real_advanced_parameters_reach_the_topic() {
 
     // The Expiration policy has deleted it: the notification says it is gone.
     s.ssm.delete_parameter().name(&token).send().await.unwrap();
-    let decision = s.handler.handle(Stack::event(EXPIRATION, &token), timefmt::now()).with_subscriber(logs.subscriber()).await.unwrap();
+    let decision = s
+        .handler
+        .handle(Stack::event(EXPIRATION, &token), timefmt::now())
+        .with_subscriber(logs.subscriber())
+        .await
+        .unwrap();
     assert_eq!(decision.name(), "notified");
     let gone = s.one().await;
     assert_eq!(gone.attributes["severity"], "high");
-    assert!(gone.message.contains("has expired") && gone.message.contains("Versions: gone with the parameter"), "{}", gone.message);
+    assert!(
+        gone.message.contains("has expired") && gone.message.contains("Versions: gone with the parameter"),
+        "{}",
+        gone.message
+    );
 
     // A String parameter that has not changed: low, with its last change from Parameter Store.
     let url = format!("/{}/prod/db-url", s.app);
     s.put(&url, ParameterType::String, 60).await;
-    s.handler.handle(Stack::event(NO_CHANGE, &url), timefmt::now()).with_subscriber(logs.subscriber()).await.unwrap();
+    s.handler
+        .handle(Stack::event(NO_CHANGE, &url), timefmt::now())
+        .with_subscriber(logs.subscriber())
+        .await
+        .unwrap();
     let unchanged = s.one().await;
     assert_eq!(unchanged.attributes["severity"], "low");
     assert!(unchanged.message.contains("Last modified: "), "{}", unchanged.message);
@@ -149,14 +178,20 @@ async fn secure_parameter_changes_are_audited_and_others_ignored() {
     let decision = s.handler.handle(Stack::event(UPDATE, &secure), timefmt::now()).await.unwrap();
     assert_eq!(decision.name(), "notified");
     let got = s.one().await;
-    assert_eq!((got.attributes["severity"].as_str(), got.attributes["kind"].as_str()), ("info", "secure-parameter-changed"));
+    assert_eq!(
+        (got.attributes["severity"].as_str(), got.attributes["kind"].as_str()),
+        ("info", "secure-parameter-changed")
+    );
 
     let plain = format!("/{}/dev/feature-flag", s.app);
     s.put(&plain, ParameterType::String, 30).await;
     let mut event = Stack::event(UPDATE, &plain);
     event["detail"]["type"] = "String".into();
     assert_eq!(s.handler.handle(event, timefmt::now()).await.unwrap().name(), "ignored");
-    assert!(s.inbox.receive(1, Duration::from_millis(600)).await.is_empty(), "nothing published for a String parameter");
+    assert!(
+        s.inbox.receive(1, Duration::from_millis(600)).await.is_empty(),
+        "nothing published for a String parameter"
+    );
 
     // Outside the prefix: ignored before any call.
     let other = Stack::event(UPDATE, "/someone-else/dev/db-password");
@@ -170,7 +205,11 @@ async fn a_parameter_parameter_store_does_not_know_still_notifies_from_the_event
     s.handler.handle(Stack::event(EXPIRING, &missing), timefmt::now()).await.unwrap();
     let got = s.one().await;
     assert!(got.subject.contains("expires in about 15 days"), "from the event's policy: {}", got.subject);
-    assert!(got.message.contains("Could not check: the parameter was not found by DescribeParameters"), "{}", got.message);
+    assert!(
+        got.message.contains("Could not check: the parameter was not found by DescribeParameters"),
+        "{}",
+        got.message
+    );
 }
 
 #[tokio::test]

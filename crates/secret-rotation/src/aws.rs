@@ -26,8 +26,13 @@ impl SecretsManager {
 
 impl SecretStore for SecretsManager {
     async fn describe(&self, secret_id: &str) -> Result<SecretMeta, AwsError> {
-        let out =
-            self.client.describe_secret().secret_id(secret_id).send().await.map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
+        let out = self
+            .client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
         Ok(SecretMeta {
             arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
             rotation_enabled: out.rotation_enabled.unwrap_or(false),
@@ -36,7 +41,12 @@ impl SecretStore for SecretsManager {
         })
     }
 
-    async fn get(&self, secret_id: &str, stage: Stage, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
+    async fn get(
+        &self,
+        secret_id: &str,
+        stage: Stage,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretString>, AwsError> {
         let result = self
             .client
             .get_secret_value()
@@ -52,7 +62,13 @@ impl SecretStore for SecretsManager {
         }
     }
 
-    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretString, rotation_token: Option<&str>) -> Result<(), AwsError> {
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        value: &SecretString,
+        rotation_token: Option<&str>,
+    ) -> Result<(), AwsError> {
         self.client
             .put_secret_value()
             .secret_id(secret_id)

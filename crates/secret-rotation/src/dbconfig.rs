@@ -65,14 +65,18 @@ impl DbConfig {
     /// # Errors
     /// When a value is invalid or the CA file cannot be read.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let connect_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 300)?);
-        let statement_timeout = Duration::from_secs(env::ranged_or(lookup, "DB_STATEMENT_TIMEOUT_SECONDS", 5, 1, 300)?);
-        let mut certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).collect();
+        let connect_timeout =
+            Duration::from_secs(env::ranged_or(lookup, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 300)?);
+        let statement_timeout =
+            Duration::from_secs(env::ranged_or(lookup, "DB_STATEMENT_TIMEOUT_SECONDS", 5, 1, 300)?);
+        let mut certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).collect();
         if env::flag_or(lookup, "DB_SYSTEM_ROOTS", true)? {
             certs.extend(system_roots(lookup));
         }
         if let Some(path) = env::optional(lookup, "DB_CA_BUNDLE") {
-            let pem = std::fs::read(&path).map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("cannot read {path}: {e}")))?;
+            let pem = std::fs::read(&path)
+                .map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("cannot read {path}: {e}")))?;
             let extra: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
             if extra.is_empty() {
                 return Err(ConfigError::new("DB_CA_BUNDLE", format!("{path} holds no PEM certificate")));
@@ -87,19 +91,31 @@ impl DbConfig {
             .map_err(|e| ConfigError::new("DB_CA_BUNDLE", format!("TLS set-up failed: {e}")))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(Self { tls: Arc::new(tls), roots: Arc::new(certs), connect_timeout, statement_timeout, trusted_roots: trusted })
+        Ok(Self {
+            tls: Arc::new(tls),
+            roots: Arc::new(certs),
+            connect_timeout,
+            statement_timeout,
+            trusted_roots: trusted,
+        })
     }
 }
 
 /// Where distributions keep their bundle of trusted roots: Amazon Linux and RHEL (Lambda's
 /// `provided.al2023`), Debian and Ubuntu, Alpine, SUSE.
-const SYSTEM_BUNDLES: &[&str] =
-    &["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/cert.pem", "/etc/ssl/ca-bundle.pem"];
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
 
 /// The system's trusted roots: `SSL_CERT_FILE`, else the first bundle file found, else whatever
 /// `rustls-native-certs` finds. One file is read, not a folder of hundreds (5 ms off a cold start).
 fn system_roots(lookup: &impl Lookup) -> Vec<CertificateDer<'static>> {
-    let candidates = env::optional(lookup, "SSL_CERT_FILE").into_iter().chain(SYSTEM_BUNDLES.iter().map(|p| (*p).to_owned()));
+    let candidates = env::optional(lookup, "SSL_CERT_FILE")
+        .into_iter()
+        .chain(SYSTEM_BUNDLES.iter().map(|p| (*p).to_owned()));
     for path in candidates {
         if let Ok(pem) = std::fs::read(&path) {
             let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
@@ -119,7 +135,8 @@ mod tests {
     fn the_rds_bundle_is_in_the_binary() {
         let n = CertificateDer::pem_slice_iter(RDS_CA_BUNDLE).filter_map(Result::ok).count();
         assert!(n > 100, "{n} certificates");
-        let config = DbConfig::from_lookup(&std::collections::HashMap::from([("DB_SYSTEM_ROOTS", "false")])).unwrap();
+        let config =
+            DbConfig::from_lookup(&std::collections::HashMap::from([("DB_SYSTEM_ROOTS", "false")])).unwrap();
         assert_eq!((config.trusted_roots, config.roots.len()), (n, n));
     }
 }

@@ -56,7 +56,12 @@ impl<P: Session, M: Session> Session for EngineSession<P, M> {
         }
     }
 
-    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+    async fn sync_clone(
+        &mut self,
+        clone: &str,
+        base: &str,
+        clone_password: &SecretString,
+    ) -> Result<CloneSync, DbError> {
         match self {
             Self::Postgres(s) => s.sync_clone(clone, base, clone_password).await,
             Self::MySql(s) => s.sync_clone(clone, base, clone_password).await,

@@ -24,7 +24,9 @@ pub enum RotationError {
     MissingValue { secret: String, stage: Stage },
     #[error("the {which} secret is invalid: {source}")]
     InvalidSecret { which: Credentials, source: SecretError },
-    #[error("secret {secret} has no engine: a non-database secret rotates the keys named in ROTATE_KEYS, which is not set")]
+    #[error(
+        "secret {secret} has no engine: a non-database secret rotates the keys named in ROTATE_KEYS, which is not set"
+    )]
     NoRotateKeys { secret: String },
     #[error("the pending secret does not match: {0}")]
     Mismatch(String),
@@ -38,7 +40,9 @@ pub enum RotationError {
     Login { which: Credentials, source: DbError },
     #[error("{source} (with the {which} credentials)")]
     Database { which: Credentials, source: DbError },
-    #[error("the secret's host {host} is not an endpoint of the master secret's {database} (per the RDS API)")]
+    #[error(
+        "the secret's host {host} is not an endpoint of the master secret's {database} (per the RDS API)"
+    )]
     NotSameDatabase { host: String, database: String },
     /// A failed RDS API call.
     #[error(transparent)]
@@ -73,7 +77,9 @@ impl ErrorKind for RotationError {
             Self::NotPending { .. } => "Rotation.NotPending",
             Self::UnknownStep(_) => "Rotation.UnknownStep",
             Self::MissingValue { .. } => "Rotation.MissingValue",
-            Self::InvalidSecret { source: SecretError::UnsupportedEngine(_), .. } => "Rotation.UnsupportedEngine",
+            Self::InvalidSecret { source: SecretError::UnsupportedEngine(_), .. } => {
+                "Rotation.UnsupportedEngine"
+            }
             Self::InvalidSecret { .. } => "Rotation.InvalidSecret",
             Self::Mismatch(_) => "Rotation.PendingMismatch",
             Self::NotAllowed { .. } | Self::MasterUser { .. } => "Rotation.NotAllowed",

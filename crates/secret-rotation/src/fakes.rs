@@ -7,8 +7,8 @@ use common::SecretString;
 use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{
-    AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase, RdsEndpoint, RdsTarget, SecretMeta,
-    SecretStore, Session, Stage,
+    AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase,
+    RdsEndpoint, RdsTarget, SecretMeta, SecretStore, Session, Stage,
 };
 
 fn sm_error(kind: AwsErrorKind, code: &str, message: String) -> AwsError {
@@ -72,8 +72,14 @@ pub struct FakeStore {
 impl FakeStore {
     pub fn add(&self, arn: &str, value: &str) {
         let mut versions = HashMap::new();
-        versions.insert("v0".to_owned(), Version { value: Some(value.to_owned()), stages: vec![AWSCURRENT.to_owned()] });
-        self.secrets.lock().unwrap().insert(arn.to_owned(), FakeSecret { rotation_enabled: true, tags: HashMap::new(), versions });
+        versions.insert(
+            "v0".to_owned(),
+            Version { value: Some(value.to_owned()), stages: vec![AWSCURRENT.to_owned()] },
+        );
+        self.secrets
+            .lock()
+            .unwrap()
+            .insert(arn.to_owned(), FakeSecret { rotation_enabled: true, tags: HashMap::new(), versions });
     }
 
     pub fn tag(&self, arn: &str, key: &str, value: &str) {
@@ -87,7 +93,9 @@ impl FakeStore {
         for v in secret.versions.values_mut() {
             v.stages.retain(|s| s != AWSPENDING);
         }
-        secret.versions.insert(token.to_owned(), Version { value: None, stages: vec![AWSPENDING.to_owned()] });
+        secret
+            .versions
+            .insert(token.to_owned(), Version { value: None, stages: vec![AWSPENDING.to_owned()] });
     }
 
     /// What the service does after finishSecret: removes AWSPENDING from the new current version.
@@ -101,13 +109,22 @@ impl FakeStore {
 
     pub fn value(&self, arn: &str, stage: &str) -> Option<String> {
         let secrets = self.secrets.lock().unwrap();
-        secrets.get(arn)?.versions.values().find(|v| v.stages.iter().any(|s| s == stage)).and_then(|v| v.value.clone())
+        secrets
+            .get(arn)?
+            .versions
+            .values()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+            .and_then(|v| v.value.clone())
     }
 
     fn enter(&self, op: &'static str) -> Result<(), AwsError> {
         *self.calls.lock().unwrap() += 1;
         if self.faults.take(op, When::Before) {
-            Err(sm_error(AwsErrorKind::Unavailable, "InternalServiceError", format!("injected fault before {op}")))
+            Err(sm_error(
+                AwsErrorKind::Unavailable,
+                "InternalServiceError",
+                format!("injected fault before {op}"),
+            ))
         } else {
             Ok(())
         }
@@ -115,7 +132,11 @@ impl FakeStore {
 
     fn leave(&self, op: &'static str) -> Result<(), AwsError> {
         if self.faults.take(op, When::After) {
-            Err(sm_error(AwsErrorKind::Unavailable, "InternalServiceError", format!("injected fault after {op}")))
+            Err(sm_error(
+                AwsErrorKind::Unavailable,
+                "InternalServiceError",
+                format!("injected fault after {op}"),
+            ))
         } else {
             Ok(())
         }
@@ -126,13 +147,18 @@ impl SecretStore for &FakeStore {
     async fn describe(&self, secret_id: &str) -> Result<SecretMeta, AwsError> {
         self.enter("describe")?;
         let secrets = self.secrets.lock().unwrap();
-        let s = secrets
-            .get(secret_id)
-            .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
+        let s = secrets.get(secret_id).ok_or_else(|| {
+            sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found"))
+        })?;
         let meta = SecretMeta {
             arn: secret_id.to_owned(),
             rotation_enabled: s.rotation_enabled,
-            versions: s.versions.iter().filter(|(_, v)| !v.stages.is_empty()).map(|(k, v)| (k.clone(), v.stages.clone())).collect(),
+            versions: s
+                .versions
+                .iter()
+                .filter(|(_, v)| !v.stages.is_empty())
+                .map(|(k, v)| (k.clone(), v.stages.clone()))
+                .collect(),
             tags: s.tags.clone(),
         };
         drop(secrets);
@@ -140,17 +166,25 @@ impl SecretStore for &FakeStore {
         Ok(meta)
     }
 
-    async fn get(&self, secret_id: &str, stage: Stage, version_id: Option<&str>) -> Result<Option<SecretString>, AwsError> {
+    async fn get(
+        &self,
+        secret_id: &str,
+        stage: Stage,
+        version_id: Option<&str>,
+    ) -> Result<Option<SecretString>, AwsError> {
         self.enter("get")?;
         self.reads.lock().unwrap().push(secret_id.to_owned());
         let secrets = self.secrets.lock().unwrap();
-        let s = secrets
-            .get(secret_id)
-            .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
+        let s = secrets.get(secret_id).ok_or_else(|| {
+            sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found"))
+        })?;
         let value = s
             .versions
             .iter()
-            .find(|(id, v)| version_id.is_none_or(|want| want == id.as_str()) && v.stages.iter().any(|st| st == stage.label()))
+            .find(|(id, v)| {
+                version_id.is_none_or(|want| want == id.as_str())
+                    && v.stages.iter().any(|st| st == stage.label())
+            })
             .and_then(|(_, v)| v.value.clone())
             .map(SecretString::new);
         drop(secrets);
@@ -158,13 +192,23 @@ impl SecretStore for &FakeStore {
         Ok(value)
     }
 
-    async fn put_pending(&self, secret_id: &str, token: &str, value: &SecretString, _rotation_token: Option<&str>) -> Result<(), AwsError> {
+    async fn put_pending(
+        &self,
+        secret_id: &str,
+        token: &str,
+        value: &SecretString,
+        _rotation_token: Option<&str>,
+    ) -> Result<(), AwsError> {
         self.enter("put_pending")?;
         {
             let mut secrets = self.secrets.lock().unwrap();
-            let s = secrets
-                .get_mut(secret_id)
-                .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
+            let s = secrets.get_mut(secret_id).ok_or_else(|| {
+                sm_error(
+                    AwsErrorKind::NotFound,
+                    "ResourceNotFoundException",
+                    format!("{secret_id} not found"),
+                )
+            })?;
             let v = s.versions.entry(token.to_owned()).or_default();
             match &v.value {
                 Some(existing) if existing != value.expose() => {
@@ -187,11 +231,19 @@ impl SecretStore for &FakeStore {
         self.enter("promote")?;
         {
             let mut secrets = self.secrets.lock().unwrap();
-            let s = secrets
-                .get_mut(secret_id)
-                .ok_or_else(|| sm_error(AwsErrorKind::NotFound, "ResourceNotFoundException", format!("{secret_id} not found")))?;
+            let s = secrets.get_mut(secret_id).ok_or_else(|| {
+                sm_error(
+                    AwsErrorKind::NotFound,
+                    "ResourceNotFoundException",
+                    format!("{secret_id} not found"),
+                )
+            })?;
             if !s.versions.get(from_version).is_some_and(|v| v.stages.iter().any(|st| st == AWSCURRENT)) {
-                return Err(sm_error(AwsErrorKind::Rejected, "InvalidParameterException", "RemoveFromVersionId is not AWSCURRENT".into()));
+                return Err(sm_error(
+                    AwsErrorKind::Rejected,
+                    "InvalidParameterException",
+                    "RemoveFromVersionId is not AWSCURRENT".into(),
+                ));
             }
             for v in s.versions.values_mut() {
                 v.stages.retain(|st| st != AWSPREVIOUS);
@@ -228,7 +280,11 @@ pub struct FakeDb {
 
 impl FakeDb {
     pub fn add_user(&self, name: &str, password: &str, roles: &[&str], admin: bool) {
-        let user = User { password: password.to_owned(), roles: roles.iter().map(|r| (*r).to_owned()).collect(), can_create_roles: admin };
+        let user = User {
+            password: password.to_owned(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            can_create_roles: admin,
+        };
         self.users.lock().unwrap().insert(name.to_owned(), user);
     }
 
@@ -256,11 +312,16 @@ impl FakeDb {
     pub fn can_do_what(&self, user: &str, other: &str) -> bool {
         let users = self.users.lock().unwrap();
         let mine = Self::effective_roles(&users, user);
-        mine.iter().any(|r| r == other) && Self::effective_roles(&users, other).iter().all(|r| mine.contains(r))
+        mine.iter().any(|r| r == other)
+            && Self::effective_roles(&users, other).iter().all(|r| mine.contains(r))
     }
 
     fn fault(&self, op: &'static str, when: When) -> Result<(), DbError> {
-        if self.faults.take(op, when) { Err(DbError::Other { detail: format!("injected fault {when:?} {op}") }) } else { Ok(()) }
+        if self.faults.take(op, when) {
+            Err(DbError::Other { detail: format!("injected fault {when:?} {op}") })
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -278,11 +339,18 @@ impl<'a> Database for &'a FakeDb {
         self.hosts.lock().unwrap().push(format!("{}:{}", login.host, login.port));
         self.logins.lock().unwrap().push(login.username.clone());
         if *self.down.lock().unwrap() {
-            return Err(DbError::Unreachable { host: login.host.clone(), port: login.port, detail: "connection refused".into() });
+            return Err(DbError::Unreachable {
+                host: login.host.clone(),
+                port: login.port,
+                detail: "connection refused".into(),
+            });
         }
         self.fault("connect", When::Before)?;
         if !self.logs_in(&login.username, login.password.expose()) {
-            return Err(DbError::LoginFailed { user: login.username.clone(), detail: "password authentication failed".into() });
+            return Err(DbError::LoginFailed {
+                user: login.username.clone(),
+                detail: "password authentication failed".into(),
+            });
         }
         Ok(FakeSession { db: self, user: login.username.clone() })
     }
@@ -302,8 +370,10 @@ impl Session for FakeSession<'_> {
             if !users.get(&self.user).is_some_and(|u| u.can_create_roles) {
                 return Err(DbError::PermissionDenied { detail: "must have CREATEROLE".into() });
             }
-            users.get_mut(user).ok_or_else(|| DbError::Other { detail: "role does not exist".into() })?.password =
-                password.expose().to_owned();
+            users
+                .get_mut(user)
+                .ok_or_else(|| DbError::Other { detail: "role does not exist".into() })?
+                .password = password.expose().to_owned();
         }
         self.db.fault("set_password", When::After)
     }
@@ -312,7 +382,12 @@ impl Session for FakeSession<'_> {
         Ok(self.db.users.lock().unwrap().contains_key(user))
     }
 
-    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+    async fn sync_clone(
+        &mut self,
+        clone: &str,
+        base: &str,
+        clone_password: &SecretString,
+    ) -> Result<CloneSync, DbError> {
         self.db.fault("sync_clone", When::Before)?;
         let mut sync = CloneSync::default();
         {
@@ -325,7 +400,11 @@ impl Session for FakeSession<'_> {
             }
             let entry = users.entry(clone.to_owned()).or_insert_with(|| {
                 sync.created = true;
-                User { password: clone_password.expose().to_owned(), roles: Vec::new(), can_create_roles: false }
+                User {
+                    password: clone_password.expose().to_owned(),
+                    roles: Vec::new(),
+                    can_create_roles: false,
+                }
             });
             if !entry.roles.iter().any(|r| r == base) {
                 entry.roles.push(base.to_owned());
@@ -340,7 +419,10 @@ impl Session for FakeSession<'_> {
         self.db.fault("test_query", When::Before)?;
         let users = self.db.users.lock().unwrap();
         let allowed = self.db.readable.lock().unwrap().get(sql).cloned().unwrap_or_default();
-        if allowed.iter().any(|role| role == &self.user || FakeDb::effective_roles(&users, &self.user).contains(role)) {
+        if allowed
+            .iter()
+            .any(|role| role == &self.user || FakeDb::effective_roles(&users, &self.user).contains(role))
+        {
             Ok(())
         } else {
             Err(DbError::PermissionDenied { detail: format!("permission denied for {sql:?}") })
@@ -366,7 +448,10 @@ impl FakeRds {
         let endpoint = RdsEndpoint { host: host.to_owned(), port };
         let mut all = vec![endpoint.clone()];
         all.extend(others.iter().map(|(h, p)| RdsEndpoint { host: (*h).to_owned(), port: *p }));
-        self.databases.lock().unwrap().insert(target, (RdsDatabase { engine: engine.to_owned(), endpoint }, all));
+        self.databases
+            .lock()
+            .unwrap()
+            .insert(target, (RdsDatabase { engine: engine.to_owned(), endpoint }, all));
     }
 
     fn find(&self, target: &RdsTarget) -> Result<(RdsDatabase, Vec<RdsEndpoint>), AwsError> {
@@ -374,12 +459,14 @@ impl FakeRds {
         if let Some(err) = self.fail.lock().unwrap().clone() {
             return Err(err);
         }
-        self.databases
-            .lock()
-            .unwrap()
-            .get(target)
-            .cloned()
-            .ok_or_else(|| AwsError::new(Service::Rds, AwsErrorKind::NotFound, Some("DBClusterNotFoundFault"), target.describe()))
+        self.databases.lock().unwrap().get(target).cloned().ok_or_else(|| {
+            AwsError::new(
+                Service::Rds,
+                AwsErrorKind::NotFound,
+                Some("DBClusterNotFoundFault"),
+                target.describe(),
+            )
+        })
     }
 }
 

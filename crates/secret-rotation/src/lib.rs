@@ -39,7 +39,9 @@ use crate::ports::{Database, RdsApi, SecretStore};
 /// [`RotationError::InvalidEvent`] naming what is missing or wrong.
 pub fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, RotationError> {
     if !payload.is_object() {
-        return Err(RotationError::InvalidEvent("the event must be a JSON object with Step, SecretId and ClientRequestToken".into()));
+        return Err(RotationError::InvalidEvent(
+            "the event must be a JSON object with Step, SecretId and ClientRequestToken".into(),
+        ));
     }
     for field in ["Step", "SecretId", "ClientRequestToken"] {
         if !payload.get(field).is_some_and(serde_json::Value::is_string) {
@@ -56,7 +58,10 @@ pub fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, Rotation
 ///
 /// # Errors
 /// The step's [`RotationError`], reported with its stable `errorType`.
-pub async fn handle<S, D, R>(rotator: &Rotator<S, D, R>, event: LambdaEvent<serde_json::Value>) -> Result<(), RotationError>
+pub async fn handle<S, D, R>(
+    rotator: &Rotator<S, D, R>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<(), RotationError>
 where
     S: SecretStore + Sync,
     D: Database + Sync,
@@ -97,7 +102,8 @@ mod tests {
         store.start_rotation(ARN, TOKEN);
         let db = FakeDb::default();
         db.add_user("app", "Old-pw-1", &[], false);
-        let rotator = Rotator::new(&store, &db, PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap());
+        let rotator =
+            Rotator::new(&store, &db, PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap());
         for json in [
             include_str!("../../../events/secret-rotation/createSecret.json"),
             include_str!("../../../events/secret-rotation/setSecret.json"),
@@ -108,11 +114,15 @@ mod tests {
         }
         assert!(!db.logs_in("app", "Old-pw-1"));
         // The token is now AWSCURRENT: that guard answers before the step is looked at.
-        handle(&rotator, event(include_str!("../../../events/secret-rotation/unknown-step.json"))).await.unwrap();
+        handle(&rotator, event(include_str!("../../../events/secret-rotation/unknown-step.json")))
+            .await
+            .unwrap();
         store.start_rotation(ARN, "t2");
         let unknown = include_str!("../../../events/secret-rotation/unknown-step.json").replace(TOKEN, "t2");
         assert_eq!(handle(&rotator, event(&unknown)).await.unwrap_err().error_type(), "Rotation.UnknownStep");
-        let err = handle(&rotator, event(include_str!("../../../events/secret-rotation/malformed.json"))).await.unwrap_err();
+        let err = handle(&rotator, event(include_str!("../../../events/secret-rotation/malformed.json")))
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "Rotation.InvalidEvent");
         assert!(err.to_string().contains("ClientRequestToken"), "{err}");
     }
@@ -124,9 +134,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.rotation_token.as_deref(), Some("r"));
-        for bad in
-            [serde_json::json!(null), serde_json::json!([]), serde_json::json!({"Step": 1, "SecretId": "s", "ClientRequestToken": "t"})]
-        {
+        for bad in [
+            serde_json::json!(null),
+            serde_json::json!([]),
+            serde_json::json!({"Step": 1, "SecretId": "s", "ClientRequestToken": "t"}),
+        ] {
             assert_eq!(parse_event(bad).unwrap_err().error_type(), "Rotation.InvalidEvent");
         }
     }

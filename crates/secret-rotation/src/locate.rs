@@ -39,7 +39,8 @@ impl<R: RdsApi + Sync> Locator<R> {
             return Ok(found);
         }
         let found = self.rds.locate(target).await.map_err(RotationError::Rds)?;
-        *self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((target.clone(), Instant::now(), found.clone()));
+        *self.located.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((target.clone(), Instant::now(), found.clone()));
         Ok(found)
     }
 
@@ -47,8 +48,8 @@ impl<R: RdsApi + Sync> Locator<R> {
     pub(crate) async fn locate(&self, meta: &SecretMeta) -> Result<Option<Located>, RotationError> {
         let Some(target) = meta.rds_target().map_err(RotationError::RdsTag)? else { return Ok(None) };
         let found = self.locate_target(&target).await?;
-        let engine =
-            secret::engine_named(&found.engine).map_err(|source| RotationError::InvalidSecret { which: Credentials::RdsApi, source })?;
+        let engine = secret::engine_named(&found.engine)
+            .map_err(|source| RotationError::InvalidSecret { which: Credentials::RdsApi, source })?;
         tracing::info!(secret_arn = %meta.arn, rds = %target.describe(), engine = %found.engine, host = %found.endpoint.host, port = found.endpoint.port, "database found through the RDS API");
         Ok(Some(Located { engine, host: found.endpoint.host, port: found.endpoint.port }))
     }
@@ -56,7 +57,12 @@ impl<R: RdsApi + Sync> Locator<R> {
     /// Checks that `pending`'s host is the master's, or an endpoint of the RDS database the
     /// master secret names (`target`): an Aurora reader or custom endpoint, a cluster member, a
     /// read replica. The master then changes the password on the writer.
-    pub(crate) async fn check_host(&self, master: &DbSecret, target: Option<RdsTarget>, pending: &DbSecret) -> Result<(), RotationError> {
+    pub(crate) async fn check_host(
+        &self,
+        master: &DbSecret,
+        target: Option<RdsTarget>,
+        pending: &DbSecret,
+    ) -> Result<(), RotationError> {
         let Some(target) = target else {
             return Err(RotationError::Mismatch(
                 "the master secret's host or port differs from the pending secret's, and the master secret names no RDS database to check them against".into(),
@@ -64,9 +70,17 @@ impl<R: RdsApi + Sync> Locator<R> {
         };
         let endpoints = self.rds.endpoints(&target).await.map_err(RotationError::Rds)?;
         if !endpoints.iter().any(|e| e.host.eq_ignore_ascii_case(&pending.host) && e.port == pending.port) {
-            return Err(RotationError::NotSameDatabase { host: format!("{}:{}", pending.host, pending.port), database: target.describe() });
+            return Err(RotationError::NotSameDatabase {
+                host: format!("{}:{}", pending.host, pending.port),
+                database: target.describe(),
+            });
         }
-        tracing::info!(host = %pending.host, rds = %target.describe(), master_host = %master.host, "the secret's host is an endpoint of the master's database: the master changes the password on the writer");
+        tracing::info!(
+            host = %pending.host,
+            rds = %target.describe(),
+            master_host = %master.host,
+            "the secret's host is an endpoint of the master's database: the master changes the password on the writer"
+        );
         Ok(())
     }
 }

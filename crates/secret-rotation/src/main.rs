@@ -15,6 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let sdk = common::aws_sdk_config().await;
     let databases = Engines { postgres: Postgres::new(config.db.clone()), mysql: MySql::new(config.db) };
-    let rotator = Rotator::new(SecretsManager::new(&sdk), databases, config.policy).with_rds(Rds::new(&sdk)).with_settings(config.settings);
+    let rotator = Rotator::new(SecretsManager::new(&sdk), databases, config.policy)
+        .with_rds(Rds::new(&sdk))
+        .with_settings(config.settings);
     serve(|event| secret_rotation::handle(&rotator, event)).await
 }

@@ -70,14 +70,22 @@ impl Database for MySql {
         let mut conn = self.config.connecting(login, Conn::new(opts), |e| classify_connect(e, login)).await?;
         let timeout = self.config.statement_timeout;
         let version: Option<String> = within(timeout, conn.query_first("SELECT VERSION()")).await?;
-        let flavor = if version.is_some_and(|v| v.contains("MariaDB")) { Flavor::MariaDb } else { Flavor::MySql };
+        let flavor =
+            if version.is_some_and(|v| v.contains("MariaDB")) { Flavor::MariaDb } else { Flavor::MySql };
         // Backslashes in literals are escapes, whatever the server's default: quote() relies on it.
-        within(timeout, conn.query_drop("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')")).await?;
+        within(
+            timeout,
+            conn.query_drop("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')"),
+        )
+        .await?;
         Ok(MySession { conn, flavor, timeout })
     }
 }
 
-async fn within<T>(timeout: Duration, fut: impl Future<Output = Result<T, mysql_async::Error>>) -> Result<T, DbError> {
+async fn within<T>(
+    timeout: Duration,
+    fut: impl Future<Output = Result<T, mysql_async::Error>>,
+) -> Result<T, DbError> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(result) => result.map_err(|e| classify_statement(&e)),
         Err(_) => Err(DbError::Timeout { detail: format!("no answer within {} s", timeout.as_secs()) }),
@@ -122,11 +130,16 @@ impl MySession {
     /// Every account of `user`, one per host pattern, with its attributes.
     async fn accounts_of(&mut self, user: &str) -> Result<Vec<Account>, DbError> {
         let sql = match self.flavor {
-            Flavor::MariaDb => format!("SELECT {ACCOUNT_COLUMNS}, default_role FROM mysql.user WHERE User = ? ORDER BY Host"),
-            Flavor::MySql => format!("SELECT {ACCOUNT_COLUMNS}, '' FROM mysql.user WHERE User = ? ORDER BY Host"),
+            Flavor::MariaDb => {
+                format!("SELECT {ACCOUNT_COLUMNS}, default_role FROM mysql.user WHERE User = ? ORDER BY Host")
+            }
+            Flavor::MySql => {
+                format!("SELECT {ACCOUNT_COLUMNS}, '' FROM mysql.user WHERE User = ? ORDER BY Host")
+            }
         };
         let rows: Vec<mysql_async::Row> = within(self.timeout, self.conn.exec(sql, (user,))).await?;
-        let text = |row: &mysql_async::Row, i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
+        let text =
+            |row: &mysql_async::Row, i: usize| row.get::<Option<String>, _>(i).flatten().unwrap_or_default();
         let mut accounts = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut account = Account {
@@ -161,7 +174,9 @@ impl MySession {
     /// `SHOW GRANTS` of `user@host`, each line retargeted to `clone@host` (the usage line and
     /// default roles left out: attributes and default roles are set apart).
     async fn grants_as(&mut self, user: &str, host: &str, clone: &str) -> Result<Vec<String>, DbError> {
-        let lines: Vec<String> = within(self.timeout, self.conn.query(format!("SHOW GRANTS FOR {}@{}", quote(user), quote(host)))).await?;
+        let lines: Vec<String> =
+            within(self.timeout, self.conn.query(format!("SHOW GRANTS FOR {}@{}", quote(user), quote(host))))
+                .await?;
         Ok(lines.iter().filter_map(|line| regrant(line, user, host, clone)).collect())
     }
 
@@ -201,10 +216,17 @@ impl Session for MySession {
     /// missing, revoked when `base` no longer has them), and its default roles. Every statement
     /// is idempotent and the whole is run on every rotation, so a clone left half-made (a GRANT
     /// refused, a time-out) is completed by the retry.
-    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+    async fn sync_clone(
+        &mut self,
+        clone: &str,
+        base: &str,
+        clone_password: &SecretString,
+    ) -> Result<CloneSync, DbError> {
         let accounts = self.accounts_of(base).await?;
         if accounts.is_empty() {
-            return Err(DbError::Other { detail: format!("user {base:?} does not exist, so no clone can be made of it") });
+            return Err(DbError::Other {
+                detail: format!("user {base:?} does not exist, so no clone can be made of it"),
+            });
         }
         let existing = self.accounts_of(clone).await?;
         let mut sync = CloneSync::default();
@@ -215,12 +237,24 @@ impl Session for MySession {
             match mine {
                 None => {
                     sync.created = true;
-                    statements.push(create_user_sql(self.flavor, clone, host, &account.plugin, clone_password));
+                    statements.push(create_user_sql(
+                        self.flavor,
+                        clone,
+                        host,
+                        &account.plugin,
+                        clone_password,
+                    ));
                     statements.push(alter_attributes_sql(clone, account));
                 }
                 Some(mine) => {
                     if mine.plugin != account.plugin {
-                        statements.push(set_password_sql(self.flavor, clone, host, &account.plugin, clone_password));
+                        statements.push(set_password_sql(
+                            self.flavor,
+                            clone,
+                            host,
+                            &account.plugin,
+                            clone_password,
+                        ));
                     }
                     if !mine.same_attributes(account) {
                         statements.push(alter_attributes_sql(clone, account));
@@ -246,7 +280,8 @@ impl Session for MySession {
                 sync.changes += 1;
                 self.run(line.clone()).await?;
             }
-            if mine.is_none_or(|mine| mine.default_roles != account.default_roles) && (mine.is_some() || !account.default_roles.is_empty())
+            if mine.is_none_or(|mine| mine.default_roles != account.default_roles)
+                && (mine.is_some() || !account.default_roles.is_empty())
             {
                 sync.changes += 1;
                 self.run(default_roles_sql(self.flavor, clone, host, &account.default_roles)).await?;
@@ -256,7 +291,8 @@ impl Session for MySession {
     }
 
     async fn whoami(&mut self) -> Result<String, DbError> {
-        let who: Option<String> = within(self.timeout, self.conn.query_first("SELECT CURRENT_USER()")).await?;
+        let who: Option<String> =
+            within(self.timeout, self.conn.query_first("SELECT CURRENT_USER()")).await?;
         let who = who.unwrap_or_default();
         Ok(who.rsplit_once('@').map_or(who.as_str(), |(user, _)| user).to_owned())
     }
@@ -332,7 +368,11 @@ fn plugin_ident(plugin: &str) -> String {
 #[must_use]
 pub fn plugin_in_grant(line: &str) -> Option<String> {
     let (_, after) = line.split_once(" IDENTIFIED VIA ")?;
-    let plugin: String = after.trim_start_matches('`').chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let plugin: String = after
+        .trim_start_matches('`')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     (!is_native(&plugin)).then_some(plugin)
 }
 
@@ -350,31 +390,65 @@ pub fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &Sec
 
 /// Another account's new password, keeping its plugin.
 #[must_use]
-pub fn set_password_sql(flavor: Flavor, user: &str, host: &str, plugin: &str, password: &SecretString) -> String {
+pub fn set_password_sql(
+    flavor: Flavor,
+    user: &str,
+    host: &str,
+    plugin: &str,
+    password: &SecretString,
+) -> String {
     let account = format!("{}@{}", quote(user), quote(host));
     match flavor {
-        Flavor::MariaDb if is_native(plugin) => format!("SET PASSWORD FOR {account} = {}", quote(&native_hash(password))),
-        Flavor::MariaDb => {
-            format!("ALTER USER {account} IDENTIFIED VIA {} USING PASSWORD({})", plugin_ident(plugin), quote(password.expose()))
+        Flavor::MariaDb if is_native(plugin) => {
+            format!("SET PASSWORD FOR {account} = {}", quote(&native_hash(password)))
         }
-        Flavor::MySql if plugin.is_empty() => format!("ALTER USER {account} IDENTIFIED BY {}", quote(password.expose())),
-        Flavor::MySql => format!("ALTER USER {account} IDENTIFIED WITH {} BY {}", plugin_ident(plugin), quote(password.expose())),
+        Flavor::MariaDb => {
+            format!(
+                "ALTER USER {account} IDENTIFIED VIA {} USING PASSWORD({})",
+                plugin_ident(plugin),
+                quote(password.expose())
+            )
+        }
+        Flavor::MySql if plugin.is_empty() => {
+            format!("ALTER USER {account} IDENTIFIED BY {}", quote(password.expose()))
+        }
+        Flavor::MySql => format!(
+            "ALTER USER {account} IDENTIFIED WITH {} BY {}",
+            plugin_ident(plugin),
+            quote(password.expose())
+        ),
     }
 }
 
 /// A new account with the plugin of the account it clones.
 #[must_use]
-pub fn create_user_sql(flavor: Flavor, user: &str, host: &str, plugin: &str, password: &SecretString) -> String {
+pub fn create_user_sql(
+    flavor: Flavor,
+    user: &str,
+    host: &str,
+    plugin: &str,
+    password: &SecretString,
+) -> String {
     let account = format!("{}@{}", quote(user), quote(host));
     match flavor {
         Flavor::MariaDb if is_native(plugin) => {
             format!("CREATE USER {account} IDENTIFIED BY PASSWORD {}", quote(&native_hash(password)))
         }
         Flavor::MariaDb => {
-            format!("CREATE USER {account} IDENTIFIED VIA {} USING PASSWORD({})", plugin_ident(plugin), quote(password.expose()))
+            format!(
+                "CREATE USER {account} IDENTIFIED VIA {} USING PASSWORD({})",
+                plugin_ident(plugin),
+                quote(password.expose())
+            )
         }
-        Flavor::MySql if plugin.is_empty() => format!("CREATE USER {account} IDENTIFIED BY {}", quote(password.expose())),
-        Flavor::MySql => format!("CREATE USER {account} IDENTIFIED WITH {} BY {}", plugin_ident(plugin), quote(password.expose())),
+        Flavor::MySql if plugin.is_empty() => {
+            format!("CREATE USER {account} IDENTIFIED BY {}", quote(password.expose()))
+        }
+        Flavor::MySql => format!(
+            "CREATE USER {account} IDENTIFIED WITH {} BY {}",
+            plugin_ident(plugin),
+            quote(password.expose())
+        ),
     }
 }
 
@@ -386,11 +460,15 @@ pub fn alter_attributes_sql(user: &str, like: &Account) -> String {
         "ANY" => "SSL".to_owned(),
         "X509" => "X509".to_owned(),
         "SPECIFIED" => {
-            let parts: Vec<String> = [("ISSUER", &like.x509_issuer), ("SUBJECT", &like.x509_subject), ("CIPHER", &like.ssl_cipher)]
-                .into_iter()
-                .filter(|(_, value)| !value.is_empty())
-                .map(|(what, value)| format!("{what} {}", quote(value)))
-                .collect();
+            let parts: Vec<String> = [
+                ("ISSUER", &like.x509_issuer),
+                ("SUBJECT", &like.x509_subject),
+                ("CIPHER", &like.ssl_cipher),
+            ]
+            .into_iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(what, value)| format!("{what} {}", quote(value)))
+            .collect();
             if parts.is_empty() { "NONE".to_owned() } else { parts.join(" AND ") }
         }
         _ => "NONE".to_owned(),
@@ -416,7 +494,10 @@ pub fn default_roles_sql(flavor: Flavor, user: &str, host: &str, roles: &[(Strin
         },
         Flavor::MySql if roles.is_empty() => format!("ALTER USER {account} DEFAULT ROLE NONE"),
         Flavor::MySql => {
-            let list: Vec<String> = roles.iter().map(|(role, role_host)| format!("{}@{}", quote(role), quote(role_host))).collect();
+            let list: Vec<String> = roles
+                .iter()
+                .map(|(role, role_host)| format!("{}@{}", quote(role), quote(role_host)))
+                .collect();
             format!("ALTER USER {account} DEFAULT ROLE {}", list.join(", "))
         }
     }
@@ -452,7 +533,8 @@ pub fn regrant(line: &str, template: &str, host: &str, user: &str) -> Option<Str
         format!(" TO '{}'@'{}'", template.replace('\'', "\\'"), host.replace('\'', "\\'")),
         format!(" TO {}@{}", quote(template), quote(host)),
     ];
-    let (head, tail) = grantees.iter().find_map(|g| line.rfind(g.as_str()).map(|i| (&line[..i], &line[i + g.len()..])))?;
+    let (head, tail) =
+        grantees.iter().find_map(|g| line.rfind(g.as_str()).map(|i| (&line[..i], &line[i + g.len()..])))?;
     let mut sql = format!("{head} TO {}@{}", quote(user), quote(host));
     for option in [" WITH GRANT OPTION", " WITH ADMIN OPTION"] {
         if tail.contains(option) {
@@ -465,7 +547,9 @@ pub fn regrant(line: &str, template: &str, host: &str, user: &str) -> Option<Str
 fn classify_connect(e: &mysql_async::Error, login: &Login) -> DbError {
     let detail = common::diagnostic::message_chain(e);
     match e {
-        mysql_async::Error::Server(s) if s.code == 1045 => DbError::LoginFailed { user: login.username.clone(), detail },
+        mysql_async::Error::Server(s) if s.code == 1045 => {
+            DbError::LoginFailed { user: login.username.clone(), detail }
+        }
         // Logged in, but refused the secret's database.
         mysql_async::Error::Server(s) if s.code == 1044 => DbError::PermissionDenied { detail },
         mysql_async::Error::Server(s) if s.code == 3159 => DbError::Tls {
@@ -494,7 +578,9 @@ fn classify_statement(e: &mysql_async::Error) -> DbError {
     let detail = common::diagnostic::message_chain(e);
     match e {
         // Access denied for a statement: no privilege, no CREATE USER, no GRANT OPTION.
-        mysql_async::Error::Server(s) if [1044, 1045, 1142, 1143, 1227, 1410].contains(&s.code) => DbError::PermissionDenied { detail },
+        mysql_async::Error::Server(s) if [1044, 1045, 1142, 1143, 1227, 1410].contains(&s.code) => {
+            DbError::PermissionDenied { detail }
+        }
         mysql_async::Error::Server(s) if [1969, 3024].contains(&s.code) => DbError::Timeout { detail },
         _ => DbError::Other { detail },
     }
@@ -518,11 +604,14 @@ mod tests {
 
     #[test]
     fn errors_from_password_statements_are_scrubbed() {
-        let server = DbError::Other { detail: format!("You have an error near '{}' at line 1", quote(pw().expose())) };
+        let server =
+            DbError::Other { detail: format!("You have an error near '{}' at line 1", quote(pw().expose())) };
         let scrubbed = scrub(server, &pw()).to_string();
         assert!(!scrubbed.contains("n3w"), "{scrubbed}");
         assert!(scrubbed.contains("***"), "{scrubbed}");
-        let hashed = scrub(DbError::PermissionDenied { detail: format!("denied for {}", native_hash(&pw())) }, &pw()).to_string();
+        let hashed =
+            scrub(DbError::PermissionDenied { detail: format!("denied for {}", native_hash(&pw())) }, &pw())
+                .to_string();
         assert!(!hashed.contains(&native_hash(&pw())), "{hashed}");
     }
 
@@ -553,8 +642,14 @@ mod tests {
 
     #[test]
     fn mysql_statements_use_alter_user() {
-        assert_eq!(set_own_password_sql(Flavor::MySql, None, &pw()), "ALTER USER CURRENT_USER() IDENTIFIED BY 'n3w\\'P\\\\ass'");
-        assert_eq!(set_password_sql(Flavor::MySql, "app", "%", "", &pw()), "ALTER USER 'app'@'%' IDENTIFIED BY 'n3w\\'P\\\\ass'");
+        assert_eq!(
+            set_own_password_sql(Flavor::MySql, None, &pw()),
+            "ALTER USER CURRENT_USER() IDENTIFIED BY 'n3w\\'P\\\\ass'"
+        );
+        assert_eq!(
+            set_password_sql(Flavor::MySql, "app", "%", "", &pw()),
+            "ALTER USER 'app'@'%' IDENTIFIED BY 'n3w\\'P\\\\ass'"
+        );
         assert_eq!(
             set_password_sql(Flavor::MySql, "app", "%", "caching_sha2_password", &pw()),
             "ALTER USER 'app'@'%' IDENTIFIED WITH caching_sha2_password BY 'n3w\\'P\\\\ass'",
@@ -573,10 +668,21 @@ mod tests {
 
     #[test]
     fn other_plugins_are_kept() {
-        assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA ed25519 USING 'x'"), Some("ed25519".into()));
+        assert_eq!(
+            plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA ed25519 USING 'x'"),
+            Some("ed25519".into())
+        );
         assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*ABC'"), None);
-        assert_eq!(plugin_in_grant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA mysql_native_password USING '*A'"), None);
-        assert_eq!(set_own_password_sql(Flavor::MariaDb, Some("ed25519"), &pw()), "SET PASSWORD = PASSWORD('n3w\\'P\\\\ass')");
+        assert_eq!(
+            plugin_in_grant(
+                "GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED VIA mysql_native_password USING '*A'"
+            ),
+            None
+        );
+        assert_eq!(
+            set_own_password_sql(Flavor::MariaDb, Some("ed25519"), &pw()),
+            "SET PASSWORD = PASSWORD('n3w\\'P\\\\ass')"
+        );
         assert_eq!(
             set_password_sql(Flavor::MariaDb, "app", "%", "ed25519", &pw()),
             "ALTER USER 'app'@'%' IDENTIFIED VIA ed25519 USING PASSWORD('n3w\\'P\\\\ass')"
@@ -585,7 +691,12 @@ mod tests {
 
     #[test]
     fn attributes_and_default_roles_are_copied_on_both_servers() {
-        let mut account = Account { host: "10.%".into(), ssl_type: "ANY".into(), limits: [10, 20, 30, 4], ..Account::default() };
+        let mut account = Account {
+            host: "10.%".into(),
+            ssl_type: "ANY".into(),
+            limits: [10, 20, 30, 4],
+            ..Account::default()
+        };
         assert_eq!(
             alter_attributes_sql("app_clone", &account),
             "ALTER USER 'app_clone'@'10.%' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 10 MAX_UPDATES_PER_HOUR 20 \
@@ -595,44 +706,73 @@ mod tests {
         account.x509_issuer = "/CN=ca'".into();
         account.ssl_cipher = "ECDHE-RSA-AES256-GCM-SHA384".into();
         assert!(
-            alter_attributes_sql("c", &account).contains("REQUIRE ISSUER '/CN=ca\\'' AND CIPHER 'ECDHE-RSA-AES256-GCM-SHA384' WITH"),
+            alter_attributes_sql("c", &account)
+                .contains("REQUIRE ISSUER '/CN=ca\\'' AND CIPHER 'ECDHE-RSA-AES256-GCM-SHA384' WITH"),
             "{}",
             alter_attributes_sql("c", &account)
         );
         account.ssl_type = String::new();
         assert!(alter_attributes_sql("c", &account).contains("REQUIRE NONE WITH"));
         let roles = vec![("readers".to_owned(), String::new())];
-        assert_eq!(default_roles_sql(Flavor::MariaDb, "c", "%", &roles), "SET DEFAULT ROLE `readers` FOR 'c'@'%'");
+        assert_eq!(
+            default_roles_sql(Flavor::MariaDb, "c", "%", &roles),
+            "SET DEFAULT ROLE `readers` FOR 'c'@'%'"
+        );
         assert_eq!(default_roles_sql(Flavor::MariaDb, "c", "%", &[]), "SET DEFAULT ROLE NONE FOR 'c'@'%'");
         let roles = vec![("r1".to_owned(), "%".to_owned()), ("r2".to_owned(), "localhost".to_owned())];
-        assert_eq!(default_roles_sql(Flavor::MySql, "c", "%", &roles), "ALTER USER 'c'@'%' DEFAULT ROLE 'r1'@'%', 'r2'@'localhost'");
+        assert_eq!(
+            default_roles_sql(Flavor::MySql, "c", "%", &roles),
+            "ALTER USER 'c'@'%' DEFAULT ROLE 'r1'@'%', 'r2'@'localhost'"
+        );
         assert_eq!(default_roles_sql(Flavor::MySql, "c", "%", &[]), "ALTER USER 'c'@'%' DEFAULT ROLE NONE");
     }
 
     #[test]
     fn grants_the_user_lost_are_revoked_with_their_grant_option() {
-        assert_eq!(revoke("GRANT SELECT, INSERT ON `shop`.* TO 'c'@'%'").unwrap(), "REVOKE SELECT, INSERT ON `shop`.* FROM 'c'@'%'");
+        assert_eq!(
+            revoke("GRANT SELECT, INSERT ON `shop`.* TO 'c'@'%'").unwrap(),
+            "REVOKE SELECT, INSERT ON `shop`.* FROM 'c'@'%'"
+        );
         assert_eq!(
             revoke("GRANT SELECT ON `shop`.`t` TO 'c'@'10.%' WITH GRANT OPTION").unwrap(),
             "REVOKE SELECT, GRANT OPTION ON `shop`.`t` FROM 'c'@'10.%'"
         );
-        assert_eq!(revoke("GRANT `readers` TO 'c'@'%' WITH ADMIN OPTION").unwrap(), "REVOKE `readers` FROM 'c'@'%'");
-        assert_eq!(revoke("GRANT `r`@`%` TO 'c'@'%'").unwrap(), "REVOKE `r`@`%` FROM 'c'@'%'", "MySQL 8 names a role with its host");
+        assert_eq!(
+            revoke("GRANT `readers` TO 'c'@'%' WITH ADMIN OPTION").unwrap(),
+            "REVOKE `readers` FROM 'c'@'%'"
+        );
+        assert_eq!(
+            revoke("GRANT `r`@`%` TO 'c'@'%'").unwrap(),
+            "REVOKE `r`@`%` FROM 'c'@'%'",
+            "MySQL 8 names a role with its host"
+        );
         assert_eq!(revoke("SET DEFAULT ROLE `r` FOR 'c'@'%'"), None);
     }
 
     #[test]
     fn grants_are_retargeted_exactly() {
-        assert_eq!(regrant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*ABC'", "app", "%", "app_clone"), None);
+        assert_eq!(
+            regrant("GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*ABC'", "app", "%", "app_clone"),
+            None
+        );
         assert_eq!(
             regrant("GRANT SELECT, INSERT ON `shop`.* TO `app`@`%`", "app", "%", "app_clone").unwrap(),
             "GRANT SELECT, INSERT ON `shop`.* TO 'app_clone'@'%'"
         );
         assert_eq!(
-            regrant("GRANT ALL PRIVILEGES ON `db`.`t` TO `app`@`10.%` WITH GRANT OPTION", "app", "10.%", "app_clone").unwrap(),
+            regrant(
+                "GRANT ALL PRIVILEGES ON `db`.`t` TO `app`@`10.%` WITH GRANT OPTION",
+                "app",
+                "10.%",
+                "app_clone"
+            )
+            .unwrap(),
             "GRANT ALL PRIVILEGES ON `db`.`t` TO 'app_clone'@'10.%' WITH GRANT OPTION"
         );
-        assert_eq!(regrant("GRANT `readers` TO `app`@`%`", "app", "%", "x").unwrap(), "GRANT `readers` TO 'x'@'%'");
+        assert_eq!(
+            regrant("GRANT `readers` TO `app`@`%`", "app", "%", "x").unwrap(),
+            "GRANT `readers` TO 'x'@'%'"
+        );
         assert_eq!(
             regrant("GRANT SELECT ON `d`.* TO 'app'@'%'", "app", "%", "c").unwrap(),
             "GRANT SELECT ON `d`.* TO 'c'@'%'",
@@ -640,7 +780,13 @@ mod tests {
         );
         let hostile = "a TO `b`@`%` x";
         assert_eq!(
-            regrant(&format!("GRANT SELECT ON `d`.* TO `{}`@`%`", hostile.replace('`', "``")), hostile, "%", "c").unwrap(),
+            regrant(
+                &format!("GRANT SELECT ON `d`.* TO `{}`@`%`", hostile.replace('`', "``")),
+                hostile,
+                "%",
+                "c"
+            )
+            .unwrap(),
             "GRANT SELECT ON `d`.* TO 'c'@'%'"
         );
         assert_eq!(regrant("GRANT SELECT ON `d`.* TO `other`@`%`", "app", "%", "c"), None);

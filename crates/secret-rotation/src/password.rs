@@ -37,7 +37,8 @@ impl PasswordPolicy {
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
         let length = env::ranged_or(lookup, "PASSWORD_LENGTH", DEFAULT_LENGTH, 1, MAX_LENGTH)?;
         // An explicitly empty EXCLUDE_CHARACTERS means "exclude nothing", unlike an unset one.
-        let exclude: Vec<char> = lookup.get("EXCLUDE_CHARACTERS").unwrap_or_else(|| DEFAULT_EXCLUDE.to_owned()).chars().collect();
+        let exclude: Vec<char> =
+            lookup.get("EXCLUDE_CHARACTERS").unwrap_or_else(|| DEFAULT_EXCLUDE.to_owned()).chars().collect();
         let require_each = env::flag_or(lookup, "REQUIRE_EACH_INCLUDED_TYPE", true)?;
         let mut classes = Vec::new();
         for (key, set) in [
@@ -54,7 +55,9 @@ impl PasswordPolicy {
                 if require_each {
                     return Err(ConfigError::new(
                         "EXCLUDE_CHARACTERS",
-                        format!("removes every character of a class that REQUIRE_EACH_INCLUDED_TYPE requires; set {key}=true instead"),
+                        format!(
+                            "removes every character of a class that REQUIRE_EACH_INCLUDED_TYPE requires; set {key}=true instead"
+                        ),
                     ));
                 }
                 continue;
@@ -133,7 +136,8 @@ mod tests {
         let passwords: HashSet<String> = (0..500).map(|_| p.generate().expose().to_owned()).collect();
         assert_eq!(passwords.len(), 500);
         let seen: HashSet<char> = passwords.iter().flat_map(|s| s.chars()).collect();
-        let pool = LOWERCASE.len() + UPPERCASE.len() + NUMBERS.len() + PUNCTUATION.len() - DEFAULT_EXCLUDE.len();
+        let pool =
+            LOWERCASE.len() + UPPERCASE.len() + NUMBERS.len() + PUNCTUATION.len() - DEFAULT_EXCLUDE.len();
         assert_eq!(seen.len(), pool, "500 × 32 draws reach every allowed character");
     }
 
@@ -149,16 +153,27 @@ mod tests {
         for _ in 0..100 {
             let pw = p.generate();
             assert_eq!(pw.len(), 64);
-            assert!(pw.expose().chars().all(|c| (c.is_ascii_lowercase() || c.is_ascii_digit()) && !"abc0".contains(c)));
+            assert!(
+                pw.expose()
+                    .chars()
+                    .all(|c| (c.is_ascii_lowercase() || c.is_ascii_digit()) && !"abc0".contains(c))
+            );
         }
         let p = policy(&[("EXCLUDE_CHARACTERS", "")]).unwrap();
-        assert!((0..300).any(|_| p.generate().expose().contains('/')), "an empty EXCLUDE_CHARACTERS excludes nothing");
+        assert!(
+            (0..300).any(|_| p.generate().expose().contains('/')),
+            "an empty EXCLUDE_CHARACTERS excludes nothing"
+        );
     }
 
     #[test]
     fn impossible_policies_fail_with_the_variable_named() {
-        let all =
-            [("EXCLUDE_NUMBERS", "true"), ("EXCLUDE_PUNCTUATION", "true"), ("EXCLUDE_UPPERCASE", "true"), ("EXCLUDE_LOWERCASE", "true")];
+        let all = [
+            ("EXCLUDE_NUMBERS", "true"),
+            ("EXCLUDE_PUNCTUATION", "true"),
+            ("EXCLUDE_UPPERCASE", "true"),
+            ("EXCLUDE_LOWERCASE", "true"),
+        ];
         assert_eq!(policy(&all).unwrap_err().key, "EXCLUDE_CHARACTERS");
         assert_eq!(policy(&[("EXCLUDE_CHARACTERS", NUMBERS)]).unwrap_err().key, "EXCLUDE_CHARACTERS");
         assert!(policy(&[("EXCLUDE_CHARACTERS", NUMBERS), ("REQUIRE_EACH_INCLUDED_TYPE", "false")]).is_ok());
@@ -166,6 +181,12 @@ mod tests {
         assert_eq!(policy(&[("PASSWORD_LENGTH", "0")]).unwrap_err().key, "PASSWORD_LENGTH");
         assert_eq!(policy(&[("PASSWORD_LENGTH", "5000")]).unwrap_err().key, "PASSWORD_LENGTH");
         assert_eq!(policy(&[("EXCLUDE_NUMBERS", "yes please")]).unwrap_err().key, "EXCLUDE_NUMBERS");
-        assert_eq!(policy(&[("PASSWORD_LENGTH", "3"), ("REQUIRE_EACH_INCLUDED_TYPE", "false")]).unwrap().generate().len(), 3);
+        assert_eq!(
+            policy(&[("PASSWORD_LENGTH", "3"), ("REQUIRE_EACH_INCLUDED_TYPE", "false")])
+                .unwrap()
+                .generate()
+                .len(),
+            3
+        );
     }
 }

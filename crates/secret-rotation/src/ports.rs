@@ -77,7 +77,10 @@ impl SecretMeta {
     /// The version carrying `stage`, if any.
     #[must_use]
     pub fn version_with(&self, stage: Stage) -> Option<&str> {
-        self.versions.iter().find(|(_, stages)| stages.iter().any(|s| s == stage.label())).map(|(id, _)| id.as_str())
+        self.versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == stage.label()))
+            .map(|(id, _)| id.as_str())
     }
 
     #[must_use]
@@ -94,9 +97,9 @@ impl SecretMeta {
     pub fn rds_target(&self) -> Result<Option<RdsTarget>, String> {
         for (tag, kind) in [(TAG_RDS_CLUSTER, RdsKind::Cluster), (TAG_RDS_INSTANCE, RdsKind::Instance)] {
             if let Some(arn) = self.tags.get(tag) {
-                return RdsTarget::from_arn(arn, kind)
-                    .map(Some)
-                    .ok_or_else(|| format!("the secret's {tag} tag is not the ARN of an RDS {}", kind.noun()));
+                return RdsTarget::from_arn(arn, kind).map(Some).ok_or_else(|| {
+                    format!("the secret's {tag} tag is not the ARN of an RDS {}", kind.noun())
+                });
             }
         }
         Ok(None)
@@ -144,7 +147,8 @@ impl RdsTarget {
     fn from_arn(arn: &str, kind: RdsKind) -> Option<Self> {
         let parts: Vec<&str> = arn.split(':').collect();
         let [prefix, _partition, service, _region, _account, k, id] = parts.as_slice() else { return None };
-        let valid_id = !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let valid_id =
+            !id.is_empty() && id.len() <= 63 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if *prefix != "arn" || *service != "rds" || *k != kind.arn_type() || !valid_id {
             return None;
         }
@@ -187,7 +191,10 @@ pub trait RdsApi {
     /// Every endpoint that reaches `target`'s data: for a cluster its writer, reader and custom
     /// endpoints and its members; for an instance its own endpoint, its read replicas, and its
     /// cluster's endpoints if it belongs to one.
-    fn endpoints(&self, target: &RdsTarget) -> impl Future<Output = Result<Vec<RdsEndpoint>, AwsError>> + Send;
+    fn endpoints(
+        &self,
+        target: &RdsTarget,
+    ) -> impl Future<Output = Result<Vec<RdsEndpoint>, AwsError>> + Send;
 }
 
 /// For a function built without the RDS API: every look-up fails with a clear error.
@@ -235,7 +242,12 @@ pub trait SecretStore {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 
     /// Moves AWSCURRENT to `to_version` from `from_version` (which then becomes AWSPREVIOUS).
-    fn promote(&self, secret_id: &str, to_version: &str, from_version: &str) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn promote(
+        &self,
+        secret_id: &str,
+        to_version: &str,
+        from_version: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
 /// Credentials to log in with.
@@ -281,7 +293,9 @@ impl DbError {
         };
         match self {
             Self::LoginFailed { user, detail } => Self::LoginFailed { user, detail: scrub(detail) },
-            Self::Unreachable { host, port, detail } => Self::Unreachable { host, port, detail: scrub(detail) },
+            Self::Unreachable { host, port, detail } => {
+                Self::Unreachable { host, port, detail: scrub(detail) }
+            }
             Self::Tls { host, port, detail } => Self::Tls { host, port, detail: scrub(detail) },
             Self::PermissionDenied { detail } => Self::PermissionDenied { detail: scrub(detail) },
             Self::Timeout { detail } => Self::Timeout { detail: scrub(detail) },
@@ -293,9 +307,16 @@ impl DbError {
 /// A logged-in database session.
 pub trait Session: Send {
     /// Changes the session user's own password.
-    fn set_own_password(&mut self, password: &SecretString) -> impl Future<Output = Result<(), DbError>> + Send;
+    fn set_own_password(
+        &mut self,
+        password: &SecretString,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
     /// Changes another user's password (needs the privilege to).
-    fn set_password(&mut self, user: &str, password: &SecretString) -> impl Future<Output = Result<(), DbError>> + Send;
+    fn set_password(
+        &mut self,
+        user: &str,
+        password: &SecretString,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
     fn user_exists(&mut self, user: &str) -> impl Future<Output = Result<bool, DbError>> + Send;
     /// Brings `clone` in line with `base`, so that it can do what `base` can: creates it with
     /// `clone_password` when it is missing (on MySQL and MariaDB, for each host pattern of

@@ -60,7 +60,11 @@ impl PasswordHash {
     /// `password_encryption` is `on` or `off`).
     #[must_use]
     pub fn of(password_encryption: &str, server_version_num: u32) -> Self {
-        if server_version_num < 100_000 || password_encryption.eq_ignore_ascii_case("md5") { Self::Md5 } else { Self::Scram }
+        if server_version_num < 100_000 || password_encryption.eq_ignore_ascii_case("md5") {
+            Self::Md5
+        } else {
+            Self::Scram
+        }
     }
 
     /// What the server stores for `user`'s `password`: never the password itself.
@@ -89,7 +93,8 @@ impl Database for Postgres {
             match login.tls {
                 Tls::Verify => {
                     pg.ssl_mode(tokio_postgres::config::SslMode::Require);
-                    let (client, connection) = pg.connect(MakeRustlsConnect::new((*self.config.tls).clone())).await?;
+                    let (client, connection) =
+                        pg.connect(MakeRustlsConnect::new((*self.config.tls).clone())).await?;
                     tokio::spawn(connection);
                     Ok(client)
                 }
@@ -109,7 +114,10 @@ impl Database for Postgres {
 impl PgSession {
     /// Runs a statement under the statement time-out, on the client's clock too: a server (or a
     /// pooler) that ignores `statement_timeout` cannot hold a step past it.
-    async fn within<T>(&self, fut: impl Future<Output = Result<T, tokio_postgres::Error>>) -> Result<T, DbError> {
+    async fn within<T>(
+        &self,
+        fut: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbError> {
         let deadline = self.timeout + Duration::from_secs(1);
         match tokio::time::timeout(deadline, fut).await {
             Ok(result) => result.map_err(|e| classify_statement(&e)),
@@ -121,9 +129,10 @@ impl PgSession {
     /// role or database, so it is asked in the session that sets the password).
     async fn password_hash(&self) -> Result<PasswordHash, DbError> {
         let row = self
-            .within(
-                self.client.query_one("SELECT current_setting('password_encryption'), current_setting('server_version_num')::int4", &[]),
-            )
+            .within(self.client.query_one(
+                "SELECT current_setting('password_encryption'), current_setting('server_version_num')::int4",
+                &[],
+            ))
             .await?;
         let version: i32 = row.get(1);
         Ok(PasswordHash::of(row.get(0), u32::try_from(version).unwrap_or(0)))
@@ -132,7 +141,10 @@ impl PgSession {
     /// Runs `statements` in one transaction under the statement time-out, with `hash` (which they
     /// may carry) scrubbed from any error.
     async fn transaction(&self, statements: &str, hash: &str) -> Result<(), DbError> {
-        let sql = format!("BEGIN; SET LOCAL statement_timeout = {}; {statements} COMMIT;", self.timeout.as_millis());
+        let sql = format!(
+            "BEGIN; SET LOCAL statement_timeout = {}; {statements} COMMIT;",
+            self.timeout.as_millis()
+        );
         let result = self.within(self.client.batch_execute(&sql)).await.map_err(|e| e.scrubbed(&[hash]));
         if result.is_err() {
             let _ = self.client.batch_execute("ROLLBACK").await;
@@ -168,7 +180,9 @@ impl Session for PgSession {
     }
 
     async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        let rows = self.within(self.client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user])).await?;
+        let rows = self
+            .within(self.client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user]))
+            .await?;
         Ok(!rows.is_empty())
     }
 
@@ -176,19 +190,34 @@ impl Session for PgSession {
     /// the same): what the user owns, what was granted to it directly, and its role
     /// memberships, including those given after the clone was made. Checked and repaired on
     /// every rotation, in one transaction.
-    async fn sync_clone(&mut self, clone: &str, base: &str, clone_password: &SecretString) -> Result<CloneSync, DbError> {
+    async fn sync_clone(
+        &mut self,
+        clone: &str,
+        base: &str,
+        clone_password: &SecretString,
+    ) -> Result<CloneSync, DbError> {
         let (clone_ident, base_ident) = (quote_ident(clone)?, quote_ident(base)?);
         if !self.user_exists(base).await? {
-            return Err(DbError::Other { detail: format!("role {base:?} does not exist, so no clone can be made of it") });
+            return Err(DbError::Other {
+                detail: format!("role {base:?} does not exist, so no clone can be made of it"),
+            });
         }
-        let rows = self.within(self.client.query("SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = $1", &[&clone])).await?;
+        let rows = self
+            .within(
+                self.client.query("SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = $1", &[&clone]),
+            )
+            .await?;
         let mut sync = CloneSync::default();
         let mut sql = String::new();
         let mut hash = String::new();
         match rows.first().map(|row| row.get::<_, bool>(0)) {
             None => {
                 hash = self.password_hash().await?.hash(clone, clone_password);
-                let _ = write!(sql, " CREATE ROLE {clone_ident} WITH LOGIN INHERIT PASSWORD {};", quote_literal(&hash));
+                let _ = write!(
+                    sql,
+                    " CREATE ROLE {clone_ident} WITH LOGIN INHERIT PASSWORD {};",
+                    quote_literal(&hash)
+                );
                 sync.created = true;
             }
             Some(false) => {
@@ -230,7 +259,9 @@ impl Session for PgSession {
 /// When the name holds a NUL character, which no identifier may.
 pub fn quote_ident(name: &str) -> Result<String, DbError> {
     if name.contains('\0') || name.is_empty() {
-        return Err(DbError::Other { detail: "an identifier cannot be empty or hold a NUL character".into() });
+        return Err(DbError::Other {
+            detail: "an identifier cannot be empty or hold a NUL character".into(),
+        });
     }
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
@@ -265,7 +296,11 @@ fn classify(e: &tokio_postgres::Error, login: &Login) -> DbError {
         return classify_code(code, detail);
     }
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("ssl") || lower.contains("handshake") {
+    if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("ssl")
+        || lower.contains("handshake")
+    {
         DbError::Tls { host: login.host.clone(), port: login.port, detail }
     } else if lower.contains("timeout") || lower.contains("timed out") {
         DbError::Unreachable { host: login.host.clone(), port: login.port, detail }
@@ -328,6 +363,9 @@ mod tests {
         assert_eq!(PasswordHash::of("md5", 150_018), PasswordHash::Md5);
         assert_eq!(PasswordHash::of("on", 90_624), PasswordHash::Md5, "9.6 knows no SCRAM");
         // SELECT 'md5' || md5('secret' || 'app')
-        assert_eq!(PasswordHash::Md5.hash("app", &SecretString::new("secret")), "md56a422f785c9e20873908ce25d1736ae2");
+        assert_eq!(
+            PasswordHash::Md5.hash("app", &SecretString::new("secret")),
+            "md56a422f785c9e20873908ce25d1736ae2"
+        );
     }
 }

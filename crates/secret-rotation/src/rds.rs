@@ -30,13 +30,26 @@ impl Rds {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
-        out.db_instances.unwrap_or_default().into_iter().next().ok_or_else(|| not_found(&format!("DB instance {id}")))
+        out.db_instances
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found(&format!("DB instance {id}")))
     }
 
     async fn cluster(&self, id: &str) -> Result<DbCluster, AwsError> {
-        let out =
-            self.client.describe_db_clusters().db_cluster_identifier(id).send().await.map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
-        out.db_clusters.unwrap_or_default().into_iter().next().ok_or_else(|| not_found(&format!("DB cluster {id}")))
+        let out = self
+            .client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Rds, &e))?;
+        out.db_clusters
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found(&format!("DB cluster {id}")))
     }
 
     /// The instances matching one filter, in one call (up to 100, which covers a cluster's 16
@@ -65,7 +78,9 @@ impl Rds {
             all.extend(names.chain(custom).map(|host| RdsEndpoint { host, port }));
         }
         if let Some(id) = &cluster.db_cluster_identifier {
-            all.extend(self.instances_where("db-cluster-id", vec![id.clone()]).await?.iter().filter_map(endpoint_of));
+            all.extend(
+                self.instances_where("db-cluster-id", vec![id.clone()]).await?.iter().filter_map(endpoint_of),
+            );
         }
         Ok(all)
     }
@@ -73,11 +88,19 @@ impl Rds {
 
 fn endpoint_of(instance: &DbInstance) -> Option<RdsEndpoint> {
     let endpoint = instance.endpoint.as_ref()?;
-    Some(RdsEndpoint { host: endpoint.address.clone()?, port: endpoint.port.and_then(|p| u16::try_from(p).ok())? })
+    Some(RdsEndpoint {
+        host: endpoint.address.clone()?,
+        port: endpoint.port.and_then(|p| u16::try_from(p).ok())?,
+    })
 }
 
 fn not_ready(what: &str) -> AwsError {
-    AwsError::new(Service::Rds, AwsErrorKind::Rejected, None, format!("{what} has no endpoint yet (is it still being created?)"))
+    AwsError::new(
+        Service::Rds,
+        AwsErrorKind::Rejected,
+        None,
+        format!("{what} has no endpoint yet (is it still being created?)"),
+    )
 }
 
 /// An answer without the database asked for.
@@ -96,8 +119,14 @@ impl RdsApi for Rds {
             RdsTarget::Cluster(id) => {
                 let cluster = self.cluster(id).await?;
                 let host = cluster.endpoint.clone().ok_or_else(|| not_ready(&target.describe()))?;
-                let port = cluster.port.and_then(|p| u16::try_from(p).ok()).ok_or_else(|| not_ready(&target.describe()))?;
-                Ok(RdsDatabase { engine: cluster.engine.unwrap_or_default(), endpoint: RdsEndpoint { host, port } })
+                let port = cluster
+                    .port
+                    .and_then(|p| u16::try_from(p).ok())
+                    .ok_or_else(|| not_ready(&target.describe()))?;
+                Ok(RdsDatabase {
+                    engine: cluster.engine.unwrap_or_default(),
+                    endpoint: RdsEndpoint { host, port },
+                })
             }
         }
     }
@@ -109,7 +138,9 @@ impl RdsApi for Rds {
                 let instance = self.instance(id).await?;
                 let mut all: Vec<RdsEndpoint> = endpoint_of(&instance).into_iter().collect();
                 let replicas = instance.read_replica_db_instance_identifiers.clone().unwrap_or_default();
-                all.extend(self.instances_where("db-instance-id", replicas).await?.iter().filter_map(endpoint_of));
+                all.extend(
+                    self.instances_where("db-instance-id", replicas).await?.iter().filter_map(endpoint_of),
+                );
                 if let Some(cluster) = &instance.db_cluster_identifier {
                     all.extend(self.cluster_endpoints(&self.cluster(cluster).await?).await?);
                 }

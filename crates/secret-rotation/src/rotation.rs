@@ -13,7 +13,8 @@ use crate::error::RotationError;
 use crate::locate::{self, Locator};
 use crate::password::PasswordPolicy;
 use crate::ports::{
-    CURRENT, Credentials, Database, DbError, Login, NoRds, PENDING, PREVIOUS, RdsApi, RdsTarget, SecretMeta, SecretStore, Session, Stage,
+    CURRENT, Credentials, Database, DbError, Login, NoRds, PENDING, PREVIOUS, RdsApi, RdsTarget, SecretMeta,
+    SecretStore, Session, Stage,
 };
 use crate::secret::{self, DbSecret, Located, SecretError, Strategy, Tls};
 use crate::settings::Settings;
@@ -137,7 +138,13 @@ impl<S, D, R> Rotator<S, D, R> {
 
     /// Looks up RDS-managed secrets' databases (engine, host, port) through `rds`.
     pub fn with_rds<R2>(self, rds: R2) -> Rotator<S, D, R2> {
-        Rotator { store: self.store, db: self.db, locator: Locator::new(rds), policy: self.policy, settings: self.settings }
+        Rotator {
+            store: self.store,
+            db: self.db,
+            locator: Locator::new(rds),
+            policy: self.policy,
+            settings: self.settings,
+        }
     }
 }
 
@@ -170,7 +177,16 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let (engine, strategy) = (facts.engine.unwrap_or(""), facts.strategy.unwrap_or(""));
         match &result {
             Ok(outcome) => {
-                tracing::info!(step, secret_arn, token, engine, strategy, outcome = outcome.as_str(), elapsed_ms, "rotation step finished");
+                tracing::info!(
+                    step,
+                    secret_arn,
+                    token,
+                    engine,
+                    strategy,
+                    outcome = outcome.as_str(),
+                    elapsed_ms,
+                    "rotation step finished"
+                );
             }
             Err(err) => {
                 let error_type = err.error_type();
@@ -184,7 +200,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let id = event.secret_id.as_str();
         let token = event.client_request_token.as_str();
         if id.is_empty() || token.is_empty() {
-            return Err(RotationError::InvalidEvent("SecretId and ClientRequestToken must not be empty".into()));
+            return Err(RotationError::InvalidEvent(
+                "SecretId and ClientRequestToken must not be empty".into(),
+            ));
         }
         // An allow-list is checked on the event's id first, so that a secret outside it is refused
         // without a call when the list names it as the event does, and on its ARN after
@@ -193,13 +211,18 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let meta = self.store.describe(id).await?;
         facts.secret_arn = Some(meta.arn.clone());
         if !listed && self.settings.allowed_secrets.as_ref().is_some_and(|list| !list.admits(&meta.arn)) {
-            return Err(RotationError::NotAllowed { action: "rotate", secret: meta.arn, variable: "ALLOWED_SECRETS" });
+            return Err(RotationError::NotAllowed {
+                action: "rotate",
+                secret: meta.arn,
+                variable: "ALLOWED_SECRETS",
+            });
         }
         if !meta.rotation_enabled {
             return Err(RotationError::NotEnabled { secret: meta.arn });
         }
-        let stages =
-            meta.stages_of(token).ok_or_else(|| RotationError::UnknownVersion { secret: meta.arn.clone(), token: token.into() })?;
+        let stages = meta
+            .stages_of(token)
+            .ok_or_else(|| RotationError::UnknownVersion { secret: meta.arn.clone(), token: token.into() })?;
         if stages.iter().any(|s| s == Stage::Current.label()) {
             tracing::info!(secret_arn = %meta.arn, token, "version is already AWSCURRENT: nothing to do");
             return Ok(Outcome::AlreadyCurrent);
@@ -216,17 +239,26 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             Step::Set => Box::pin(self.set(&meta, token, facts)).await,
             Step::Test => Box::pin(self.test(&meta, token, facts)).await,
             Step::Finish => {
-                let current =
-                    meta.version_with(Stage::Current).ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })?;
+                let current = meta
+                    .version_with(Stage::Current)
+                    .ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })?;
                 self.store.promote(arn, token, current).await?;
-                tracing::info!(secret_arn = arn, token, previous = current, "AWSCURRENT moved to the new version");
+                tracing::info!(
+                    secret_arn = arn,
+                    token,
+                    previous = current,
+                    "AWSCURRENT moved to the new version"
+                );
                 Ok(Outcome::Done)
             }
         }
     }
 
     async fn current_value(&self, arn: &str) -> Result<SecretString, RotationError> {
-        self.store.get(arn, Stage::Current, None).await?.ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })
+        self.store
+            .get(arn, Stage::Current, None)
+            .await?
+            .ok_or(RotationError::MissingValue { secret: arn.into(), stage: Stage::Current })
     }
 
     async fn pending_value(&self, arn: &str, token: &str) -> Result<SecretString, RotationError> {
@@ -250,12 +282,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             facts.learn_generic();
             return Ok(Kind::Generic);
         }
-        let parsed = DbSecret::parse_located(value, located.as_ref()).map_err(|source| RotationError::InvalidSecret {
-            which,
-            source: match source {
-                SecretError::Missing(field @ ("engine" | "host")) => SecretError::NotLocated(field),
-                other => other,
-            },
+        let parsed = DbSecret::parse_located(value, located.as_ref()).map_err(|source| {
+            RotationError::InvalidSecret {
+                which,
+                source: match source {
+                    SecretError::Missing(field @ ("engine" | "host")) => SecretError::NotLocated(field),
+                    other => other,
+                },
+            }
         })?;
         facts.learn(&parsed);
         Ok(Kind::Database(parsed))
@@ -271,7 +305,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
         let current = match self.classify(meta, &value, CURRENT, facts).await? {
-            Kind::Generic if self.settings.rotate_keys.is_empty() => return Err(RotationError::NoRotateKeys { secret: arn.into() }),
+            Kind::Generic if self.settings.rotate_keys.is_empty() => {
+                return Err(RotationError::NoRotateKeys { secret: arn.into() });
+            }
             Kind::Generic => None,
             Kind::Database(parsed) => Some(parsed),
         };
@@ -292,7 +328,9 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             );
             return Ok(Outcome::Done);
         };
-        let username = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
+        let username = current
+            .pending_username()
+            .map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
         let value = current.with_credentials(&username, &self.policy.generate());
         self.store.put_pending(arn, token, &value, rotation_token).await?;
         tracing::info!(
@@ -317,9 +355,15 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let like_current = Located { engine: current.engine, host: current.host.clone(), port: current.port };
         let pending = DbSecret::parse_located(&pending, Some(&like_current))
             .map_err(|source| RotationError::InvalidSecret { which: PENDING, source })?;
-        let expected_user = current.pending_username().map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
+        let expected_user = current
+            .pending_username()
+            .map_err(|source| RotationError::InvalidSecret { which: CURRENT, source })?;
         if pending.username != expected_user {
-            return Err(stuck(arn, token, &format!("its username is {:?}, expected {expected_user:?}", pending.username)));
+            return Err(stuck(
+                arn,
+                token,
+                &format!("its username is {:?}, expected {expected_user:?}", pending.username),
+            ));
         }
         if pending.host != current.host || pending.port != current.port || pending.engine != current.engine {
             return Err(stuck(arn, token, "its engine, host or port differs from AWSCURRENT's"));
@@ -327,27 +371,41 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // The strategy, and the master secret, come from AWSCURRENT: a pending version that
         // names another master was not made by this rotation's createSecret.
         if pending.strategy != current.strategy {
-            return Err(stuck(arn, token, "its strategy or master secret (masterarn) differs from AWSCURRENT's"));
+            return Err(stuck(
+                arn,
+                token,
+                "its strategy or master secret (masterarn) differs from AWSCURRENT's",
+            ));
         }
         if current.tls == Tls::Disabled || pending.tls == Tls::Disabled {
             tracing::warn!(secret_arn = arn, host = %pending.host, "the secret says \"ssl\": false: connecting without TLS");
         }
         match &current.strategy {
             Strategy::SingleUser => self.set_single_user(arn, &current, &pending).await,
-            Strategy::AlternatingUsers { master_arn } => self.set_alternating(arn, master_arn, &current, &pending).await,
+            Strategy::AlternatingUsers { master_arn } => {
+                self.set_alternating(arn, master_arn, &current, &pending).await
+            }
         }
     }
 
     /// Logs in with AWSCURRENT (the usual case, one connection) and changes the password; if
     /// AWSCURRENT is refused, the password may already be the pending one (a retry after the
     /// change), else AWSPREVIOUS may still log in (someone restored it).
-    async fn set_single_user(&self, arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<Outcome, RotationError> {
+    async fn set_single_user(
+        &self,
+        arn: &str,
+        current: &DbSecret,
+        pending: &DbSecret,
+    ) -> Result<Outcome, RotationError> {
         match self.db.connect(&login(current, &current.dbname)).await {
             Ok(mut session) => {
                 // TEST_QUERY first, as the same user: one that cannot pass fails the rotation
                 // before the password changes, while AWSCURRENT still logs in.
                 self.test_query(&mut session, current).await?;
-                session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(CURRENT, e))?;
+                session
+                    .set_own_password(&pending.password)
+                    .await
+                    .map_err(|e| RotationError::db(CURRENT, e))?;
                 tracing::info!(secret_arn = arn, username = %pending.username, "password changed by the user itself");
                 return Ok(Outcome::Done);
             }
@@ -365,14 +423,18 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // AWSPREVIOUS only for the same user on the same database, and with AWSCURRENT's TLS
         // settings: an old version must not steer the login elsewhere, or off TLS.
         let previous = match self.store.get(arn, Stage::Previous, None).await? {
-            Some(value) => {
-                DbSecret::parse_located(&value, Some(&Located { engine: current.engine, host: current.host.clone(), port: current.port }))
-                    .ok()
-                    .filter(|p| {
-                        p.username == current.username && p.host == current.host && p.port == current.port && p.engine == current.engine
-                    })
-                    .map(|p| current.with_password(p.password))
-            }
+            Some(value) => DbSecret::parse_located(
+                &value,
+                Some(&Located { engine: current.engine, host: current.host.clone(), port: current.port }),
+            )
+            .ok()
+            .filter(|p| {
+                p.username == current.username
+                    && p.host == current.host
+                    && p.port == current.port
+                    && p.engine == current.engine
+            })
+            .map(|p| current.with_password(p.password)),
             None => None,
         };
         let Some(previous) = previous else {
@@ -380,17 +442,22 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 CURRENT,
                 DbError::LoginFailed {
                     user: current.username.clone(),
-                    detail: "neither AWSCURRENT nor AWSPENDING logs in, and there is no usable AWSPREVIOUS".into(),
+                    detail: "neither AWSCURRENT nor AWSPENDING logs in, and there is no usable AWSPREVIOUS"
+                        .into(),
                 },
             ));
         };
-        let mut session = self.db.connect(&login(&previous, &previous.dbname)).await.map_err(|e| match e {
-            DbError::LoginFailed { user, .. } => RotationError::db(
-                CURRENT,
-                DbError::LoginFailed { user, detail: "none of AWSCURRENT, AWSPENDING and AWSPREVIOUS logs in".into() },
-            ),
-            other => RotationError::db(PREVIOUS, other),
-        })?;
+        let mut session =
+            self.db.connect(&login(&previous, &previous.dbname)).await.map_err(|e| match e {
+                DbError::LoginFailed { user, .. } => RotationError::db(
+                    CURRENT,
+                    DbError::LoginFailed {
+                        user,
+                        detail: "none of AWSCURRENT, AWSPENDING and AWSPREVIOUS logs in".into(),
+                    },
+                ),
+                other => RotationError::db(PREVIOUS, other),
+            })?;
         session.set_own_password(&pending.password).await.map_err(|e| RotationError::db(PREVIOUS, e))?;
         tracing::info!(secret_arn = arn, username = %pending.username, "password changed after logging in with AWSPREVIOUS");
         Ok(Outcome::Done)
@@ -399,7 +466,13 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     /// Alternating users: proves that the secret's own credentials log in, then logs in with the
     /// master secret (AWSCURRENT's `masterarn`), brings the clone in line with the user (creating
     /// it on the first rotation) and sets the pending user's password.
-    async fn set_alternating(&self, arn: &str, master_arn: &str, current: &DbSecret, pending: &DbSecret) -> Result<Outcome, RotationError> {
+    async fn set_alternating(
+        &self,
+        arn: &str,
+        master_arn: &str,
+        current: &DbSecret,
+        pending: &DbSecret,
+    ) -> Result<Outcome, RotationError> {
         if let Some(list) = &self.settings.allowed_masters
             && !list.admits(master_arn)
         {
@@ -412,7 +485,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         let (master, target) = self.master(master_arn).await?;
         for user in [&current.username, &pending.username] {
             if *user == master.username || *user == format!("{}{}", master.username, secret::CLONE_SUFFIX) {
-                return Err(RotationError::MasterUser { user: user.clone(), master: master.username.clone() });
+                return Err(RotationError::MasterUser {
+                    user: user.clone(),
+                    master: master.username.clone(),
+                });
             }
         }
         if !locate::same_host(&master, pending) {
@@ -429,8 +505,15 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // The clone's password: the pending one when the clone is the pending user, else the
         // current one (the clone is AWSCURRENT and is being brought in line, not changed).
         let clone_password = if pending.username == clone { &pending.password } else { &current.password };
-        let mut session = self.db.connect(&login(&master, &pending.dbname)).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
-        let sync = session.sync_clone(&clone, &base, clone_password).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
+        let mut session = self
+            .db
+            .connect(&login(&master, &pending.dbname))
+            .await
+            .map_err(|e| RotationError::db(Credentials::Master, e))?;
+        let sync = session
+            .sync_clone(&clone, &base, clone_password)
+            .await
+            .map_err(|e| RotationError::db(Credentials::Master, e))?;
         if sync.created {
             tracing::info!(username = %clone, like = %base, changes = sync.changes, "clone created by the master user, with what the user can do");
         } else {
@@ -438,7 +521,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         }
         // Also right after creating it: on MySQL and MariaDB, host patterns that already existed
         // still hold an older password.
-        session.set_password(&pending.username, &pending.password).await.map_err(|e| RotationError::db(Credentials::Master, e))?;
+        session
+            .set_password(&pending.username, &pending.password)
+            .await
+            .map_err(|e| RotationError::db(Credentials::Master, e))?;
         tracing::info!(username = %pending.username, "password changed by the master user");
         Ok(Outcome::Done)
     }
@@ -484,7 +570,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 let meta = self.store.describe(master_arn).await?;
                 let located = self.locator.locate(&meta).await?;
                 if located.is_none() {
-                    return Err(RotationError::InvalidSecret { which: Credentials::Master, source: SecretError::NotLocated(field) });
+                    return Err(RotationError::InvalidSecret {
+                        which: Credentials::Master,
+                        source: SecretError::NotLocated(field),
+                    });
                 }
                 let target = meta.rds_target().map_err(RotationError::RdsTag)?;
                 let master = DbSecret::parse_located(&value, located.as_ref())
@@ -495,7 +584,12 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         }
     }
 
-    async fn test(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+    async fn test(
+        &self,
+        meta: &SecretMeta,
+        token: &str,
+        facts: &mut Facts,
+    ) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.pending_value(arn, token).await?;
         let Kind::Database(pending) = self.classify(meta, &value, PENDING, facts).await? else {
@@ -508,9 +602,21 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // say) tests the configuration: testSecret on an AWSPENDING copy of AWSCURRENT's value.
         // That version was never set, so its failure to log in says nothing of this rotation;
         // a real pending version always holds a new password, so this never excuses one.
-        if self.store.get(arn, Stage::Current, None).await?.is_some_and(|current| current.expose() == value.expose()) {
+        if self
+            .store
+            .get(arn, Stage::Current, None)
+            .await?
+            .is_some_and(|current| current.expose() == value.expose())
+        {
             let error_type = err.error_type();
-            tracing::warn!(secret_arn = arn, token, error_type, error = %err, "rotation configuration test: AWSPENDING is a copy of AWSCURRENT, which does not log in; the first rotation will fail until it does");
+            tracing::warn!(
+                secret_arn = arn,
+                token,
+                error_type,
+                error = %err,
+                "rotation configuration test: AWSPENDING is a copy of AWSCURRENT, which does not log in; \
+                 the first rotation will fail until it does"
+            );
             return Ok(Outcome::ConfigurationTest);
         }
         Err(err)
@@ -518,11 +624,23 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
 
     /// Logs in with the pending credentials, checks who the server says they are, and runs
     /// `TEST_QUERY` if there is one.
-    async fn log_in_and_query(&self, arn: &str, token: &str, pending: &DbSecret) -> Result<(), RotationError> {
-        let mut session = self.db.connect(&login(pending, &pending.dbname)).await.map_err(|e| RotationError::db(PENDING, e))?;
+    async fn log_in_and_query(
+        &self,
+        arn: &str,
+        token: &str,
+        pending: &DbSecret,
+    ) -> Result<(), RotationError> {
+        let mut session = self
+            .db
+            .connect(&login(pending, &pending.dbname))
+            .await
+            .map_err(|e| RotationError::db(PENDING, e))?;
         let who = session.whoami().await.map_err(|e| RotationError::db(PENDING, e))?;
         if who != pending.username {
-            return Err(RotationError::TestFailed(format!("logged in as {who:?}, expected {:?}", pending.username)));
+            return Err(RotationError::TestFailed(format!(
+                "logged in as {who:?}, expected {:?}",
+                pending.username
+            )));
         }
         self.test_query(&mut session, pending).await?;
         tracing::info!(secret_arn = arn, token, username = %who, "the pending credentials log in and query");
@@ -533,7 +651,11 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     async fn test_query(&self, session: &mut D::Session, secret: &DbSecret) -> Result<(), RotationError> {
         let Some(query) = &self.settings.test_query else { return Ok(()) };
         session.read_only_query(query).await.map_err(|e| {
-            RotationError::TestFailed(format!("TEST_QUERY failed as {:?}: {}", secret.username, e.scrubbed(&[secret.password.expose()])))
+            RotationError::TestFailed(format!(
+                "TEST_QUERY failed as {:?}: {}",
+                secret.username,
+                e.scrubbed(&[secret.password.expose()])
+            ))
         })?;
         tracing::info!(username = %secret.username, "TEST_QUERY ran");
         Ok(())
@@ -608,7 +730,12 @@ mod tests {
     }
 
     fn event(step: &str, token: &str) -> RotationEvent {
-        RotationEvent { step: step.into(), secret_id: ARN.into(), client_request_token: token.into(), rotation_token: None }
+        RotationEvent {
+            step: step.into(),
+            secret_id: ARN.into(),
+            client_request_token: token.into(),
+            rotation_token: None,
+        }
     }
 
     const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
@@ -663,7 +790,8 @@ mod tests {
         assert_eq!(c["note"], serde_json::json!({"kept": true}));
         assert!(logs_in_with_current(&store, &db));
         assert!(!db.logs_in("app", "old-Password-1"), "the previous password stops working");
-        let previous: serde_json::Value = serde_json::from_str(&store.value(ARN, AWSPREVIOUS).unwrap()).unwrap();
+        let previous: serde_json::Value =
+            serde_json::from_str(&store.value(ARN, AWSPREVIOUS).unwrap()).unwrap();
         assert_eq!(previous["password"], "old-Password-1");
         assert_eq!(*db.connections.lock().unwrap(), 2, "one connection for setSecret, one for testSecret");
     }
@@ -681,7 +809,11 @@ mod tests {
                     "finishSecret" => assert_eq!((first, second), (Outcome::Done, Outcome::AlreadyCurrent)),
                     _ => assert_eq!(first, Outcome::Done),
                 }
-                assert!(second == Outcome::Done || second == Outcome::AlreadyDone || second == Outcome::AlreadyCurrent);
+                assert!(
+                    second == Outcome::Done
+                        || second == Outcome::AlreadyDone
+                        || second == Outcome::AlreadyCurrent
+                );
             }
             assert!(logs_in_with_current(&store, &db));
         }
@@ -702,7 +834,10 @@ mod tests {
         assert_eq!(current(&store)["username"], "app");
         assert!(logs_in_with_current(&store, &db));
         assert!(!db.logs_in("app", "old-Password-1"));
-        let clone_password = serde_json::from_str::<serde_json::Value>(&store.value(ARN, AWSPREVIOUS).unwrap()).unwrap()["password"]
+        let clone_password = serde_json::from_str::<serde_json::Value>(
+            &store.value(ARN, AWSPREVIOUS).unwrap(),
+        )
+        .unwrap()["password"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -718,13 +853,23 @@ mod tests {
         // Someone tidied up: the clone lost its membership in the user.
         db.users.lock().unwrap().get_mut("app_clone").unwrap().roles.clear();
         rotate(&rotator, &store, "t2", 0).await;
-        assert!(db.can_do_what("app_clone", "app"), "repaired and in line, though the clone is now AWSPREVIOUS");
-        assert!(FakeDb::effective_roles(&db.users.lock().unwrap(), "app_clone").contains(&"auditors".to_owned()));
+        assert!(
+            db.can_do_what("app_clone", "app"),
+            "repaired and in line, though the clone is now AWSPREVIOUS"
+        );
+        assert!(
+            FakeDb::effective_roles(&db.users.lock().unwrap(), "app_clone").contains(&"auditors".to_owned())
+        );
     }
 
     /// Runs createSecret, then setSecret, which must fail with `error_type`, the master never
     /// logging in and no user created or changed.
-    async fn set_is_refused(store: &FakeStore, db: &FakeDb, rotator: &Rotator<&FakeStore, &FakeDb>, error_type: &str) -> String {
+    async fn set_is_refused(
+        store: &FakeStore,
+        db: &FakeDb,
+        rotator: &Rotator<&FakeStore, &FakeDb>,
+        error_type: &str,
+    ) -> String {
         store.start_rotation(ARN, "t1");
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
         let users = db.users.lock().unwrap().clone();
@@ -778,13 +923,15 @@ mod tests {
         store.add(evil, &secret("master", "master-Password-1", false));
         let rotator = Rotator::new(&store, &db, policy());
         store.start_rotation(ARN, "t1");
-        let mut pending: serde_json::Value = serde_json::from_str(&secret("app_clone", "new-Password-1", true)).unwrap();
+        let mut pending: serde_json::Value =
+            serde_json::from_str(&secret("app_clone", "new-Password-1", true)).unwrap();
         pending["masterarn"] = evil.into();
         (&store).put_pending(ARN, "t1", &SecretString::new(pending.to_string()), None).await.unwrap();
         let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.PendingMismatch");
         assert!(
-            err.to_string().contains("update-secret-version-stage") && err.to_string().contains("--remove-from-version-id t1"),
+            err.to_string().contains("update-secret-version-stage")
+                && err.to_string().contains("--remove-from-version-id t1"),
             "{err}"
         );
         assert!(!db.users.lock().unwrap().contains_key("app_clone"));
@@ -795,16 +942,20 @@ mod tests {
     async fn allow_lists_refuse_other_secrets_before_any_value_is_read() {
         use crate::settings::AllowList;
         let (store, db) = alternating();
-        let rotator = Rotator::new(&store, &db, policy())
-            .with_settings(Settings { allowed_secrets: Some(AllowList::new(&["other"])), ..Settings::default() });
+        let rotator = Rotator::new(&store, &db, policy()).with_settings(Settings {
+            allowed_secrets: Some(AllowList::new(&["other"])),
+            ..Settings::default()
+        });
         store.start_rotation(ARN, "t1");
         let err = rotator.handle(&event("createSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.NotAllowed");
         assert!(err.to_string().contains("ALLOWED_SECRETS"), "{err}");
         assert!(store.reads.lock().unwrap().is_empty(), "no value read");
 
-        let by_name = Rotator::new(&store, &db, policy())
-            .with_settings(Settings { allowed_secrets: Some(AllowList::new(&["app"])), ..Settings::default() });
+        let by_name = Rotator::new(&store, &db, policy()).with_settings(Settings {
+            allowed_secrets: Some(AllowList::new(&["app"])),
+            ..Settings::default()
+        });
         by_name.handle(&event("createSecret", "t1")).await.unwrap();
 
         let masters = Rotator::new(&store, &db, policy())
@@ -815,8 +966,10 @@ mod tests {
         assert!(err.to_string().contains("ALLOWED_MASTER_SECRETS"), "{err}");
         assert!(store.reads.lock().unwrap().iter().all(|id| id != MASTER), "the master's value was not read");
         assert!(!db.users.lock().unwrap().contains_key("app_clone"));
-        let allowed = Rotator::new(&store, &db, policy())
-            .with_settings(Settings { allowed_masters: Some(AllowList::new(&["master"])), ..Settings::default() });
+        let allowed = Rotator::new(&store, &db, policy()).with_settings(Settings {
+            allowed_masters: Some(AllowList::new(&["master"])),
+            ..Settings::default()
+        });
         allowed.handle(&event("setSecret", "t1")).await.unwrap();
     }
 
@@ -825,26 +978,37 @@ mod tests {
         for (field, value) in [("host", "elsewhere.internal"), ("port", "6543"), ("username", "other")] {
             let (store, db) = single_user();
             db.add_user("other", "old-Password-0", &[], false);
-            let mut previous: serde_json::Value = serde_json::from_str(&secret("app", "old-Password-0", false)).unwrap();
+            let mut previous: serde_json::Value =
+                serde_json::from_str(&secret("app", "old-Password-0", false)).unwrap();
             previous[field] = value.into();
             // AWSCURRENT no longer logs in; AWSPREVIOUS holds what does, but points elsewhere.
             db.users.lock().unwrap().get_mut("app").unwrap().password = "old-Password-0".into();
             {
                 let mut secrets = store.secrets.lock().unwrap();
                 let versions = &mut secrets.get_mut(ARN).unwrap().versions;
-                versions
-                    .insert("v-1".into(), crate::fakes::Version { value: Some(previous.to_string()), stages: vec![AWSPREVIOUS.into()] });
+                versions.insert(
+                    "v-1".into(),
+                    crate::fakes::Version {
+                        value: Some(previous.to_string()),
+                        stages: vec![AWSPREVIOUS.into()],
+                    },
+                );
             }
             let rotator = Rotator::new(&store, &db, policy());
             store.start_rotation(ARN, "t1");
             rotator.handle(&event("createSecret", "t1")).await.unwrap();
             let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
             assert_eq!(err.error_type(), "Rotation.DatabaseLogin", "{field}");
-            assert!(db.hosts.lock().unwrap().iter().all(|h| h == "db.internal:5432"), "{field}: {:?}", db.hosts.lock().unwrap());
+            assert!(
+                db.hosts.lock().unwrap().iter().all(|h| h == "db.internal:5432"),
+                "{field}: {:?}",
+                db.hosts.lock().unwrap()
+            );
             if field == "host" {
                 // The same AWSPREVIOUS on the right host repairs it.
                 previous[field] = "db.internal".into();
-                store.secrets.lock().unwrap().get_mut(ARN).unwrap().versions.get_mut("v-1").unwrap().value = Some(previous.to_string());
+                store.secrets.lock().unwrap().get_mut(ARN).unwrap().versions.get_mut("v-1").unwrap().value =
+                    Some(previous.to_string());
                 rotator.handle(&event("setSecret", "t1")).await.unwrap();
             }
         }
@@ -855,7 +1019,8 @@ mod tests {
         let (store, db) = alternating();
         db.readable.lock().unwrap().insert("SELECT 1 FROM orders".into(), vec!["writers".into()]);
         let with_query = |query: &str| {
-            Rotator::new(&store, &db, policy()).with_settings(Settings { test_query: Some(query.into()), ..Settings::default() })
+            Rotator::new(&store, &db, policy())
+                .with_settings(Settings { test_query: Some(query.into()), ..Settings::default() })
         };
         rotate(&with_query("SELECT 1 FROM orders"), &store, "t1", 0).await;
         assert_eq!(current(&store)["username"], "app_clone");
@@ -879,9 +1044,17 @@ mod tests {
             store.start_rotation(ARN, "t0");
             let copy = store.value(ARN, AWSCURRENT).unwrap();
             (&store).put_pending(ARN, "t0", &SecretString::new(copy), None).await.unwrap();
-            assert_eq!(rotator.handle(&event("testSecret", "t0")).await.unwrap(), Outcome::Done, "{strategy}: it logs in");
+            assert_eq!(
+                rotator.handle(&event("testSecret", "t0")).await.unwrap(),
+                Outcome::Done,
+                "{strategy}: it logs in"
+            );
             *db.down.lock().unwrap() = true;
-            assert_eq!(rotator.handle(&event("testSecret", "t0")).await.unwrap(), Outcome::ConfigurationTest, "{strategy}");
+            assert_eq!(
+                rotator.handle(&event("testSecret", "t0")).await.unwrap(),
+                Outcome::ConfigurationTest,
+                "{strategy}"
+            );
             *db.down.lock().unwrap() = false;
 
             // A real rotation whose new password does not log in fails, as it must.
@@ -894,7 +1067,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_fault_before_or_inside_any_operation_is_repaired_by_a_retry() {
-        let ops = ["describe", "get", "put_pending", "promote", "connect", "set_password", "sync_clone", "whoami"];
+        let ops =
+            ["describe", "get", "put_pending", "promote", "connect", "set_password", "sync_clone", "whoami"];
         for strategy in ["single", "alternating"] {
             for op in ops {
                 for when in [When::Before, When::After] {
@@ -934,10 +1108,26 @@ mod tests {
         let err = rotator.handle(&event("rotateEverything", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.UnknownStep");
         store.secrets.lock().unwrap().get_mut(ARN).unwrap().versions.get_mut("t1").unwrap().stages.clear();
-        store.secrets.lock().unwrap().get_mut(ARN).unwrap().versions.get_mut("t1").unwrap().stages.push("CUSTOM".into());
-        assert_eq!(rotator.handle(&event("createSecret", "t1")).await.unwrap_err().error_type(), "Rotation.NotPending");
+        store
+            .secrets
+            .lock()
+            .unwrap()
+            .get_mut(ARN)
+            .unwrap()
+            .versions
+            .get_mut("t1")
+            .unwrap()
+            .stages
+            .push("CUSTOM".into());
+        assert_eq!(
+            rotator.handle(&event("createSecret", "t1")).await.unwrap_err().error_type(),
+            "Rotation.NotPending"
+        );
         store.secrets.lock().unwrap().get_mut(ARN).unwrap().rotation_enabled = false;
-        assert_eq!(rotator.handle(&event("createSecret", "t1")).await.unwrap_err().error_type(), "Rotation.NotEnabled");
+        assert_eq!(
+            rotator.handle(&event("createSecret", "t1")).await.unwrap_err().error_type(),
+            "Rotation.NotEnabled"
+        );
     }
 
     #[tokio::test]
@@ -965,7 +1155,10 @@ mod tests {
         let rotator = Rotator::new(&store, &db, policy());
         store.start_rotation(ARN, "t1");
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
-        assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), "Rotation.DatabaseUnreachable");
+        assert_eq!(
+            rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(),
+            "Rotation.DatabaseUnreachable"
+        );
         *db.down.lock().unwrap() = false;
         rotator.handle(&event("setSecret", "t1")).await.unwrap();
 
@@ -974,7 +1167,10 @@ mod tests {
         let rotator = Rotator::new(&store, &db, policy());
         store.start_rotation(ARN, "t1");
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
-        assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), "Rotation.PermissionDenied");
+        assert_eq!(
+            rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(),
+            "Rotation.PermissionDenied"
+        );
     }
 
     #[tokio::test]
@@ -996,7 +1192,10 @@ mod tests {
         let c = current(&store);
         assert_eq!(c["api_key"].as_str().unwrap().len(), 32);
         assert_ne!(c["api_key"], "old-key-1");
-        assert_eq!((c["endpoint"].as_str(), c["retries"].as_i64()), (Some("https://api.example.com"), Some(3)));
+        assert_eq!(
+            (c["endpoint"].as_str(), c["retries"].as_i64()),
+            (Some("https://api.example.com"), Some(3))
+        );
         assert_eq!(*db.connections.lock().unwrap(), 0, "no database is involved");
 
         let unconfigured = Rotator::new(&store, &db, policy());
@@ -1018,7 +1217,10 @@ mod tests {
         store.start_rotation(ARN, "t1");
         let other = SecretString::new(secret("admin", "x-Password-2", false));
         (&store).put_pending(ARN, "t1", &other, None).await.unwrap();
-        assert_eq!(rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(), "Rotation.PendingMismatch");
+        assert_eq!(
+            rotator.handle(&event("setSecret", "t1")).await.unwrap_err().error_type(),
+            "Rotation.PendingMismatch"
+        );
         assert!(db.logs_in("app", "old-Password-1"));
     }
 
@@ -1056,9 +1258,17 @@ mod tests {
             assert_eq!(current(&store)["username"], "app_clone");
             assert!(logs_in_with_current(&store, &db));
             let hosts = db.hosts.lock().unwrap().clone();
-            assert_eq!(hosts[0], format!("{app_host}:5432"), "AWSCURRENT proves itself where the secret points: {hosts:?}");
+            assert_eq!(
+                hosts[0],
+                format!("{app_host}:5432"),
+                "AWSCURRENT proves itself where the secret points: {hosts:?}"
+            );
             assert_eq!(hosts[1], format!("{WRITER}:5432"), "the master logs in on the writer: {hosts:?}");
-            assert_eq!(hosts[2], format!("{app_host}:5432"), "testSecret logs in where the secret points: {hosts:?}");
+            assert_eq!(
+                hosts[2],
+                format!("{app_host}:5432"),
+                "testSecret logs in where the secret points: {hosts:?}"
+            );
             assert_eq!(*db.logins.lock().unwrap(), ["app", "master", "app_clone"]);
             let expected_rds_calls = if app_host == WRITER { 1 } else { 2 };
             assert_eq!(*rds.calls.lock().unwrap(), expected_rds_calls, "{app_host}");
@@ -1073,7 +1283,10 @@ mod tests {
         rotator.handle(&event("createSecret", "t1")).await.unwrap();
         let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.HostMismatch");
-        assert!(err.to_string().contains("other-db.abc") && err.to_string().contains("DB cluster shop"), "{err}");
+        assert!(
+            err.to_string().contains("other-db.abc") && err.to_string().contains("DB cluster shop"),
+            "{err}"
+        );
         assert_eq!(*db.connections.lock().unwrap(), 0, "no login before the host is checked");
         assert!(!db.users.lock().unwrap().contains_key("app_clone"));
     }
@@ -1094,7 +1307,10 @@ mod tests {
         store.tag(MASTER, TAG_RDS_CLUSTER, "arn:aws:secretsmanager:us-east-1:123456789012:secret:x");
         let err = rotator.handle(&event("setSecret", "t1")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.RdsLookup");
-        assert!(!err.to_string().contains("secretsmanager:us-east-1"), "the tag value is not repeated: {err}");
+        assert!(
+            !err.to_string().contains("secretsmanager:us-east-1"),
+            "the tag value is not repeated: {err}"
+        );
     }
 
     #[tokio::test]
@@ -1129,11 +1345,22 @@ mod tests {
         let db = FakeDb::default();
         db.add_user("master", "master-Password-1", &[], true);
         let rds = FakeRds::default();
-        rds.add(RdsTarget::Instance("orders".into()), "postgres", "orders.abc.us-east-1.rds.amazonaws.com", 6432, &[]);
+        rds.add(
+            RdsTarget::Instance("orders".into()),
+            "postgres",
+            "orders.abc.us-east-1.rds.amazonaws.com",
+            6432,
+            &[],
+        );
         let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
         rotate(&rotator, &store, "t1", 0).await;
         let value = current(&store);
-        assert_eq!(value.as_object().unwrap().len(), 2, "the secret keeps RDS's shape: {:?}", value.as_object().unwrap().keys());
+        assert_eq!(
+            value.as_object().unwrap().len(),
+            2,
+            "the secret keeps RDS's shape: {:?}",
+            value.as_object().unwrap().keys()
+        );
         assert!(logs_in_with_current(&store, &db));
         assert!(!db.logs_in("master", "master-Password-1"));
         assert!(db.hosts.lock().unwrap().iter().all(|h| h == "orders.abc.us-east-1.rds.amazonaws.com:6432"));
@@ -1142,16 +1369,26 @@ mod tests {
         // Without its tag, the same secret is not taken for a non-database one.
         let untagged = FakeStore::default();
         untagged.add(ARN, r#"{"username":"master","password":"master-Password-1"}"#);
-        let rotator = Rotator::new(&untagged, &db, policy()).with_rds(&rds).with_rotate_keys(vec!["password".into()]);
+        let rotator =
+            Rotator::new(&untagged, &db, policy()).with_rds(&rds).with_rotate_keys(vec!["password".into()]);
         untagged.start_rotation(ARN, "t2");
         let err = rotator.handle(&event("createSecret", "t2")).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.InvalidSecret");
         assert!(err.to_string().contains("aws:rds:primaryDBInstanceArn"), "{err}");
 
         // An engine RDS reports but this function cannot rotate.
-        rds.add(RdsTarget::Instance("orders".into()), "sqlserver-ee", "orders.abc.us-east-1.rds.amazonaws.com", 1433, &[]);
+        rds.add(
+            RdsTarget::Instance("orders".into()),
+            "sqlserver-ee",
+            "orders.abc.us-east-1.rds.amazonaws.com",
+            1433,
+            &[],
+        );
         let rotator = Rotator::new(&store, &db, policy()).with_rds(&rds);
         store.start_rotation(ARN, "t3");
-        assert_eq!(rotator.handle(&event("createSecret", "t3")).await.unwrap_err().error_type(), "Rotation.UnsupportedEngine");
+        assert_eq!(
+            rotator.handle(&event("createSecret", "t3")).await.unwrap_err().error_type(),
+            "Rotation.UnsupportedEngine"
+        );
     }
 }

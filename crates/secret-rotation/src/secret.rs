@@ -208,14 +208,20 @@ impl DbSecret {
                 .and_then(|p| u16::try_from(p).ok())
                 .filter(|p| *p > 0)
                 .ok_or_else(|| invalid("port", "must be a port number (1-65535)"))?,
-            Some(Value::String(s)) => {
-                s.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| invalid("port", "must be a port number (1-65535)"))?
-            }
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| invalid("port", "must be a port number (1-65535)"))?,
             Some(_) => return Err(invalid("port", "must be a number or a numeric string")),
         };
         let username = required_string(&fields, "username")?;
         if engine.name_len(&username) > engine.max_username() {
-            return Err(invalid("username", format!("is longer than {}'s limit of {}", engine.as_str(), engine.max_username())));
+            return Err(invalid(
+                "username",
+                format!("is longer than {}'s limit of {}", engine.as_str(), engine.max_username()),
+            ));
         }
         if username.contains('\0') {
             return Err(invalid("username", "contains a NUL character"));
@@ -394,7 +400,10 @@ mod tests {
     #[test]
     fn parses_an_rds_secret_and_keeps_unknown_keys() {
         let s = parse(BASE).unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.username.as_str(), s.dbname.as_str()), ("db.example.internal", 5432, "app", "shop"));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.username.as_str(), s.dbname.as_str()),
+            ("db.example.internal", 5432, "app", "shop")
+        );
         assert_eq!((s.tls, s.strategy.clone()), (Tls::Verify, Strategy::SingleUser));
         let next = s.with_credentials("app", &SecretString::new("new-pw"));
         let v: Value = serde_json::from_str(next.expose()).unwrap();
@@ -403,7 +412,9 @@ mod tests {
         assert_eq!(v["password"], "new-pw");
         let string_port = parse(&with("port", "6432".into())).unwrap();
         assert_eq!(string_port.port, 6432);
-        let v: Value = serde_json::from_str(string_port.with_credentials("app", &SecretString::new("x")).expose()).unwrap();
+        let v: Value =
+            serde_json::from_str(string_port.with_credentials("app", &SecretString::new("x")).expose())
+                .unwrap();
         assert_eq!(v["port"], "6432", "a string port stays a string");
     }
 
@@ -480,7 +491,10 @@ mod tests {
                 assert!(!err.contains(fragment) || json.contains("oracle"), "{err}");
             }
         }
-        assert!(matches!(parse(&with("engine", "sqlserver-ee".into())), Err(SecretError::UnsupportedEngine(_))));
+        assert!(matches!(
+            parse(&with("engine", "sqlserver-ee".into())),
+            Err(SecretError::UnsupportedEngine(_))
+        ));
         let mysql = parse(r#"{"engine":"mariadb","host":"h","username":"u","password":"p"}"#).unwrap();
         assert_eq!((mysql.engine, mysql.port, mysql.dbname.as_str()), (Engine::MySql, 3306, ""));
         assert_eq!(parse("not json").unwrap_err(), SecretError::NotJson);

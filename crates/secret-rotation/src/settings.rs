@@ -30,10 +30,14 @@ impl AllowList {
             let valid = if entry.starts_with("arn:") {
                 secret_name(entry).is_some()
             } else {
-                entry.len() <= 512 && entry.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+                entry.len() <= 512
+                    && entry.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
             };
             if !valid {
-                return Err(ConfigError::new(key, "each entry must be a Secrets Manager secret ARN or name (or `none`)"));
+                return Err(ConfigError::new(
+                    key,
+                    "each entry must be a Secrets Manager secret ARN or name (or `none`)",
+                ));
             }
         }
         Ok(Some(Self { entries }))
@@ -62,7 +66,8 @@ pub fn secret_name(arn: &str) -> Option<&str> {
         return None;
     };
     let (name, suffix) = rest.rsplit_once('-')?;
-    (!name.is_empty() && suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric())).then_some(name)
+    (!name.is_empty() && suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(name)
 }
 
 /// The rotation function's settings beyond the password policy and the database connections.
@@ -85,11 +90,15 @@ impl Settings {
     /// When an allow-list entry is not a secret ARN or name, or `TEST_QUERY` is too long or holds
     /// a NUL character.
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, ConfigError> {
-        let test_query = env::optional(lookup, "TEST_QUERY").map(|q| q.trim().trim_end_matches(';').trim().to_owned());
+        let test_query =
+            env::optional(lookup, "TEST_QUERY").map(|q| q.trim().trim_end_matches(';').trim().to_owned());
         if let Some(query) = &test_query
             && (query.is_empty() || query.len() > MAX_TEST_QUERY || query.contains('\0'))
         {
-            return Err(ConfigError::new("TEST_QUERY", format!("must be one read-only statement of at most {MAX_TEST_QUERY} bytes")));
+            return Err(ConfigError::new(
+                "TEST_QUERY",
+                format!("must be one read-only statement of at most {MAX_TEST_QUERY} bytes"),
+            ));
         }
         Ok(Self {
             allowed_secrets: AllowList::from_lookup(lookup, "ALLOWED_SECRETS")?,
@@ -125,7 +134,10 @@ mod tests {
         assert!(!by_name.admits(&ARN.replace("dev", "prod")));
         let by_arn = AllowList::new(&[ARN]);
         assert!(by_arn.admits(ARN));
-        assert!(!by_arn.admits(&ARN.replace("AbCdEf", "ZzZzZz")), "a deleted and re-created secret has another ARN");
+        assert!(
+            !by_arn.admits(&ARN.replace("AbCdEf", "ZzZzZz")),
+            "a deleted and re-created secret has another ARN"
+        );
         assert!(!AllowList::default().admits(ARN));
     }
 
@@ -145,7 +157,9 @@ mod tests {
         assert_eq!(s.allowed_masters, Some(AllowList::default()), "`none` admits no master");
         assert_eq!(s.test_query.as_deref(), Some("SELECT 1 FROM orders LIMIT 1"));
         assert_eq!(Settings::from_lookup(&HashMap::<&str, &str>::new()).unwrap(), Settings::default());
-        for (key, bad) in [("ALLOWED_SECRETS", "arn:aws:s3:::bucket"), ("ALLOWED_SECRETS", "a b"), ("TEST_QUERY", ";")] {
+        for (key, bad) in
+            [("ALLOWED_SECRETS", "arn:aws:s3:::bucket"), ("ALLOWED_SECRETS", "a b"), ("TEST_QUERY", ";")]
+        {
             let err = Settings::from_lookup(&HashMap::from([(key, bad)])).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }

@@ -48,7 +48,13 @@ async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
             "Rotation.AccessDenied",
         ),
         (400, "ThrottlingException", "Rate exceeded", AwsErrorKind::Throttled, "Rotation.TransientAws"),
-        (500, "InternalServiceError", "An error occurred on the server side.", AwsErrorKind::Unavailable, "Rotation.TransientAws"),
+        (
+            500,
+            "InternalServiceError",
+            "An error occurred on the server side.",
+            AwsErrorKind::Unavailable,
+            "Rotation.TransientAws",
+        ),
         (503, "SomeCodeNobodyListed", "try later", AwsErrorKind::Unavailable, "Rotation.TransientAws"),
         (
             400,
@@ -59,7 +65,11 @@ async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
         ),
     ] {
         let err = answering(status, code, message).describe("my-secret").await.unwrap_err();
-        assert_eq!((err.service, err.kind, err.code.as_deref()), (Service::SecretsManager, kind, Some(code)), "{status} {code}");
+        assert_eq!(
+            (err.service, err.kind, err.code.as_deref()),
+            (Service::SecretsManager, kind, Some(code)),
+            "{status} {code}"
+        );
         assert!(err.to_string().contains(message), "{err}");
         assert_eq!(RotationError::Store(err).error_type(), error_type, "{code}");
     }
@@ -67,7 +77,10 @@ async fn each_answer_is_sorted_and_keeps_its_documented_error_type() {
 
 #[tokio::test]
 async fn a_missing_version_is_no_value_not_an_error() {
-    let store =
-        answering(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSPENDING");
+    let store = answering(
+        400,
+        "ResourceNotFoundException",
+        "Secrets Manager can't find the specified secret value for staging label: AWSPENDING",
+    );
     assert_eq!(store.get("my-secret", Stage::Pending, Some("token")).await.unwrap(), None);
 }

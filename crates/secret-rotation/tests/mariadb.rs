@@ -57,10 +57,13 @@ impl Stack {
     }
 
     fn config(&self, extra: &[(&str, &str)]) -> DbConfig {
-        let mut env: HashMap<&str, &str> =
-            [("DB_CA_BUNDLE", self.local.get("MARIADB_CA_FILE")), ("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")]
-                .into_iter()
-                .collect();
+        let mut env: HashMap<&str, &str> = [
+            ("DB_CA_BUNDLE", self.local.get("MARIADB_CA_FILE")),
+            ("DB_SYSTEM_ROOTS", "false"),
+            ("DB_CONNECT_TIMEOUT_SECONDS", "2"),
+        ]
+        .into_iter()
+        .collect();
         env.extend(extra.iter().copied());
         DbConfig::from_lookup(&env).unwrap()
     }
@@ -81,7 +84,11 @@ impl Stack {
     async fn grants(&mut self, user: &str, host: &str) -> Vec<String> {
         let mut grants: Vec<String> = self
             .admin
-            .query(format!("SHOW GRANTS FOR {}@{}", secret_rotation::mysql::quote(user), secret_rotation::mysql::quote(host)))
+            .query(format!(
+                "SHOW GRANTS FOR {}@{}",
+                secret_rotation::mysql::quote(user),
+                secret_rotation::mysql::quote(host)
+            ))
             .await
             .unwrap();
         grants.sort();
@@ -89,7 +96,8 @@ impl Stack {
     }
 
     async fn hosts(&mut self, user: &str) -> Vec<String> {
-        let mut hosts: Vec<String> = self.admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (user,)).await.unwrap();
+        let mut hosts: Vec<String> =
+            self.admin.exec("SELECT Host FROM mysql.user WHERE User = ?", (user,)).await.unwrap();
         hosts.sort();
         hosts
     }
@@ -169,7 +177,10 @@ async fn single_user_rotation_on_mariadb() {
     s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
     let current = s.value(&arn, "AWSCURRENT").await;
     let new_password = current["password"].as_str().unwrap().to_owned();
-    assert_eq!((current["username"].as_str(), current["team"].as_str()), (Some(user.as_str()), Some("payments")));
+    assert_eq!(
+        (current["username"].as_str(), current["team"].as_str()),
+        (Some(user.as_str()), Some("payments"))
+    );
     assert!(s.logs_in(&current).await);
     assert!(!s.logs_in(&s.secret_json(&user, "Old-pw-1")).await, "the previous password stops working");
     let general = std::fs::read_to_string(s.local.get("MARIADB_GENERAL_LOG")).unwrap();
@@ -204,9 +215,15 @@ async fn alternating_users_copy_hosts_and_grants_on_mariadb() {
     assert!(s.logs_in(&secret).await, "the old user keeps working until the next rotation");
     assert_eq!(s.hosts(&clone).await, s.hosts(&user).await, "the clone has the user's host patterns");
     for host in ["%", "10.0.%"] {
-        let expected: Vec<String> =
-            s.grants(&user, host).await.iter().filter(|g| !g.starts_with("GRANT USAGE")).map(|g| g.replace(&user, &clone)).collect();
-        let copied: Vec<String> = s.grants(&clone, host).await.into_iter().filter(|g| !g.starts_with("GRANT USAGE")).collect();
+        let expected: Vec<String> = s
+            .grants(&user, host)
+            .await
+            .iter()
+            .filter(|g| !g.starts_with("GRANT USAGE"))
+            .map(|g| g.replace(&user, &clone))
+            .collect();
+        let copied: Vec<String> =
+            s.grants(&clone, host).await.into_iter().filter(|g| !g.starts_with("GRANT USAGE")).collect();
         assert_eq!(copied, expected, "grants on {host}");
     }
 
@@ -242,8 +259,13 @@ async fn hostile_names_and_unknown_certificates_on_mariadb() {
     s.sql(&format!("CREATE USER '{other}'@'%' IDENTIFIED BY 'T-pw-1'")).await;
     s.sql(&format!("GRANT SELECT ON shop.* TO '{other}'@'%'")).await;
     let arn = s.create_secret(&s.secret_json(&other, "T-pw-1")).await;
-    let untrusting =
-        s.rotator(DbConfig::from_lookup(&HashMap::from([("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")])).unwrap());
+    let untrusting = s.rotator(
+        DbConfig::from_lookup(&HashMap::from([
+            ("DB_SYSTEM_ROOTS", "false"),
+            ("DB_CONNECT_TIMEOUT_SECONDS", "2"),
+        ]))
+        .unwrap(),
+    );
     let token = s.start_rotation(&arn).await;
     let event = |step: &str| event(step, &arn, &token);
     untrusting.handle(&event("createSecret")).await.unwrap();
@@ -260,7 +282,10 @@ async fn the_clone_keeps_tls_limits_default_roles_and_follows_the_users_grants_o
     s.sql(&format!("CREATE TABLE shop.{table} (id int)")).await;
     s.sql(&format!("CREATE ROLE {role}")).await;
     s.sql(&format!("GRANT SELECT ON shop.{table} TO {role}")).await;
-    s.sql(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Req-pw-1' REQUIRE SSL WITH MAX_USER_CONNECTIONS 7")).await;
+    s.sql(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'Req-pw-1' REQUIRE SSL WITH MAX_USER_CONNECTIONS 7"
+    ))
+    .await;
     s.sql(&format!("GRANT {role} TO '{user}'@'%'")).await;
     s.sql(&format!("SET DEFAULT ROLE {role} FOR '{user}'@'%'")).await;
     s.sql(&format!("GRANT INSERT ON shop.{table} TO '{user}'@'%'")).await;
@@ -276,7 +301,11 @@ async fn the_clone_keeps_tls_limits_default_roles_and_follows_the_users_grants_o
     s.rotate(&rotator, &arn).await;
     let first = s.value(&arn, "AWSCURRENT").await;
     assert_eq!(first["username"], clone.as_str());
-    assert_eq!(s.account(&clone, "%").await, ("ANY".to_owned(), 7, role.clone()), "REQUIRE SSL, the limit and the default role");
+    assert_eq!(
+        s.account(&clone, "%").await,
+        ("ANY".to_owned(), 7, role.clone()),
+        "REQUIRE SSL, the limit and the default role"
+    );
     s.as_user(&first, &app).await.expect("the clone inserts as the user does");
     s.as_user(&first, &read).await.expect("the clone reads through its default role");
     assert!(s.logs_in(&s.value(&arn, "AWSPREVIOUS").await).await);
@@ -330,11 +359,19 @@ async fn a_grant_refused_midway_is_completed_by_the_retry_on_mariadb() {
         rotator.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
     }
     s.end_rotation(&arn, &token).await;
-    let expected: Vec<String> =
-        s.grants(&user, "%").await.iter().filter(|g| !g.starts_with("GRANT USAGE")).map(|g| g.replace(&user, &clone)).collect();
-    let copied: Vec<String> = s.grants(&clone, "%").await.into_iter().filter(|g| !g.starts_with("GRANT USAGE")).collect();
+    let expected: Vec<String> = s
+        .grants(&user, "%")
+        .await
+        .iter()
+        .filter(|g| !g.starts_with("GRANT USAGE"))
+        .map(|g| g.replace(&user, &clone))
+        .collect();
+    let copied: Vec<String> =
+        s.grants(&clone, "%").await.into_iter().filter(|g| !g.starts_with("GRANT USAGE")).collect();
     assert_eq!(copied, expected, "the retry completed the clone");
     let current = s.value(&arn, "AWSCURRENT").await;
     assert_eq!(current["username"], clone.as_str());
-    s.as_user(&current, &format!("SELECT * FROM vault.{table}")).await.expect("the clone reads vault as the user does");
+    s.as_user(&current, &format!("SELECT * FROM vault.{table}"))
+        .await
+        .expect("the clone reads vault as the user does");
 }

@@ -62,8 +62,10 @@ impl Stack {
 
     fn rotator(&self, extra: &[(&str, &str)]) -> Rotator<SecretsManager, Postgres> {
         let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
-        let settings = Settings::from_lookup(&extra.iter().copied().collect::<HashMap<&str, &str>>()).unwrap();
-        Rotator::new(SecretsManager::from_client(self.sm.clone()), self.postgres(extra), policy).with_settings(settings)
+        let settings =
+            Settings::from_lookup(&extra.iter().copied().collect::<HashMap<&str, &str>>()).unwrap();
+        Rotator::new(SecretsManager::from_client(self.sm.clone()), self.postgres(extra), policy)
+            .with_settings(settings)
     }
 
     /// Runs `sql` as `secret`'s user, as the application would.
@@ -74,7 +76,8 @@ impl Stack {
             secret["username"].as_str().unwrap().replace('\'', "\\'"),
             secret["password"].as_str().unwrap().replace('\\', "\\\\").replace('\'', "\\'")
         );
-        let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+        let (client, connection) =
+            tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
         tokio::spawn(connection);
         client.batch_execute(sql).await.map_err(|e| format!("{e:?}"))
     }
@@ -157,7 +160,8 @@ impl Stack {
                 rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
             }
             let current = self.value(arn, "AWSCURRENT").await;
-            let ok = self.logs_in(&current).await || (step != "createSecret" && self.logs_in(&self.value(arn, "AWSPENDING").await).await);
+            let ok = self.logs_in(&current).await
+                || (step != "createSecret" && self.logs_in(&self.value(arn, "AWSPENDING").await).await);
             assert!(ok, "after {step} neither AWSCURRENT nor AWSPENDING logs in");
         }
         self.end_rotation(arn, &token).await;
@@ -221,7 +225,8 @@ async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
     assert!(s.logs_in(&first).await);
     assert!(s.logs_in(&secret).await, "the old user keeps working until the next rotation");
     assert_eq!(s.memberships(&clone).await, std::slice::from_ref(&user), "the clone is a member of the user");
-    let inherits: bool = s.admin.query_one("SELECT pg_has_role($1, $2, 'USAGE')", &[&clone, &group]).await.unwrap().get(0);
+    let inherits: bool =
+        s.admin.query_one("SELECT pg_has_role($1, $2, 'USAGE')", &[&clone, &group]).await.unwrap().get(0);
     assert!(inherits, "the clone can use the user's memberships");
 
     s.rotate(&rotator, &arn).with_subscriber(logs.subscriber()).await;
@@ -230,7 +235,12 @@ async fn alternating_users_create_the_clone_with_memberships_then_alternate() {
     assert!(s.logs_in(&second).await);
     assert!(!s.logs_in(&secret).await, "the original password is gone");
     assert!(s.logs_in(&first).await, "the clone, now AWSPREVIOUS, still logs in");
-    logs.assert_free_of(&["Svc-pw-1", "Master-pw-1", first["password"].as_str().unwrap(), second["password"].as_str().unwrap()]);
+    logs.assert_free_of(&[
+        "Svc-pw-1",
+        "Master-pw-1",
+        first["password"].as_str().unwrap(),
+        second["password"].as_str().unwrap(),
+    ]);
 }
 
 #[tokio::test]
@@ -272,7 +282,10 @@ async fn a_step_that_died_midway_converges_on_retry() {
     rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
     let pending = s.value(&arn, "AWSPENDING").await;
     // setSecret's ALTER ROLE ran, then the function died before answering.
-    let verifier_sql = format!("ALTER ROLE \"{user}\" PASSWORD '{}'", pending["password"].as_str().unwrap().replace('\'', "''"));
+    let verifier_sql = format!(
+        "ALTER ROLE \"{user}\" PASSWORD '{}'",
+        pending["password"].as_str().unwrap().replace('\'', "''")
+    );
     s.sql(&verifier_sql).await;
     assert!(!s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
     assert_eq!(rotator.handle(&event("setSecret", &arn, &token)).await.unwrap(), Outcome::AlreadyDone);
@@ -323,8 +336,13 @@ async fn tls_is_verified_and_never_silently_dropped() {
     let arn2 = s.create_secret(&s.secret_json(&user2, "Tls-pw-2")).await;
     let untrusting = {
         let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
-        let env: HashMap<&str, &str> = [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
-        Rotator::new(SecretsManager::from_client(s.sm.clone()), Postgres::new(DbConfig::from_lookup(&env).unwrap()), policy)
+        let env: HashMap<&str, &str> =
+            [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
+        Rotator::new(
+            SecretsManager::from_client(s.sm.clone()),
+            Postgres::new(DbConfig::from_lookup(&env).unwrap()),
+            policy,
+        )
     };
     let token2 = s.start_rotation(&arn2).await;
     untrusting.handle(&event("createSecret", &arn2, &token2)).await.unwrap();
@@ -379,7 +397,11 @@ async fn failures_change_nothing() {
     let started = Instant::now();
     let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.DatabaseUnreachable", "{err}");
-    assert!(started.elapsed() < Duration::from_secs(6), "failed within the connect timeout: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "failed within the connect timeout: {:?}",
+        started.elapsed()
+    );
     held.abort();
 
     for field in ["username", "password", "host", "engine"] {
@@ -392,14 +414,23 @@ async fn failures_change_nothing() {
         // never taken for a non-database secret whose rotation would leave the database behind.
         assert_eq!(err.error_type(), "Rotation.InvalidSecret", "{field}: {err}");
         assert!(err.to_string().contains(field), "{err}");
-        let pending = s.sm.get_secret_value().secret_id(&arn).version_id(&token).version_stage("AWSPENDING").send().await;
+        let pending =
+            s.sm.get_secret_value()
+                .secret_id(&arn)
+                .version_id(&token)
+                .version_stage("AWSPENDING")
+                .send()
+                .await;
         assert!(pending.is_err(), "{field}: nothing was stored");
     }
     let mut mysql = s.secret_json(&user, "Right-pw-1");
     mysql["engine"] = "sqlserver-ee".into();
     let arn = s.create_secret(&mysql).await;
     let token = s.start_rotation(&arn).await;
-    assert_eq!(rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err().error_type(), "Rotation.UnsupportedEngine");
+    assert_eq!(
+        rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err().error_type(),
+        "Rotation.UnsupportedEngine"
+    );
 }
 
 #[tokio::test]
@@ -430,10 +461,17 @@ async fn a_non_database_secret_rotates_its_keys_on_moto() {
 
 /// A rotation as the service drives it, then the application's own queries as AWSCURRENT, and
 /// AWSPREVIOUS still logging in (alternating users).
-async fn rotate_and_use(s: &Stack, rotator: &Rotator<SecretsManager, Postgres>, arn: &str, app_sql: &str) -> Value {
+async fn rotate_and_use(
+    s: &Stack,
+    rotator: &Rotator<SecretsManager, Postgres>,
+    arn: &str,
+    app_sql: &str,
+) -> Value {
     s.rotate(rotator, arn).await;
     let current = s.value(arn, "AWSCURRENT").await;
-    s.as_user(&current, app_sql).await.unwrap_or_else(|e| panic!("the application's queries as {}: {e}", current["username"]));
+    s.as_user(&current, app_sql)
+        .await
+        .unwrap_or_else(|e| panic!("the application's queries as {}: {e}", current["username"]));
     assert!(s.logs_in(&s.value(arn, "AWSPREVIOUS").await).await, "AWSPREVIOUS still logs in");
     current
 }
@@ -452,11 +490,14 @@ async fn the_clone_can_use_what_the_user_owns_and_was_granted_on_every_rotation(
     secret["masterarn"] = master_arn.into();
     let arn = s.create_secret(&secret).await;
     let rotator = s.rotator(&[]);
-    let app_sql = format!("INSERT INTO {owned} VALUES (1); SELECT count(*) FROM {owned}; SELECT * FROM {granted}");
+    let app_sql =
+        format!("INSERT INTO {owned} VALUES (1); SELECT count(*) FROM {owned}; SELECT * FROM {granted}");
 
     let first = rotate_and_use(&s, &rotator, &arn, &app_sql).await;
     assert_eq!(first["username"], format!("{user}_clone"));
-    s.as_user(&first, &format!("ALTER TABLE {owned} ADD COLUMN note text")).await.expect("the clone acts as the owner");
+    s.as_user(&first, &format!("ALTER TABLE {owned} ADD COLUMN note text"))
+        .await
+        .expect("the clone acts as the owner");
 
     s.sql(&format!(
         "CREATE ROLE {later} NOLOGIN; CREATE TABLE {later}_t (id int); GRANT SELECT ON {later}_t TO {later}; GRANT {later} TO {user}"
@@ -467,7 +508,11 @@ async fn the_clone_can_use_what_the_user_owns_and_was_granted_on_every_rotation(
     let second = rotate_and_use(&s, &rotator, &arn, &app_sql).await;
     assert_eq!(second["username"], user.as_str());
     let third = rotate_and_use(&s, &rotator, &arn, &format!("{app_sql}; SELECT * FROM {later}_t")).await;
-    assert_eq!(third["username"], format!("{user}_clone"), "the clone, in line again, uses a role given after the first rotation");
+    assert_eq!(
+        third["username"],
+        format!("{user}_clone"),
+        "the clone, in line again, uses a role given after the first rotation"
+    );
 }
 
 #[tokio::test]
@@ -497,10 +542,16 @@ async fn a_secret_cannot_turn_the_master_against_users_it_does_not_know() {
             let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
             assert_eq!(err.error_type(), error_type, "{user}: {err}");
         }
-        assert!(s.logs_in(&s.secret_json(&victim, "Victim-pw-1")).await, "the victim's password is unchanged");
+        assert!(
+            s.logs_in(&s.secret_json(&victim, "Victim-pw-1")).await,
+            "the victim's password is unchanged"
+        );
         assert!(!s.role_exists(&format!("{victim}_clone")).await, "no clone of the victim");
         assert!(!s.role_exists(&format!("{master_name}_clone")).await, "no clone of the master");
-        assert!(s.logs_in(&s.secret_json(&master_name, "Master-pw-1")).await, "the master's password is unchanged");
+        assert!(
+            s.logs_in(&s.secret_json(&master_name, "Master-pw-1")).await,
+            "the master's password is unchanged"
+        );
     }
     .with_subscriber(logs.subscriber())
     .await;
@@ -542,11 +593,23 @@ async fn md5_servers_get_an_md5_hash_and_the_user_logs_in() {
     let arn = s.create_secret(&s.secret_json(&user, "Md5-pw-1")).await;
     s.rotate(&s.rotator(&[]), &arn).await;
     let current = s.value(&arn, "AWSCURRENT").await;
-    let stored: String = s.admin.query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&user]).await.unwrap().get(0);
-    assert!(stored.starts_with("md5") && stored.len() == 35, "the server keeps an md5 hash: {}", &stored[..6]);
+    let stored: String = s
+        .admin
+        .query_one("SELECT rolpassword FROM pg_authid WHERE rolname = $1", &[&user])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        stored.starts_with("md5") && stored.len() == 35,
+        "the server keeps an md5 hash: {}",
+        &stored[..6]
+    );
     assert!(s.logs_in(&current).await);
     let server_log = std::fs::read_to_string(s.local.get("PG_LOG")).unwrap();
-    assert!(!server_log.contains(current["password"].as_str().unwrap()), "no plaintext password in the server's log");
+    assert!(
+        !server_log.contains(current["password"].as_str().unwrap()),
+        "no plaintext password in the server's log"
+    );
 }
 
 #[tokio::test]
@@ -592,7 +655,10 @@ async fn test_query_runs_read_only_as_the_pending_user() {
     let user = unique("tq");
     s.create_user(&user, "Tq-pw-1", &[], "").await;
     let table = unique("ledger");
-    s.sql(&format!("CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); GRANT ALL ON {table} TO {user}")).await;
+    s.sql(&format!(
+        "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); GRANT ALL ON {table} TO {user}"
+    ))
+    .await;
     let arn = s.create_secret(&s.secret_json(&user, "Tq-pw-1")).await;
     let select = format!("SELECT count(*) FROM {table}");
     s.rotate(&s.rotator(&[("TEST_QUERY", &select)]), &arn).await;

@@ -41,7 +41,12 @@ impl Database for Loopback {
     type Session = <Postgres as Database>::Session;
 
     async fn connect(&self, login: &Login) -> Result<Self::Session, DbError> {
-        assert!(self.endpoints.contains(&login.host), "a login to {} is not one of the RDS endpoints {:?}", login.host, self.endpoints);
+        assert!(
+            self.endpoints.contains(&login.host),
+            "a login to {} is not one of the RDS endpoints {:?}",
+            login.host,
+            self.endpoints
+        );
         self.asked.lock().unwrap().push(login.host.clone());
         let mut local = login.clone();
         "127.0.0.1".clone_into(&mut local.host);
@@ -90,7 +95,8 @@ impl Stack {
             asked: Mutex::new(Vec::new()),
         };
         let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
-        Rotator::new(SecretsManager::from_client(self.sm.clone()), db, policy).with_rds(Rds::from_client(self.rds.clone()))
+        Rotator::new(SecretsManager::from_client(self.sm.clone()), db, policy)
+            .with_rds(Rds::from_client(self.rds.clone()))
     }
 
     /// A PostgreSQL instance in moto's RDS API on the local server's port: (ARN, endpoint).
@@ -151,8 +157,11 @@ impl Stack {
 
     /// A secret as RDS manages it: username and password only, tagged with its database.
     async fn managed_secret(&self, user: &str, password: &str, tag: Option<(&str, &str)>) -> String {
-        let mut req =
-            self.sm.create_secret().name(unique("rds-managed-")).secret_string(json!({"username": user, "password": password}).to_string());
+        let mut req = self
+            .sm
+            .create_secret()
+            .name(unique("rds-managed-"))
+            .secret_string(json!({"username": user, "password": password}).to_string());
         if let Some((key, value)) = tag {
             req = req.tags(Tag::builder().key(key).value(value).build());
         }
@@ -165,7 +174,10 @@ impl Stack {
 
     async fn logs_in(&self, user: &str, password: &str) -> bool {
         let (client, connection) = match tokio_postgres::connect(
-            &format!("host=127.0.0.1 port={} user={user} password={password} dbname=postgres sslmode=disable", self.port),
+            &format!(
+                "host=127.0.0.1 port={} user={user} password={password} dbname=postgres sslmode=disable",
+                self.port
+            ),
             tokio_postgres::NoTls,
         )
         .await
@@ -209,14 +221,32 @@ async fn the_adapter_reads_instances_replicas_and_clusters_from_the_rds_api() {
     let rds = Rds::from_client(s.rds.clone());
 
     let found = rds.locate(&RdsTarget::Instance(primary.clone())).await.unwrap();
-    assert_eq!((found.engine.as_str(), found.endpoint.clone()), ("postgres", RdsEndpoint { host: primary_host.clone(), port: s.port }));
-    let hosts: Vec<String> = rds.endpoints(&RdsTarget::Instance(primary.clone())).await.unwrap().into_iter().map(|e| e.host).collect();
+    assert_eq!(
+        (found.engine.as_str(), found.endpoint.clone()),
+        ("postgres", RdsEndpoint { host: primary_host.clone(), port: s.port })
+    );
+    let hosts: Vec<String> = rds
+        .endpoints(&RdsTarget::Instance(primary.clone()))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.host)
+        .collect();
     assert!(hosts.contains(&primary_host) && hosts.contains(&replica_host), "{hosts:?}");
     assert!(!hosts.contains(&other_host), "{hosts:?}");
 
     let found = rds.locate(&RdsTarget::Cluster(cluster.clone())).await.unwrap();
-    assert_eq!((found.engine.as_str(), found.endpoint.host.as_str(), found.endpoint.port), ("aurora-postgresql", writer.as_str(), s.port));
-    let hosts: Vec<String> = rds.endpoints(&RdsTarget::Cluster(cluster.clone())).await.unwrap().into_iter().map(|e| e.host).collect();
+    assert_eq!(
+        (found.engine.as_str(), found.endpoint.host.as_str(), found.endpoint.port),
+        ("aurora-postgresql", writer.as_str(), s.port)
+    );
+    let hosts: Vec<String> = rds
+        .endpoints(&RdsTarget::Cluster(cluster.clone()))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.host)
+        .collect();
     assert!(hosts.contains(&writer) && hosts.contains(&reader), "{hosts:?}");
     assert!(!hosts.contains(&primary_host), "{hosts:?}");
 
@@ -233,7 +263,8 @@ async fn an_rds_managed_master_secret_rotates_a_user_that_connects_through_a_rea
     let (primary, replica) = (unique("pg-"), unique("pg-"));
     let (primary_arn, primary_host) = s.instance(&primary).await;
     let replica_host = s.replica(&replica, &primary).await;
-    let master_arn = s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBInstanceArn", &primary_arn))).await;
+    let master_arn =
+        s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBInstanceArn", &primary_arn))).await;
     let arn = s.create_secret(&s.app_secret(&replica_host, &app, "App-Pw-1", &master_arn)).await;
 
     let rotator = s.rotator(&[&primary_host, &replica_host]);
@@ -246,7 +277,10 @@ async fn an_rds_managed_master_secret_rotates_a_user_that_connects_through_a_rea
     assert!(s.logs_in(&format!("{app}_clone"), current["password"].as_str().unwrap()).await);
     assert!(s.logs_in(&app, "App-Pw-1").await, "the previous user keeps working");
     let asked = rotator_asked(&rotator);
-    assert!(asked.iter().any(|h| h == &primary_host), "the master changes the password on the primary: {asked:?}");
+    assert!(
+        asked.iter().any(|h| h == &primary_host),
+        "the master changes the password on the primary: {asked:?}"
+    );
     assert!(asked.iter().any(|h| h == &replica_host), "testSecret logs in through the replica: {asked:?}");
     logs.assert_free_of(&[current["password"].as_str().unwrap(), "Master-Pw-1", "App-Pw-1"]);
     assert!(logs.text().contains("database found through the RDS API"), "{}", logs.text());
@@ -263,7 +297,8 @@ async fn an_aurora_master_secret_accepts_the_clusters_reader_endpoint_and_refuse
     let (cluster, elsewhere) = (unique("aurora-"), unique("pg-"));
     let (cluster_arn, writer, reader) = s.cluster(&cluster).await;
     let (_, other_host) = s.instance(&elsewhere).await;
-    let master_arn = s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBClusterArn", &cluster_arn))).await;
+    let master_arn =
+        s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBClusterArn", &cluster_arn))).await;
 
     let arn = s.create_secret(&s.app_secret(&reader, &app, "App-Pw-1", &master_arn)).await;
     let rotator = s.rotator(&[&writer, &reader]);
@@ -290,7 +325,8 @@ async fn an_rds_managed_secret_rotates_its_own_password_single_user() {
     let (master, _) = s.users().await;
     let id = unique("pg-");
     let (instance_arn, host) = s.instance(&id).await;
-    let arn = s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBInstanceArn", &instance_arn))).await;
+    let arn =
+        s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBInstanceArn", &instance_arn))).await;
     let rotator = s.rotator(&[&host]);
     s.rotate(&rotator, &arn).await;
     let current = s.value(&arn, "AWSCURRENT").await;
@@ -331,7 +367,9 @@ async fn missing_or_dangling_tags_fail_with_clear_errors_and_change_nothing() {
 /// An RDS client whose HTTP layer answers every request with `status` and an RDS (query
 /// protocol) error.
 fn refusing_rds(status: u16, code: &'static str) -> Rds {
-    Rds::new(&fake_aws(move |_| Answer::xml_error(status, "http://rds.amazonaws.com/doc/2014-10-31/", code, "refused for the test")))
+    Rds::new(&fake_aws(move |_| {
+        Answer::xml_error(status, "http://rds.amazonaws.com/doc/2014-10-31/", code, "refused for the test")
+    }))
 }
 
 #[tokio::test]
@@ -345,6 +383,10 @@ async fn rds_api_refusals_are_sorted_for_the_rotation_error_types() {
         (400, "InvalidParameterCombination", AwsErrorKind::Rejected),
     ] {
         let err = refusing_rds(status, code).locate(&target).await.unwrap_err();
-        assert_eq!((err.service, err.kind, err.code.as_deref()), (AwsService::Rds, kind, Some(code)), "{status} {code}");
+        assert_eq!(
+            (err.service, err.kind, err.code.as_deref()),
+            (AwsService::Rds, kind, Some(code)),
+            "{status} {code}"
+        );
     }
 }

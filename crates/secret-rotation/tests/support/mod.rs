@@ -18,7 +18,12 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub fn event(step: &str, arn: &str, token: &str) -> RotationEvent {
-    RotationEvent { step: step.into(), secret_id: arn.into(), client_request_token: token.into(), rotation_token: None }
+    RotationEvent {
+        step: step.into(),
+        secret_id: arn.into(),
+        client_request_token: token.into(),
+        rotation_token: None,
+    }
 }
 
 /// Secrets Manager, as the tests and the service use it.
@@ -36,7 +41,15 @@ impl Service {
     }
 
     pub async fn create_secret(&self, value: &Value) -> String {
-        self.sm.create_secret().name(unique("rotation-it-")).secret_string(value.to_string()).send().await.unwrap().arn.unwrap()
+        self.sm
+            .create_secret()
+            .name(unique("rotation-it-"))
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap()
     }
 
     /// `RotateSecret`, as the service starts a rotation: AWSPENDING on a new, empty version.
@@ -79,8 +92,9 @@ pub async fn postgres_admin(local: &LocalStack) -> tokio_postgres::Client {
         local.get("PG_PORT"),
         local.get("PG_PASSWORD")
     );
-    let (admin, connection) =
-        tokio_postgres::connect(&conn, tokio_postgres::NoTls).await.expect("connect to the local PostgreSQL as postgres");
+    let (admin, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the local PostgreSQL as postgres");
     tokio::spawn(connection);
     admin
 }

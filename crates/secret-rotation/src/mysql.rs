@@ -388,7 +388,24 @@ pub fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &Sec
     }
 }
 
-/// Another account's new password, keeping its plugin.
+/// The `IDENTIFIED ...` clause that gives an account `password` with `plugin`: MariaDB's native
+/// plugin takes the hash, another plugin hashes with `PASSWORD()`; MySQL names the plugin when
+/// there is one.
+fn identified(flavor: Flavor, plugin: &str, password: &SecretString) -> String {
+    match flavor {
+        Flavor::MariaDb if is_native(plugin) => {
+            format!("IDENTIFIED BY PASSWORD {}", quote(&native_hash(password)))
+        }
+        Flavor::MariaDb => {
+            format!("IDENTIFIED VIA {} USING PASSWORD({})", plugin_ident(plugin), quote(password.expose()))
+        }
+        Flavor::MySql if plugin.is_empty() => format!("IDENTIFIED BY {}", quote(password.expose())),
+        Flavor::MySql => format!("IDENTIFIED WITH {} BY {}", plugin_ident(plugin), quote(password.expose())),
+    }
+}
+
+/// Another account's new password, keeping its plugin. MariaDB's native accounts take `SET
+/// PASSWORD FOR`, which a master with `UPDATE` on the `mysql` database may run.
 #[must_use]
 pub fn set_password_sql(
     flavor: Flavor,
@@ -398,26 +415,10 @@ pub fn set_password_sql(
     password: &SecretString,
 ) -> String {
     let account = format!("{}@{}", quote(user), quote(host));
-    match flavor {
-        Flavor::MariaDb if is_native(plugin) => {
-            format!("SET PASSWORD FOR {account} = {}", quote(&native_hash(password)))
-        }
-        Flavor::MariaDb => {
-            format!(
-                "ALTER USER {account} IDENTIFIED VIA {} USING PASSWORD({})",
-                plugin_ident(plugin),
-                quote(password.expose())
-            )
-        }
-        Flavor::MySql if plugin.is_empty() => {
-            format!("ALTER USER {account} IDENTIFIED BY {}", quote(password.expose()))
-        }
-        Flavor::MySql => format!(
-            "ALTER USER {account} IDENTIFIED WITH {} BY {}",
-            plugin_ident(plugin),
-            quote(password.expose())
-        ),
+    if flavor == Flavor::MariaDb && is_native(plugin) {
+        return format!("SET PASSWORD FOR {account} = {}", quote(&native_hash(password)));
     }
+    format!("ALTER USER {account} {}", identified(flavor, plugin, password))
 }
 
 /// A new account with the plugin of the account it clones.
@@ -429,27 +430,7 @@ pub fn create_user_sql(
     plugin: &str,
     password: &SecretString,
 ) -> String {
-    let account = format!("{}@{}", quote(user), quote(host));
-    match flavor {
-        Flavor::MariaDb if is_native(plugin) => {
-            format!("CREATE USER {account} IDENTIFIED BY PASSWORD {}", quote(&native_hash(password)))
-        }
-        Flavor::MariaDb => {
-            format!(
-                "CREATE USER {account} IDENTIFIED VIA {} USING PASSWORD({})",
-                plugin_ident(plugin),
-                quote(password.expose())
-            )
-        }
-        Flavor::MySql if plugin.is_empty() => {
-            format!("CREATE USER {account} IDENTIFIED BY {}", quote(password.expose()))
-        }
-        Flavor::MySql => format!(
-            "CREATE USER {account} IDENTIFIED WITH {} BY {}",
-            plugin_ident(plugin),
-            quote(password.expose())
-        ),
-    }
+    format!("CREATE USER {}@{} {}", quote(user), quote(host), identified(flavor, plugin, password))
 }
 
 /// `ALTER USER user@<its host> REQUIRE ... WITH ...`: the TLS requirement and resource limits of

@@ -7,10 +7,10 @@
 //! [`Handler::handle`] decides for each event.
 
 pub mod aws;
-pub mod config;
-pub mod decide;
-pub mod event;
-pub mod model;
+pub(crate) mod config;
+pub(crate) mod decide;
+pub(crate) mod event;
+pub(crate) mod model;
 pub mod ports;
 
 pub use config::Config;

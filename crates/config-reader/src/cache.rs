@@ -63,11 +63,13 @@ impl<V: Clone> TtlCache<V> {
         entries.insert(key, (now, value));
     }
 
+    #[cfg(test)]
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 
+    #[cfg(test)]
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0

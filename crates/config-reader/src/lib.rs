@@ -5,13 +5,13 @@
 //! [`handle`] serves each invocation.
 
 pub mod aws;
-pub mod cache;
-pub mod config;
+pub(crate) mod cache;
+pub(crate) mod config;
 pub mod error;
 #[cfg(test)]
 pub(crate) mod fakes;
-pub mod name;
-pub mod reader;
+pub(crate) mod name;
+pub(crate) mod reader;
 pub mod source;
 
 pub use config::{Config, ReadMode};

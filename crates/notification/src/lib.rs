@@ -3,11 +3,11 @@
 //! EventBridge envelope, the notification a person reads, the [`Notifier`] port and its SNS
 //! adapter, the decision log line and the CloudWatch embedded-metric line, and the errors.
 
-pub mod envelope;
-pub mod error;
+pub(crate) mod envelope;
+pub(crate) mod error;
 pub mod notice;
-pub mod pipeline;
-pub mod recent;
+pub(crate) mod pipeline;
+pub(crate) mod recent;
 pub mod sns;
 #[cfg(feature = "testing")]
 pub mod testing;

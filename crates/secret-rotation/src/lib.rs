@@ -9,10 +9,10 @@
 //! [`settings`].
 
 pub mod aws;
-pub mod config;
+pub(crate) mod config;
 pub mod dbconfig;
 pub mod engines;
-pub mod error;
+pub(crate) mod error;
 #[cfg(test)]
 pub(crate) mod fakes;
 mod locate;
@@ -21,7 +21,7 @@ pub mod password;
 pub mod ports;
 pub mod postgres;
 pub mod rds;
-pub mod rotation;
+pub(crate) mod rotation;
 pub mod secret;
 pub mod settings;
 

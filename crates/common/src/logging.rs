@@ -160,7 +160,7 @@ where
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
         let mut line = serde_json::Map::new();
-        line.insert("timestamp".into(), rfc3339(std::time::SystemTime::now()).into());
+        line.insert("timestamp".into(), now_rfc3339().into());
         line.insert("level".into(), event.metadata().level().as_str().into());
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
@@ -180,28 +180,14 @@ where
     }
 }
 
-/// `2026-12-02T14:03:07.123456Z`: UTC, microseconds.
-fn rfc3339(at: std::time::SystemTime) -> String {
-    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rest / 3_600,
-        rest % 3_600 / 60,
-        rest % 60,
-        since.subsec_micros()
-    )
+/// `2026-12-02T14:03:07.123456Z`: UTC, microseconds, as `tracing-subscriber`'s own JSON lines
+/// write it.
+fn now_rfc3339() -> String {
+    use tracing_subscriber::fmt::time::FormatTime as _;
+    let mut text = String::new();
+    let _ = tracing_subscriber::fmt::time::SystemTime
+        .format_time(&mut tracing_subscriber::fmt::format::Writer::new(&mut text));
+    text
 }
 
 #[cfg(test)]
@@ -272,13 +258,14 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_rfc3339_utc() {
-        let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_796_220_187_123_456);
-        assert_eq!(rfc3339(at), "2026-12-02T14:03:07.123456Z");
-        assert_eq!(
-            rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_hours(264_384)),
-            "2000-02-29T00:00:00.000000Z"
-        );
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let stamp = now_rfc3339();
+        let bytes = stamp.as_bytes();
+        assert_eq!(stamp.len(), "2026-12-02T14:03:07.123456Z".len(), "{stamp}");
+        for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')] {
+            assert_eq!(bytes[i], c, "{stamp}");
+        }
+        assert!(stamp.starts_with("20"), "{stamp}");
     }
 
     #[test]

@@ -119,27 +119,20 @@ impl FakeStore {
 
     fn enter(&self, op: &'static str) -> Result<(), AwsError> {
         *self.calls.lock().unwrap() += 1;
-        if self.faults.take(op, When::Before) {
-            Err(sm_error(
-                AwsErrorKind::Unavailable,
-                "InternalServiceError",
-                format!("injected fault before {op}"),
-            ))
-        } else {
-            Ok(())
-        }
+        self.injected(op, When::Before)
     }
 
     fn leave(&self, op: &'static str) -> Result<(), AwsError> {
-        if self.faults.take(op, When::After) {
-            Err(sm_error(
-                AwsErrorKind::Unavailable,
-                "InternalServiceError",
-                format!("injected fault after {op}"),
-            ))
-        } else {
-            Ok(())
+        self.injected(op, When::After)
+    }
+
+    /// The injected fault for `op` at `when`, if there is one: Secrets Manager's server error.
+    fn injected(&self, op: &'static str, when: When) -> Result<(), AwsError> {
+        if !self.faults.take(op, when) {
+            return Ok(());
         }
+        let at = if when == When::Before { "before" } else { "after" };
+        Err(sm_error(AwsErrorKind::Unavailable, "InternalServiceError", format!("injected fault {at} {op}")))
     }
 }
 

@@ -49,13 +49,6 @@ impl<P: Session, M: Session> Session for EngineSession<P, M> {
         }
     }
 
-    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        match self {
-            Self::Postgres(s) => s.user_exists(user).await,
-            Self::MySql(s) => s.user_exists(user).await,
-        }
-    }
-
     async fn sync_clone(
         &mut self,
         clone: &str,

@@ -371,10 +371,6 @@ impl Session for FakeSession<'_> {
         self.db.fault("set_password", When::After)
     }
 
-    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        Ok(self.db.users.lock().unwrap().contains_key(user))
-    }
-
     async fn sync_clone(
         &mut self,
         clone: &str,

@@ -123,10 +123,6 @@ const ACCOUNT_COLUMNS: &str = "Host, plugin, CAST(ssl_type AS CHAR), CAST(ssl_ci
      CAST(max_user_connections AS CHAR)";
 
 impl MySession {
-    async fn hosts_of(&mut self, user: &str) -> Result<Vec<String>, DbError> {
-        within(self.timeout, self.conn.exec("SELECT Host FROM mysql.user WHERE User = ?", (user,))).await
-    }
-
     /// Every account of `user`, one per host pattern, with its attributes.
     async fn accounts_of(&mut self, user: &str) -> Result<Vec<Account>, DbError> {
         let sql = match self.flavor {
@@ -205,10 +201,6 @@ impl Session for MySession {
             self.run(sql).await.map_err(|e| scrub(e, password))?;
         }
         Ok(())
-    }
-
-    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        Ok(!self.hosts_of(user).await?.is_empty())
     }
 
     /// For every host pattern of `base`: the clone's account (created when missing), its

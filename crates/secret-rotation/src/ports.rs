@@ -317,7 +317,6 @@ pub trait Session: Send {
         user: &str,
         password: &SecretString,
     ) -> impl Future<Output = Result<(), DbError>> + Send;
-    fn user_exists(&mut self, user: &str) -> impl Future<Output = Result<bool, DbError>> + Send;
     /// Brings `clone` in line with `base`, so that it can do what `base` can: creates it with
     /// `clone_password` when it is missing (on MySQL and MariaDB, for each host pattern of
     /// `base`), then gives it what `base` has (PostgreSQL: membership in `base`; MySQL and

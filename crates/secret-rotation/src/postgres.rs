@@ -152,6 +152,13 @@ impl PgSession {
         result
     }
 
+    async fn user_exists(&self, user: &str) -> Result<bool, DbError> {
+        let rows = self
+            .within(self.client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user]))
+            .await?;
+        Ok(!rows.is_empty())
+    }
+
     async fn is_member(&self, member: &str, role: &str) -> Result<bool, DbError> {
         let rows = self
             .within(self.client.query(
@@ -177,13 +184,6 @@ impl Session for PgSession {
         let hash = self.password_hash().await?.hash(user, password);
         let sql = format!("ALTER ROLE {} PASSWORD {};", quote_ident(user)?, quote_literal(&hash));
         self.transaction(&sql, &hash).await
-    }
-
-    async fn user_exists(&mut self, user: &str) -> Result<bool, DbError> {
-        let rows = self
-            .within(self.client.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", &[&user]))
-            .await?;
-        Ok(!rows.is_empty())
     }
 
     /// The clone becomes a member of the user, inheriting its privileges (AWS's functions do

@@ -170,6 +170,15 @@ where
             }
         }
         event.record(&mut Visitor(&mut line));
+        // The outcome line's notes (a JSON object, see `invocation::note`) become fields of
+        // the line, under the names the handler gave them.
+        if let Some(serde_json::Value::String(notes)) = line.remove(crate::invocation::NOTES_FIELD)
+            && let Ok(serde_json::Value::Object(notes)) = serde_json::from_str(&notes)
+        {
+            for (key, value) in notes {
+                line.entry(key).or_insert(value);
+            }
+        }
         line.insert("target".into(), event.metadata().target().into());
         if let Some(name) = &self.function_name {
             line.insert("function_name".into(), name.clone().into());
@@ -191,15 +200,24 @@ fn now_rfc3339() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 
     use super::*;
 
+    /// An in-memory log writer.
     #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        /// The JSON lines written so far.
+        pub(crate) fn lines(&self) -> Vec<serde_json::Value> {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        }
+    }
 
     impl Write for Buffer {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

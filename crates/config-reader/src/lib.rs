@@ -52,14 +52,7 @@ where
     S: ParameterSource + Sync,
     C: Clock + Sync,
 {
-    let request = match parse_request(event.payload) {
-        Ok(r) => r,
-        Err(err) => {
-            tracing::error!(error_type = common::ErrorKind::error_type(&err), error = %err, "invalid request");
-            return Err(err);
-        }
-    };
-    reader.read(&request).await
+    reader.read(&parse_request(event.payload)?).await
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
+use common::invocation::{Reported, note};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Clock, SystemClock, TtlCache};
@@ -46,6 +46,12 @@ pub struct Response {
     pub cache_hits: usize,
     /// How many Parameter Store calls this invocation made.
     pub aws_calls: u64,
+}
+
+impl Reported for Response {
+    fn outcome(&self) -> &'static str {
+        "read"
+    }
 }
 
 /// One parameter in the response.
@@ -108,7 +114,6 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
     /// # Errors
     /// A [`ReadError`] saying what is wrong; nothing is cached from a failed call.
     pub async fn read(&self, request: &Request) -> Result<Response, ReadError> {
-        let started = Instant::now();
         let calls_before = self.calls.load(Ordering::Relaxed);
         let mode = request.mode.unwrap_or(self.config.mode);
         let result = match mode {
@@ -124,36 +129,23 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             }
         };
         let aws_calls = self.calls.load(Ordering::Relaxed) - calls_before;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let environment = self.config.scope.environment().as_str();
-        match result {
-            Ok((found, cache_hits)) => {
-                let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
-                tracing::info!(
-                    environment,
-                    mode = mode.as_str(),
-                    parameters = found.len(),
-                    names,
-                    cache_hits,
-                    aws_calls,
-                    elapsed_ms,
-                    "configuration read"
-                );
-                Ok(Response {
-                    environment: self.config.scope.environment(),
-                    scope: self.config.scope.root().to_owned(),
-                    mode,
-                    parameters: found.iter().map(|p| self.view(p)).collect(),
-                    cache_hits,
-                    aws_calls,
-                })
-            }
-            Err(err) => {
-                let error_type = common::ErrorKind::error_type(&err);
-                tracing::error!(environment, mode = mode.as_str(), error_type, error = %err, aws_calls, elapsed_ms, "configuration read failed");
-                Err(err)
-            }
-        }
+        let environment = self.config.scope.environment();
+        note("environment", environment.as_str());
+        note("mode", mode.as_str());
+        note("aws_calls", aws_calls);
+        let (found, cache_hits) = result?;
+        let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
+        note("parameters", found.len());
+        note("names", names);
+        note("cache_hits", cache_hits);
+        Ok(Response {
+            environment,
+            scope: self.config.scope.root().to_owned(),
+            mode,
+            parameters: found.iter().map(|p| self.view(p)).collect(),
+            cache_hits,
+            aws_calls,
+        })
     }
 
     async fn read_names(&self, request: &Request) -> Result<(Vec<Parameter>, usize), ReadError> {
@@ -282,7 +274,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
 mod tests {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use common::ErrorKind;
     use common::aws::{AwsError, AwsErrorKind, Service};

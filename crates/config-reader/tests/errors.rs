@@ -16,6 +16,7 @@ use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region, SharedHttpClient
 use aws_smithy_http_client::test_util::{NeverClient, infallible_client_fn};
 use common::ErrorKind;
 use common::aws::{AwsError, AwsErrorKind, Service};
+use common::invocation::observe;
 use common::testing::LogCapture;
 use config_reader::aws::SsmSource;
 use config_reader::{Config, ReadMode, Reader, Request};
@@ -237,7 +238,10 @@ async fn kms_denial_of_the_decryption() {
 async fn throttling_is_retried_with_backoff_then_reported() {
     let (http, count) = answering(400, "ThrottlingException", "Rate exceeded");
     let logs = LogCapture::default();
-    let err = reader(http, 4).read(&Request::default()).with_subscriber(logs.subscriber()).await.unwrap_err();
+    let err = observe(reader(http, 4).read(&Request::default()))
+        .with_subscriber(logs.subscriber())
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "Config.Throttled");
     assert_eq!(count.load(Ordering::SeqCst), 4, "every attempt the retry policy allows was made");
     assert!(logs.text().contains("Config.Throttled"));

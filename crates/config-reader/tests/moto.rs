@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ssm::types::ParameterType as SsmType;
 use common::ErrorKind;
+use common::invocation::observe;
 use common::testing::{LocalStack, LogCapture};
 use config_reader::aws::SsmSource;
 use config_reader::source::ParameterType;
@@ -141,7 +142,7 @@ async fn each_environment_reads_its_own_parameters_and_redacts_secure_strings() 
     async {
         for (env, password) in [("dev", &app.secrets[0]), ("prod", &app.secrets[1])] {
             let reader = app.reader(&[("DEV_OR_PROD", env)]);
-            let r = reader.read(&Request::default()).await.unwrap();
+            let r = observe(reader.read(&Request::default())).await.unwrap();
             assert_eq!(r.scope, format!("{}/{env}/", app.prefix));
             assert_eq!(r.aws_calls, 1, "one GetParameters call for both names");
             let url = if env == "dev" {
@@ -161,18 +162,20 @@ async fn each_environment_reads_its_own_parameters_and_redacts_secure_strings() 
             assert!(!serde_json::to_string(&r).unwrap().contains(password.as_str()));
 
             let exposing = app.reader(&[("DEV_OR_PROD", env), ("EXPOSE_SECURE_VALUES", "true")]);
-            let r = exposing.read(&Request::default()).await.unwrap();
+            let r = observe(exposing.read(&Request::default())).await.unwrap();
             assert_eq!(r.parameters[1].value.as_deref(), Some(password.as_str()), "decrypted through KMS");
             let other = if env == "dev" { "prod" } else { "dev" };
-            let err =
-                exposing.read(&names(&[&format!("{}/{other}/db-password", app.prefix)])).await.unwrap_err();
+            let err = observe(exposing.read(&names(&[&format!("{}/{other}/db-password", app.prefix)])))
+                .await
+                .unwrap_err();
             assert_eq!(err.error_type(), "Config.NameOutOfScope");
         }
     }
     .with_subscriber(logs.subscriber())
     .await;
     logs.assert_free_of(&app.secret_refs());
-    assert!(logs.text().contains("configuration read"));
+    let outcome = logs.text().lines().filter(|l| l.contains("\"outcome\":\"read\"")).count();
+    assert_eq!(outcome, 4, "one outcome line per successful read: {}", logs.text());
 }
 
 #[tokio::test]
@@ -242,20 +245,20 @@ async fn missing_names_are_all_listed_and_not_cached() {
             ("DEV_OR_PROD", "dev"),
             ("PARAMETER_NAMES", "db-url,api-key,feature-flags,db-password"),
         ]);
-        let err = reader.read(&Request::default()).await.unwrap_err();
+        let err = observe(reader.read(&Request::default())).await.unwrap_err();
         assert_eq!(err.error_type(), "Config.MissingParameter");
         let ReadError::MissingParameters { names: missing } = &err else { panic!("{err}") };
         assert_eq!(missing.len(), 2, "{missing:?}");
         assert!(missing.contains(&format!("{}/dev/api-key", app.prefix)));
         assert!(missing.contains(&format!("{}/dev/feature-flags", app.prefix)));
-        let version_err = reader.read(&names(&["db-url:9", "db-url:nolabel"])).await.unwrap_err();
+        let version_err = observe(reader.read(&names(&["db-url:9", "db-url:nolabel"]))).await.unwrap_err();
         assert_eq!(version_err.error_type(), "Config.MissingParameter", "{version_err}");
 
         // Creating the missing parameters makes the next invocation succeed: nothing failed was cached.
         let ssm = aws_sdk_ssm::Client::new(&app.stack.sdk_config());
         put(&ssm, &format!("{}/dev/api-key", app.prefix), SsmType::String, "k", None).await;
         put(&ssm, &format!("{}/dev/feature-flags", app.prefix), SsmType::StringList, "a,b", None).await;
-        let r = reader.read(&Request::default()).await.unwrap();
+        let r = observe(reader.read(&Request::default())).await.unwrap();
         assert_eq!(r.parameters.len(), 4);
         assert_eq!(r.parameters[2].kind, ParameterType::StringList);
         assert_eq!(r.cache_hits, 2, "the two found before were cached");

@@ -1,7 +1,7 @@
 //! What the two notifier functions (parameter policies, certificate expiry) share: the
 //! pipeline they both run ([`Pipeline`], driven by each one's [`Rules`]), the topic setting, the
 //! EventBridge envelope, the notification a person reads, the [`Notifier`] port and its SNS
-//! adapter, the decision log line and the CloudWatch embedded-metric line, and the errors.
+//! adapter, the decision's notes for the outcome line and the CloudWatch embedded-metric line, and the errors.
 
 pub(crate) mod envelope;
 pub(crate) mod error;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use common::aws::AwsError;
+use common::invocation::note;
 
 use crate::error::HandlerError;
 use crate::{Notifier, RecentIds, timefmt};
@@ -240,6 +241,12 @@ pub struct Decision {
     pub notification: Option<Notification>,
 }
 
+impl common::invocation::Reported for Decision {
+    fn outcome(&self) -> &'static str {
+        self.name()
+    }
+}
+
 impl Decision {
     #[must_use]
     pub fn ignored(event_id: &str, reason: impl Into<String>) -> Self {
@@ -271,21 +278,18 @@ impl Decision {
         }
     }
 
-    /// One structured log line.
-    pub fn log(&self, function: &str) {
-        let n = self.notification.as_ref();
-        tracing::info!(
-            function,
-            decision = self.name(),
-            reason = %self.reason,
-            event_id = %self.event_id,
-            severity = n.map_or("", |n| n.severity.as_str()),
-            kind = n.map_or("", |n| n.kind.as_str()),
-            resource = n.map_or("", |n| n.resource.as_str()),
-            status = n.map_or("", |n| n.status.as_str()),
-            subject = n.map_or("", |n| n.subject.as_str()),
-            "decision"
-        );
+    /// Notes the decision on the invocation's outcome line: the reason, the event id and, for a
+    /// notification, its severity, kind, resource, status and subject.
+    pub fn note(&self) {
+        note("reason", self.reason.as_str());
+        note("event_id", self.event_id.as_str());
+        if let Some(n) = &self.notification {
+            note("severity", n.severity.as_str());
+            note("kind", n.kind.as_str());
+            note("resource", n.resource.as_str());
+            note("status", n.status.as_str());
+            note("subject", n.subject.as_str());
+        }
     }
 
     /// The CloudWatch embedded-metric line for a notification sent: `Notifications` = 1 by
@@ -311,29 +315,14 @@ impl Decision {
         Some(line.to_string())
     }
 
-    /// Logs the decision and, for a notification sent, writes its metric line to stdout (where
+    /// Notes the decision and, for a notification sent, writes its metric line to stdout (where
     /// CloudWatch Logs reads embedded metrics).
     pub fn report(&self, function: &str) {
-        self.log(function);
+        self.note();
         if let Some(line) = self.metric_line(function, timefmt::now()) {
             println!("{line}");
         }
     }
-}
-
-/// Ends an invocation of `function`: logs its decision (and writes the metric line of a
-/// notification sent), or logs its failure with the `errorType`; returns the result unchanged.
-///
-/// # Errors
-/// The handler's own error, passed through.
-pub fn conclude(function: &str, result: Result<Decision, HandlerError>) -> Result<Decision, HandlerError> {
-    match &result {
-        Ok(decision) => decision.report(function),
-        Err(err) => {
-            tracing::error!(function, decision = "failed", error_type = common::ErrorKind::error_type(err), error = %err, "decision");
-        }
-    }
-    result
 }
 
 /// Publishes `notice` unless this instance already did for its event id.

@@ -3,13 +3,15 @@
 //! A notifier implements [`Rules`]: how it reads its events, how it looks up the resource, and
 //! what it decides. [`Pipeline`] does the rest the same way for both: the envelope, events that
 //! are ignored, the look-up, a repeat of an event already published ([`RecentIds`]), the
-//! publish, and the decision log line and metric line ([`notice::conclude`]).
+//! publish, the decision's notes on the invocation's outcome line and the metric line
+//! ([`Decision::report`]).
 
 use std::future::Future;
 
 use common::ConfigError;
 use common::aws::AwsError;
 use common::env::{self, Lookup};
+use common::invocation::note;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 
@@ -97,11 +99,15 @@ impl<R: Rules + Sync, N: Notifier + Sync> Pipeline<R, N> {
     /// SNS does not take the notification.
     pub async fn handle(&self, payload: Value, now: i64) -> Result<Decision, HandlerError> {
         let envelope = Envelope::parse(payload)?;
+        note("event_id", envelope.id.as_str());
         let event = match self.rules.read(&envelope)? {
             Reading::Handle(event) => event,
             Reading::Ignore(reason) => return Ok(Decision::ignored(&envelope.id, reason)),
         };
         let found = self.rules.look_up(&event).await;
+        if let Err(err) = &found {
+            tracing::warn!(error = %err, "the look-up failed: deciding from the event alone");
+        }
         match self.rules.decide(&envelope, &event, &found, now)? {
             Verdict::Notify(n, reason) => notice::deliver(&self.notifier, &self.recent, n, reason).await,
             Verdict::Suppress(n, reason) => Ok(Decision::suppressed(n, reason)),
@@ -109,12 +115,15 @@ impl<R: Rules + Sync, N: Notifier + Sync> Pipeline<R, N> {
         }
     }
 
-    /// The Lambda handler: decides, logs the decision (and its metric), and returns it.
+    /// The Lambda handler: decides, notes the decision for the outcome line (and writes its
+    /// metric line), and returns it.
     ///
     /// # Errors
-    /// See [`Pipeline::handle`]; the error is logged with its `errorType` first.
+    /// See [`Pipeline::handle`].
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Decision, HandlerError> {
-        notice::conclude(R::FUNCTION, self.handle(event.payload, timefmt::now()).await)
+        let decision = self.handle(event.payload, timefmt::now()).await?;
+        decision.report(R::FUNCTION);
+        Ok(decision)
     }
 }
 

@@ -415,6 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_decision_is_one_json_log_line_and_failures_carry_their_type() {
+        use common::invocation::observe;
         use common::testing::LogCapture;
         use tracing::instrument::WithSubscriber;
 
@@ -429,9 +430,9 @@ mod tests {
             )
         };
         async {
-            handle(&handler, invoke(EXPIRING)).await.unwrap();
-            handle(&handler, invoke(OTHER_PREFIX)).await.unwrap();
-            handle(&handler, invoke(MALFORMED)).await.unwrap_err();
+            observe(handle(&handler, invoke(EXPIRING))).await.unwrap();
+            observe(handle(&handler, invoke(OTHER_PREFIX))).await.unwrap();
+            observe(handle(&handler, invoke(MALFORMED))).await.unwrap_err();
         }
         .with_subscriber(logs.subscriber())
         .await;
@@ -439,17 +440,19 @@ mod tests {
             .text()
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
-            .filter(|l: &Value| l["message"] == "decision")
+            .filter(|l: &Value| l["message"].as_str().is_some_and(|m| m.starts_with("invocation ")))
             .collect();
         assert_eq!(lines.len(), 3, "{}", logs.text());
         assert_eq!(
-            (lines[0]["decision"].as_str(), lines[0]["severity"].as_str()),
+            (lines[0]["outcome"].as_str(), lines[0]["severity"].as_str()),
             (Some("notified"), Some("warning"))
         );
         assert_eq!(lines[0]["resource"], "/my-app/dev/api-token");
-        assert_eq!(lines[1]["decision"], "ignored");
+        assert!(lines[0]["elapsed_ms"].is_f64(), "{}", lines[0]);
+        assert_eq!(lines[1]["outcome"], "ignored");
+        assert_eq!(lines[1]["event_id"].as_str().map(str::is_empty), Some(false));
         assert_eq!(
-            (lines[2]["decision"].as_str(), lines[2]["error_type"].as_str()),
+            (lines[2]["outcome"].as_str(), lines[2]["error_type"].as_str()),
             (Some("failed"), Some("Notify.InvalidEvent"))
         );
     }

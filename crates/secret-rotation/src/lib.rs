@@ -54,27 +54,37 @@ pub fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, Rotation
     serde_json::from_value(payload).map_err(|e| RotationError::InvalidEvent(e.to_string()))
 }
 
-/// The Lambda handler. The response is empty: Secrets Manager reads only success or failure.
+/// What a step answers: nothing (`null`), as Secrets Manager reads only success or failure; what
+/// the step did is for the invocation's outcome line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepDone(pub Outcome);
+
+impl serde::Serialize for StepDone {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        serializer.serialize_unit()
+    }
+}
+
+impl common::invocation::Reported for StepDone {
+    fn outcome(&self) -> &'static str {
+        common::invocation::Reported::outcome(&self.0)
+    }
+}
+
+/// The Lambda handler.
 ///
 /// # Errors
 /// The step's [`RotationError`], reported with its stable `errorType`.
 pub async fn handle<S, D, R>(
     rotator: &Rotator<S, D, R>,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<(), RotationError>
+) -> Result<StepDone, RotationError>
 where
     S: SecretStore + Sync,
     D: Database + Sync,
     R: RdsApi + Sync,
 {
-    let event = match parse_event(event.payload) {
-        Ok(e) => e,
-        Err(err) => {
-            tracing::error!(error_type = common::ErrorKind::error_type(&err), error = %err, "invalid rotation event");
-            return Err(err);
-        }
-    };
-    rotator.handle(&event).await.map(|_| ())
+    rotator.handle(&parse_event(event.payload)?).await.map(StepDone)
 }
 
 #[cfg(test)]

@@ -4,8 +4,7 @@
 //! Every step is idempotent, and a retry after a failure at any point converges: at every moment
 //! either AWSCURRENT logs in, or the next retry of the failed step makes it so.
 
-use std::time::Instant;
-
+use common::invocation::note;
 use common::{ErrorKind, SecretString};
 use serde::Deserialize;
 
@@ -74,34 +73,14 @@ pub enum Outcome {
     ConfigurationTest,
 }
 
-impl Outcome {
-    fn as_str(self) -> &'static str {
+impl common::invocation::Reported for Outcome {
+    fn outcome(&self) -> &'static str {
         match self {
             Self::AlreadyCurrent => "already-current",
             Self::AlreadyDone => "already-done",
             Self::Done => "done",
             Self::ConfigurationTest => "configuration-test",
         }
-    }
-}
-
-/// What a step learned about the secret, for its log line (success or failure).
-#[derive(Debug, Default)]
-struct Facts {
-    secret_arn: Option<String>,
-    engine: Option<&'static str>,
-    strategy: Option<&'static str>,
-}
-
-impl Facts {
-    fn learn(&mut self, secret: &DbSecret) {
-        self.engine = Some(secret.engine.as_str());
-        self.strategy = Some(secret.strategy.as_str());
-    }
-
-    fn learn_generic(&mut self) {
-        self.engine = Some("generic");
-        self.strategy = Some("new-values");
     }
 }
 
@@ -168,35 +147,12 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
     /// # Errors
     /// A [`RotationError`]; Secrets Manager retries the step.
     pub async fn handle(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
-        let started = Instant::now();
-        let mut facts = Facts::default();
-        let result = self.run(event, &mut facts).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (token, step) = (&event.client_request_token, &event.step);
-        let secret_arn = facts.secret_arn.as_deref().unwrap_or(&event.secret_id);
-        let (engine, strategy) = (facts.engine.unwrap_or(""), facts.strategy.unwrap_or(""));
-        match &result {
-            Ok(outcome) => {
-                tracing::info!(
-                    step,
-                    secret_arn,
-                    token,
-                    engine,
-                    strategy,
-                    outcome = outcome.as_str(),
-                    elapsed_ms,
-                    "rotation step finished"
-                );
-            }
-            Err(err) => {
-                let error_type = err.error_type();
-                tracing::error!(step, secret_arn, token, engine, strategy, outcome = "failed", error_type, error = %err, elapsed_ms, "rotation step failed");
-            }
-        }
-        result
+        note("secret_arn", event.secret_id.as_str());
+        note("token", event.client_request_token.as_str());
+        self.run(event).await
     }
 
-    async fn run(&self, event: &RotationEvent, facts: &mut Facts) -> Result<Outcome, RotationError> {
+    async fn run(&self, event: &RotationEvent) -> Result<Outcome, RotationError> {
         let id = event.secret_id.as_str();
         let token = event.client_request_token.as_str();
         if id.is_empty() || token.is_empty() {
@@ -209,7 +165,7 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         // DescribeSecret (which reads no value) otherwise.
         let listed = self.settings.allowed_secrets.as_ref().is_none_or(|list| list.admits(id));
         let meta = self.store.describe(id).await?;
-        facts.secret_arn = Some(meta.arn.clone());
+        note("secret_arn", meta.arn.as_str());
         if !listed && self.settings.allowed_secrets.as_ref().is_some_and(|list| !list.admits(&meta.arn)) {
             return Err(RotationError::NotAllowed {
                 action: "rotate",
@@ -231,13 +187,14 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
             return Err(RotationError::NotPending { secret: meta.arn, token: token.into() });
         }
         let step = Step::parse(&event.step)?;
+        note("step", step.as_str());
         let arn = meta.arn.as_str();
         match step {
             // Boxed: the steps' futures (SDK calls, database sessions) are large; one allocation
             // per step keeps every caller's future small.
-            Step::Create => Box::pin(self.create(&meta, token, event.rotation_token.as_deref(), facts)).await,
-            Step::Set => Box::pin(self.set(&meta, token, facts)).await,
-            Step::Test => Box::pin(self.test(&meta, token, facts)).await,
+            Step::Create => Box::pin(self.create(&meta, token, event.rotation_token.as_deref())).await,
+            Step::Set => Box::pin(self.set(&meta, token)).await,
+            Step::Test => Box::pin(self.test(&meta, token)).await,
             Step::Finish => {
                 let current = meta
                     .version_with(Stage::Current)
@@ -275,11 +232,11 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         meta: &SecretMeta,
         value: &SecretString,
         which: Credentials,
-        facts: &mut Facts,
     ) -> Result<Kind, RotationError> {
         let located = self.locator.locate(meta).await?;
         if located.is_none() && secret::is_generic(value) {
-            facts.learn_generic();
+            note("engine", "generic");
+            note("strategy", "new-values");
             return Ok(Kind::Generic);
         }
         let parsed = DbSecret::parse_located(value, located.as_ref()).map_err(|source| {
@@ -291,7 +248,8 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
                 },
             }
         })?;
-        facts.learn(&parsed);
+        note("engine", parsed.engine.as_str());
+        note("strategy", parsed.strategy.as_str());
         Ok(Kind::Database(parsed))
     }
 
@@ -300,11 +258,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         meta: &SecretMeta,
         token: &str,
         rotation_token: Option<&str>,
-        facts: &mut Facts,
     ) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
-        let current = match self.classify(meta, &value, CURRENT, facts).await? {
+        let current = match self.classify(meta, &value, CURRENT).await? {
             Kind::Generic if self.settings.rotate_keys.is_empty() => {
                 return Err(RotationError::NoRotateKeys { secret: arn.into() });
             }
@@ -344,10 +301,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         Ok(Outcome::Done)
     }
 
-    async fn set(&self, meta: &SecretMeta, token: &str, facts: &mut Facts) -> Result<Outcome, RotationError> {
+    async fn set(&self, meta: &SecretMeta, token: &str) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.current_value(arn).await?;
-        let Kind::Database(current) = self.classify(meta, &value, CURRENT, facts).await? else {
+        let Kind::Database(current) = self.classify(meta, &value, CURRENT).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: setSecret has nothing to set");
             return Ok(Outcome::Done);
         };
@@ -584,15 +541,10 @@ impl<S: SecretStore + Sync, D: Database + Sync, R: RdsApi + Sync> Rotator<S, D, 
         }
     }
 
-    async fn test(
-        &self,
-        meta: &SecretMeta,
-        token: &str,
-        facts: &mut Facts,
-    ) -> Result<Outcome, RotationError> {
+    async fn test(&self, meta: &SecretMeta, token: &str) -> Result<Outcome, RotationError> {
         let arn = meta.arn.as_str();
         let value = self.pending_value(arn, token).await?;
-        let Kind::Database(pending) = self.classify(meta, &value, PENDING, facts).await? else {
+        let Kind::Database(pending) = self.classify(meta, &value, PENDING).await? else {
             tracing::info!(secret_arn = arn, token, "a non-database secret: testSecret has nothing to test");
             return Ok(Outcome::Done);
         };
@@ -794,6 +746,54 @@ mod tests {
             serde_json::from_str(&store.value(ARN, AWSPREVIOUS).unwrap()).unwrap();
         assert_eq!(previous["password"], "old-Password-1");
         assert_eq!(*db.connections.lock().unwrap(), 2, "one connection for setSecret, one for testSecret");
+    }
+
+    #[tokio::test]
+    async fn each_step_ends_in_one_outcome_line_naming_the_secret_and_never_its_values() {
+        use common::invocation::observe;
+        use common::testing::LogCapture;
+        use tracing::instrument::WithSubscriber as _;
+
+        let (store, db) = alternating();
+        let rotator = Rotator::new(&store, &db, policy());
+        store.start_rotation(ARN, "t1");
+        let logs = LogCapture::default();
+        async {
+            observe(rotator.handle(&event("createSecret", "t1"))).await.unwrap();
+            db.faults.inject("set_password", When::Before);
+            observe(rotator.handle(&event("setSecret", "t1"))).await.unwrap_err();
+        }
+        .with_subscriber(logs.subscriber())
+        .await;
+        let outcomes: Vec<serde_json::Value> = logs
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|l| l.get("outcome").is_some())
+            .collect();
+        assert_eq!(outcomes.len(), 2, "{}", logs.text());
+        for (line, step, outcome) in
+            [(&outcomes[0], "createSecret", "done"), (&outcomes[1], "setSecret", "failed")]
+        {
+            assert_eq!(
+                (line["step"].as_str(), line["outcome"].as_str()),
+                (Some(step), Some(outcome)),
+                "{line}"
+            );
+            assert_eq!((line["secret_arn"].as_str(), line["token"].as_str()), (Some(ARN), Some("t1")));
+            assert_eq!(
+                (line["engine"].as_str(), line["strategy"].as_str()),
+                (Some("postgres"), Some("alternating-users"))
+            );
+        }
+        assert!(
+            outcomes[1]["error_type"].as_str().is_some_and(|t| t.starts_with("Rotation.")),
+            "{}",
+            outcomes[1]
+        );
+        let pending: serde_json::Value =
+            serde_json::from_str(&store.value(ARN, AWSPENDING).unwrap()).unwrap();
+        logs.assert_free_of(&["old-Password-1", "master-Password-1", pending["password"].as_str().unwrap()]);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ mod support;
 
 use std::collections::HashMap;
 
+use common::invocation::observe;
 use common::testing::{LocalStack, LogCapture};
 use common::{ErrorKind, SecretString};
 use mysql_async::prelude::Queryable;
@@ -110,7 +111,9 @@ impl Stack {
         let token = self.start_rotation(arn).await;
         for step in STEPS {
             for _ in 0..2 {
-                rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                observe(rotator.handle(&event(step, arn, &token)))
+                    .await
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
             }
         }
         self.end_rotation(arn, &token).await;
@@ -268,8 +271,8 @@ async fn hostile_names_and_unknown_certificates_on_mariadb() {
     );
     let token = s.start_rotation(&arn).await;
     let event = |step: &str| event(step, &arn, &token);
-    untrusting.handle(&event("createSecret")).await.unwrap();
-    let err = untrusting.handle(&event("setSecret")).await.unwrap_err();
+    observe(untrusting.handle(&event("createSecret"))).await.unwrap();
+    let err = observe(untrusting.handle(&event("setSecret"))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.Tls", "an unknown CA fails: {err}");
     assert!(s.logs_in(&s.secret_json(&other, "T-pw-1")).await, "nothing changed");
 }
@@ -347,8 +350,8 @@ async fn a_grant_refused_midway_is_completed_by_the_retry_on_mariadb() {
     let arn = s.create_secret(&secret).await;
     let rotator = s.rotator(s.config(&[]));
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.PermissionDenied", "the master may not grant on vault: {err}");
     let clone = format!("{user}_clone");
     assert_eq!(s.hosts(&clone).await, ["%"], "the clone was left half-made");
@@ -356,7 +359,7 @@ async fn a_grant_refused_midway_is_completed_by_the_retry_on_mariadb() {
 
     s.sql(&format!("GRANT SELECT ON vault.* TO '{master}'@'%' WITH GRANT OPTION")).await;
     for step in ["setSecret", "testSecret", "finishSecret"] {
-        rotator.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        observe(rotator.handle(&event(step, &arn, &token))).await.unwrap_or_else(|e| panic!("{step}: {e}"));
     }
     s.end_rotation(&arn, &token).await;
     let expected: Vec<String> = s

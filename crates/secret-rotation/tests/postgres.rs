@@ -11,6 +11,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use common::invocation::observe;
 use common::testing::{LocalStack, LogCapture};
 use common::{ErrorKind, SecretString};
 use secret_rotation::aws::SecretsManager;
@@ -157,7 +158,9 @@ impl Stack {
         let token = self.start_rotation(arn).await;
         for step in STEPS {
             for _ in 0..2 {
-                rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                observe(rotator.handle(&event(step, arn, &token)))
+                    .await
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
             }
             let current = self.value(arn, "AWSCURRENT").await;
             let ok = self.logs_in(&current).await
@@ -279,7 +282,7 @@ async fn a_step_that_died_midway_converges_on_retry() {
     let arn = s.create_secret(&s.secret_json(&user, "Old-pw-2")).await;
     let rotator = s.rotator(&[]);
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
     let pending = s.value(&arn, "AWSPENDING").await;
     // setSecret's ALTER ROLE ran, then the function died before answering.
     let verifier_sql = format!(
@@ -288,8 +291,11 @@ async fn a_step_that_died_midway_converges_on_retry() {
     );
     s.sql(&verifier_sql).await;
     assert!(!s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
-    assert_eq!(rotator.handle(&event("setSecret", &arn, &token)).await.unwrap(), Outcome::AlreadyDone);
-    rotator.handle(&event("testSecret", &arn, &token)).await.unwrap();
+    assert_eq!(
+        observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap(),
+        Outcome::AlreadyDone
+    );
+    observe(rotator.handle(&event("testSecret", &arn, &token))).await.unwrap();
     // finishSecret's stage move happened, then the function died.
     let current_version =
         s.sm.describe_secret()
@@ -311,7 +317,10 @@ async fn a_step_that_died_midway_converges_on_retry() {
         .send()
         .await
         .unwrap();
-    assert_eq!(rotator.handle(&event("finishSecret", &arn, &token)).await.unwrap(), Outcome::AlreadyCurrent);
+    assert_eq!(
+        observe(rotator.handle(&event("finishSecret", &arn, &token))).await.unwrap(),
+        Outcome::AlreadyCurrent
+    );
     s.end_rotation(&arn, &token).await;
     assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
 }
@@ -326,8 +335,8 @@ async fn tls_is_verified_and_never_silently_dropped() {
     let arn = s.create_secret(&plaintext).await;
     let rotator = s.rotator(&[]);
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.Tls", "{err}");
     assert!(err.to_string().contains("requires TLS"), "{err}");
 
@@ -345,8 +354,8 @@ async fn tls_is_verified_and_never_silently_dropped() {
         )
     };
     let token2 = s.start_rotation(&arn2).await;
-    untrusting.handle(&event("createSecret", &arn2, &token2)).await.unwrap();
-    let err = untrusting.handle(&event("setSecret", &arn2, &token2)).await.unwrap_err();
+    observe(untrusting.handle(&event("createSecret", &arn2, &token2))).await.unwrap();
+    let err = observe(untrusting.handle(&event("setSecret", &arn2, &token2))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.Tls", "an unknown CA fails: {err}");
     assert!(s.logs_in(&s.secret_json(&user2, "Tls-pw-2")).await, "nothing changed");
 }
@@ -366,8 +375,8 @@ async fn failures_change_nothing() {
     s.create_user(&user, "Right-pw-1", &[], "").await;
     let arn = s.create_secret(&s.secret_json(&user, "Wrong-pw-1")).await;
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.DatabaseLogin", "{err}");
     assert!(s.logs_in(&s.secret_json(&user, "Right-pw-1")).await);
 
@@ -376,8 +385,8 @@ async fn failures_change_nothing() {
     down["port"] = closed.into();
     let arn = s.create_secret(&down).await;
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.DatabaseUnreachable", "{err}");
 
     // A black hole: the port accepts connections and never answers.
@@ -393,9 +402,9 @@ async fn failures_change_nothing() {
     black["port"] = hole_port.into();
     let arn = s.create_secret(&black).await;
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
     let started = Instant::now();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.DatabaseUnreachable", "{err}");
     assert!(
         started.elapsed() < Duration::from_secs(6),
@@ -409,7 +418,7 @@ async fn failures_change_nothing() {
         broken.as_object_mut().unwrap().remove(field);
         let arn = s.create_secret(&broken).await;
         let token = s.start_rotation(&arn).await;
-        let err = rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err();
+        let err = observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap_err();
         // Without an engine, a secret with a host and password is still database credentials,
         // never taken for a non-database secret whose rotation would leave the database behind.
         assert_eq!(err.error_type(), "Rotation.InvalidSecret", "{field}: {err}");
@@ -428,7 +437,7 @@ async fn failures_change_nothing() {
     let arn = s.create_secret(&mysql).await;
     let token = s.start_rotation(&arn).await;
     assert_eq!(
-        rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err().error_type(),
+        observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap_err().error_type(),
         "Rotation.UnsupportedEngine"
     );
 }
@@ -443,7 +452,9 @@ async fn a_non_database_secret_rotates_its_keys_on_moto() {
     async {
         for step in STEPS {
             for _ in 0..2 {
-                rotator.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                observe(rotator.handle(&event(step, &arn, &token)))
+                    .await
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
             }
         }
     }
@@ -538,8 +549,8 @@ async fn a_secret_cannot_turn_the_master_against_users_it_does_not_know() {
             secret["masterarn"] = master_arn.clone().into();
             let arn = s.create_secret(&secret).await;
             let token = s.start_rotation(&arn).await;
-            rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-            let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+            observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+            let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
             assert_eq!(err.error_type(), error_type, "{user}: {err}");
         }
         assert!(
@@ -569,16 +580,16 @@ async fn allow_lists_refuse_other_secrets_and_masters() {
     let arn = s.create_secret(&secret).await;
     let token = s.start_rotation(&arn).await;
     let refused = s.rotator(&[("ALLOWED_SECRETS", "some/other-secret")]);
-    let err = refused.handle(&event("createSecret", &arn, &token)).await.unwrap_err();
+    let err = observe(refused.handle(&event("createSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.NotAllowed", "{err}");
     let only_secret = s.rotator(&[("ALLOWED_SECRETS", &arn), ("ALLOWED_MASTER_SECRETS", "none")]);
-    only_secret.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = only_secret.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(only_secret.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(only_secret.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.NotAllowed", "{err}");
     assert!(!s.role_exists(&format!("{user}_clone")).await);
     let both = s.rotator(&[("ALLOWED_SECRETS", &arn), ("ALLOWED_MASTER_SECRETS", &master_arn)]);
     for step in ["setSecret", "testSecret", "finishSecret"] {
-        both.handle(&event(step, &arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+        observe(both.handle(&event(step, &arn, &token))).await.unwrap_or_else(|e| panic!("{step}: {e}"));
     }
     s.end_rotation(&arn, &token).await;
     assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await);
@@ -669,10 +680,10 @@ async fn test_query_runs_read_only_as_the_pending_user() {
     ] {
         let rotator = s.rotator(&[("TEST_QUERY", &query)]);
         let token = s.start_rotation(&arn).await;
-        rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
+        observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
         // Single user: the query runs as the user before its password changes, so a query that
         // cannot pass fails the rotation while AWSCURRENT still logs in.
-        let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+        let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
         assert_eq!(err.error_type(), "Rotation.TestFailed", "{query}: {err}");
         assert!(err.to_string().contains(why), "{query}: {err}");
         assert!(s.logs_in(&s.value(&arn, "AWSCURRENT").await).await, "{query}: nothing changed");

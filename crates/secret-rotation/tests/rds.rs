@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use aws_sdk_secretsmanager::types::Tag;
 use common::ErrorKind;
 use common::aws::{AwsErrorKind, Service as AwsService};
+use common::invocation::observe;
 use common::testing::{Answer, LocalStack, LogCapture, fake_aws};
 use secret_rotation::aws::SecretsManager;
 use secret_rotation::dbconfig::DbConfig;
@@ -195,7 +196,9 @@ impl Stack {
         let token = self.start_rotation(arn).await;
         for step in STEPS {
             for _ in 0..2 {
-                rotator.handle(&event(step, arn, &token)).await.unwrap_or_else(|e| panic!("{step}: {e}"));
+                observe(rotator.handle(&event(step, arn, &token)))
+                    .await
+                    .unwrap_or_else(|e| panic!("{step}: {e}"));
             }
         }
         self.end_rotation(arn, &token).await;
@@ -311,8 +314,8 @@ async fn an_aurora_master_secret_accepts_the_clusters_reader_endpoint_and_refuse
     let arn = s.create_secret(&s.app_secret(&other_host, &stranger, "App-Pw-1", &master_arn)).await;
     let rotator = s.rotator(&[]);
     let token = s.start_rotation(&arn).await;
-    assert_eq!(rotator.handle(&event("createSecret", &arn, &token)).await.unwrap(), Outcome::Done);
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    assert_eq!(observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap(), Outcome::Done);
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.HostMismatch");
     assert!(err.to_string().contains(&other_host) && err.to_string().contains(&cluster), "{err}");
     assert!(!s.role_exists(&format!("{stranger}_clone")).await);
@@ -349,8 +352,8 @@ async fn missing_or_dangling_tags_fail_with_clear_errors_and_change_nothing() {
     let arn = s.create_secret(&s.app_secret(&host, &app, "App-Pw-1", &untagged)).await;
     let rotator = s.rotator(&[&host]);
     let token = s.start_rotation(&arn).await;
-    rotator.handle(&event("createSecret", &arn, &token)).await.unwrap();
-    let err = rotator.handle(&event("setSecret", &arn, &token)).await.unwrap_err();
+    observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap();
+    let err = observe(rotator.handle(&event("setSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.InvalidSecret");
     assert!(err.to_string().contains("aws:rds:primaryDBInstanceArn"), "{err}");
 
@@ -358,7 +361,7 @@ async fn missing_or_dangling_tags_fail_with_clear_errors_and_change_nothing() {
     let gone = format!("arn:aws:rds:us-east-1:123456789012:db:{}", unique("gone-"));
     let arn = s.managed_secret(&master, "Master-Pw-1", Some(("aws:rds:primaryDBInstanceArn", &gone))).await;
     let token = s.start_rotation(&arn).await;
-    let err = rotator.handle(&event("createSecret", &arn, &token)).await.unwrap_err();
+    let err = observe(rotator.handle(&event("createSecret", &arn, &token))).await.unwrap_err();
     assert_eq!(err.error_type(), "Rotation.RdsNotFound");
     assert!(s.logs_in(&master, "Master-Pw-1").await);
     assert!(rotator_asked(&rotator).is_empty(), "no login was attempted");

@@ -27,7 +27,7 @@ pub const FUNCTION: &str = "certificate-notifier";
 /// What this function brings to the notifier pipeline: ACM's and AWS Config's events, the
 /// `DescribeCertificate` look-up, and the rules in [`decide`].
 #[derive(Debug)]
-pub struct CertificateRules<C> {
+pub(crate) struct CertificateRules<C> {
     certificates: C,
     config: Config,
 }

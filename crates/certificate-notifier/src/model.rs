@@ -160,8 +160,8 @@ impl Compliance {
         }
     }
 
-    #[must_use]
-    pub fn as_str(&self) -> &str {
+    #[cfg(test)]
+    fn as_str(&self) -> &str {
         match self {
             Self::Compliant => "COMPLIANT",
             Self::NonCompliant => "NON_COMPLIANT",

@@ -40,7 +40,7 @@ impl Service {
 
     /// The codes by which this service says a resource does not exist.
     #[must_use]
-    pub fn not_found_codes(self) -> &'static [&'static str] {
+    pub(crate) fn not_found_codes(self) -> &'static [&'static str] {
         match self {
             Self::Ssm => &["ParameterNotFound", "ParameterVersionNotFound"],
             Self::SecretsManager | Self::Acm => &["ResourceNotFoundException"],
@@ -58,7 +58,7 @@ impl Service {
     /// The codes by which this service says the caller may not do it (beyond the codes every
     /// service answers bad credentials with).
     #[must_use]
-    pub fn denied_codes(self) -> &'static [&'static str] {
+    pub(crate) fn denied_codes(self) -> &'static [&'static str] {
         match self {
             Self::Sns => &[
                 "AuthorizationError",
@@ -77,7 +77,7 @@ impl Service {
     /// The codes by which this service says it, or KMS behind it, throttled the call (beyond the
     /// SDK's own throttling list): checked before a `KMS*` code is taken for a KMS refusal.
     #[must_use]
-    pub fn throttling_codes(self) -> &'static [&'static str] {
+    pub(crate) fn throttling_codes(self) -> &'static [&'static str] {
         match self {
             Self::Sns => &["KMSThrottling"],
             Self::Ssm | Self::SecretsManager | Self::Kms | Self::Acm | Self::Rds => &[],

@@ -18,7 +18,7 @@ use crate::diagnostic::{ErrorKind, message_chain};
 /// A cold start that failed, with the function's `errorType` (`Config.InvalidConfiguration`).
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct InitFailure {
+pub(crate) struct InitFailure {
     pub error_type: &'static str,
     pub message: String,
 }
@@ -61,7 +61,7 @@ pub trait Reported {
 
 /// The field of the outcome line that carries the invocation's notes, which the JSON lines
 /// ([`crate::logging`]) spread into the line itself.
-pub const NOTES_FIELD: &str = "invocation_notes";
+pub(crate) const NOTES_FIELD: &str = "invocation_notes";
 
 tokio::task_local! {
     static NOTES: RefCell<serde_json::Map<String, serde_json::Value>>;
@@ -144,14 +144,14 @@ where
 
 /// The span an invocation runs in.
 #[must_use]
-pub fn invocation_span(context: &lambda_runtime::Context, cold_start: bool) -> tracing::Span {
+pub(crate) fn invocation_span(context: &lambda_runtime::Context, cold_start: bool) -> tracing::Span {
     let trace_id = context.xray_trace_id.as_deref().and_then(root_trace_id);
     tracing::info_span!("invocation", function_request_id = %context.request_id, xray_trace_id = trace_id, cold_start)
 }
 
 /// The `Root=1-...` part of a `_X_AMZN_TRACE_ID` header value, as X-Ray and Logs Insights show it.
 #[must_use]
-pub fn root_trace_id(header: &str) -> Option<&str> {
+pub(crate) fn root_trace_id(header: &str) -> Option<&str> {
     header.split(';').find_map(|part| part.strip_prefix("Root=")).filter(|root| !root.is_empty())
 }
 

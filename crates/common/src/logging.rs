@@ -24,7 +24,7 @@ const CAPPED_TARGETS: &[&str] = &[
 /// The log level from `AWS_LAMBDA_LOG_LEVEL` (set by the function's `LoggingConfig`) or
 /// `RUST_LOG` (a bare level such as `debug`), INFO when neither is set or readable.
 #[must_use]
-pub fn level_from(lookup: &impl crate::Lookup) -> LevelFilter {
+pub(crate) fn level_from(lookup: &impl crate::Lookup) -> LevelFilter {
     ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
         .iter()
         .find_map(|key| lookup.get(key))
@@ -42,7 +42,7 @@ pub fn level_from(lookup: &impl crate::Lookup) -> LevelFilter {
 
 /// A JSON subscriber writing to `writer` at `level`. Tests hand it an in-memory writer to capture
 /// what a function logs.
-pub fn json_subscriber<W>(writer: W, level: LevelFilter) -> impl Subscriber + Send + Sync
+pub(crate) fn json_subscriber<W>(writer: W, level: LevelFilter) -> impl Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -50,7 +50,7 @@ where
 }
 
 /// The same, with `function_name` on every line.
-pub fn json_subscriber_for<W>(
+pub(crate) fn json_subscriber_for<W>(
     writer: W,
     level: LevelFilter,
     function_name: Option<String>,

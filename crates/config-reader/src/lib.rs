@@ -27,7 +27,7 @@ use crate::source::ParameterSource;
 ///
 /// # Errors
 /// [`ReadError::InvalidRequest`] for anything that is not a request object.
-pub fn parse_request(payload: serde_json::Value) -> Result<Request, ReadError> {
+pub(crate) fn parse_request(payload: serde_json::Value) -> Result<Request, ReadError> {
     if payload.is_null() {
         return Ok(Request::default());
     }

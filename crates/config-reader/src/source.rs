@@ -15,7 +15,7 @@ pub enum ParameterType {
 
 impl ParameterType {
     #[must_use]
-    pub fn is_secure(self) -> bool {
+    pub(crate) fn is_secure(self) -> bool {
         matches!(self, Self::SecureString)
     }
 }
@@ -64,4 +64,4 @@ pub trait ParameterSource {
 }
 
 /// Parameter Store's limit on names per `GetParameters` call.
-pub const MAX_BATCH: usize = 10;
+pub(crate) const MAX_BATCH: usize = 10;

@@ -11,9 +11,9 @@ use crate::error::HandlerError;
 use crate::{Notifier, RecentIds, timefmt};
 
 /// SNS's limit on a subject is 100 characters; a subject stays below it.
-pub const MAX_SUBJECT: usize = 99;
+pub(crate) const MAX_SUBJECT: usize = 99;
 /// The namespace of the embedded metrics.
-pub const METRIC_NAMESPACE: &str = "AwsConfigKeeper";
+pub(crate) const METRIC_NAMESPACE: &str = "AwsConfigKeeper";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,7 +125,7 @@ pub struct Message {
 
 impl Message {
     #[must_use]
-    pub fn render(&self, severity: Severity, event: &str) -> String {
+    pub(crate) fn render(&self, severity: Severity, event: &str) -> String {
         let mut lines = vec![
             self.what.clone(),
             String::new(),
@@ -295,7 +295,7 @@ impl Decision {
     /// The CloudWatch embedded-metric line for a notification sent: `Notifications` = 1 by
     /// `Function` and `Severity`, and by `Function` and `Kind`. `None` for other decisions.
     #[must_use]
-    pub fn metric_line(&self, function: &str, now: i64) -> Option<String> {
+    pub(crate) fn metric_line(&self, function: &str, now: i64) -> Option<String> {
         let Outcome::Notified { .. } = self.outcome else { return None };
         let n = self.notification.as_ref()?;
         let line = serde_json::json!({

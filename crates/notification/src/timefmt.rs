@@ -26,12 +26,6 @@ pub fn date(secs: i64) -> String {
     format(secs).chars().take(10).collect()
 }
 
-/// Whole days from `from` to `to`, rounded down (negative when `to` is past).
-#[must_use]
-pub fn days_between(from: i64, to: i64) -> i64 {
-    (to - from).div_euclid(DAY)
-}
-
 /// Days from `from` until `to`, counting a part of a day as a day (`expires in 14 days` until
 /// 13 days and a moment are left; 0 once `to` has come, negative after).
 #[must_use]
@@ -54,8 +48,6 @@ mod tests {
         let t = parse("2026-11-29T09:00:00Z").unwrap();
         assert_eq!(format(t), "2026-11-29T09:00:00Z");
         assert_eq!(parse("2026-12-13T00:00:00.000Z").map(date).as_deref(), Some("2026-12-13"));
-        assert_eq!(days_between(t, t + 14 * DAY + 5), 14);
-        assert_eq!(days_between(t, t - 1), -1);
         assert_eq!(days_until(t, t + 14 * DAY - 60), 14);
         assert_eq!(days_until(t, t + 14 * DAY), 14);
         assert_eq!(days_until(t, t + 14 * DAY + 1), 15);

@@ -25,7 +25,7 @@ pub const FUNCTION: &str = "parameter-notifier";
 /// What this function brings to the notifier pipeline: Parameter Store's events, the
 /// `DescribeParameters` look-up, and the rules in [`decide`].
 #[derive(Debug)]
-pub struct ParameterRules<P> {
+pub(crate) struct ParameterRules<P> {
     parameters: P,
     config: Config,
 }

@@ -42,7 +42,7 @@ impl DbConfig {
     ///
     /// # Errors
     /// The attempt's error, sorted by `classify`, or `Unreachable` on the time-out.
-    pub async fn connecting<T, E>(
+    pub(crate) async fn connecting<T, E>(
         &self,
         login: &Login,
         attempt: impl Future<Output = Result<T, E>>,

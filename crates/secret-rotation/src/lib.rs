@@ -37,7 +37,7 @@ use crate::ports::{Database, RdsApi, SecretStore};
 ///
 /// # Errors
 /// [`RotationError::InvalidEvent`] naming what is missing or wrong.
-pub fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, RotationError> {
+pub(crate) fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, RotationError> {
     if !payload.is_object() {
         return Err(RotationError::InvalidEvent(
             "the event must be a JSON object with Step, SecretId and ClientRequestToken".into(),

@@ -22,7 +22,7 @@ use crate::secret::Tls;
 
 /// Which server the session talks to: the statements differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     MariaDb,
     MySql,
 }
@@ -95,7 +95,7 @@ async fn within<T>(
 /// What `mysql.user` says of one account (one user name at one host pattern), beyond its
 /// privileges: what the clone must share with the user.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     pub host: String,
     /// The authentication plugin (`mysql_native_password`, `ed25519`, `caching_sha2_password`, ...).
     pub plugin: String,
@@ -330,7 +330,7 @@ pub fn quote(value: &str) -> String {
 /// The `mysql_native_password` hash, `*` and the upper-case hex of SHA1(SHA1(password)): what the
 /// server stores, and all a MariaDB statement needs.
 #[must_use]
-pub fn native_hash(password: &SecretString) -> String {
+pub(crate) fn native_hash(password: &SecretString) -> String {
     let inner = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, password.expose().as_bytes());
     let outer = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, inner.as_ref());
     let mut hex = String::with_capacity(41);
@@ -358,7 +358,7 @@ fn plugin_ident(plugin: &str) -> String {
 /// The plugin a `SHOW GRANTS` line names (`... IDENTIFIED VIA ed25519 USING '...'`), if any
 /// other than a native password hash.
 #[must_use]
-pub fn plugin_in_grant(line: &str) -> Option<String> {
+pub(crate) fn plugin_in_grant(line: &str) -> Option<String> {
     let (_, after) = line.split_once(" IDENTIFIED VIA ")?;
     let plugin: String = after
         .trim_start_matches('`')
@@ -372,7 +372,7 @@ pub fn plugin_in_grant(line: &str) -> Option<String> {
 /// `PASSWORD()`, which hashes with that plugin. MySQL: `ALTER USER CURRENT_USER()`, which a user
 /// may run on itself without reading `mysql.user` (the plugin is then the server's to keep).
 #[must_use]
-pub fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &SecretString) -> String {
+pub(crate) fn set_own_password_sql(flavor: Flavor, plugin: Option<&str>, password: &SecretString) -> String {
     match (flavor, plugin) {
         (Flavor::MariaDb, None) => format!("SET PASSWORD = {}", quote(&native_hash(password))),
         (Flavor::MariaDb, Some(_)) => format!("SET PASSWORD = PASSWORD({})", quote(password.expose())),
@@ -399,7 +399,7 @@ fn identified(flavor: Flavor, plugin: &str, password: &SecretString) -> String {
 /// Another account's new password, keeping its plugin. MariaDB's native accounts take `SET
 /// PASSWORD FOR`, which a master with `UPDATE` on the `mysql` database may run.
 #[must_use]
-pub fn set_password_sql(
+pub(crate) fn set_password_sql(
     flavor: Flavor,
     user: &str,
     host: &str,
@@ -415,7 +415,7 @@ pub fn set_password_sql(
 
 /// A new account with the plugin of the account it clones.
 #[must_use]
-pub fn create_user_sql(
+pub(crate) fn create_user_sql(
     flavor: Flavor,
     user: &str,
     host: &str,
@@ -428,7 +428,7 @@ pub fn create_user_sql(
 /// `ALTER USER user@<its host> REQUIRE ... WITH ...`: the TLS requirement and resource limits of
 /// `like` (the same statement on MariaDB and MySQL).
 #[must_use]
-pub fn alter_attributes_sql(user: &str, like: &Account) -> String {
+pub(crate) fn alter_attributes_sql(user: &str, like: &Account) -> String {
     let require = match like.ssl_type.to_ascii_uppercase().as_str() {
         "ANY" => "SSL".to_owned(),
         "X509" => "X509".to_owned(),
@@ -458,7 +458,12 @@ pub fn alter_attributes_sql(user: &str, like: &Account) -> String {
 /// The default roles of `user@host`: MariaDB's `SET DEFAULT ROLE` (one role), MySQL's `ALTER USER
 /// ... DEFAULT ROLE` (a list); `NONE` for none.
 #[must_use]
-pub fn default_roles_sql(flavor: Flavor, user: &str, host: &str, roles: &[(String, String)]) -> String {
+pub(crate) fn default_roles_sql(
+    flavor: Flavor,
+    user: &str,
+    host: &str,
+    roles: &[(String, String)],
+) -> String {
     let account = format!("{}@{}", quote(user), quote(host));
     match flavor {
         Flavor::MariaDb => match roles.first() {
@@ -479,7 +484,7 @@ pub fn default_roles_sql(flavor: Flavor, user: &str, host: &str, roles: &[(Strin
 /// The `REVOKE` that undoes a retargeted grant line (`GRANT <what> TO 'u'@'h' [WITH ... OPTION]`):
 /// privileges with their grant option, or a role.
 #[must_use]
-pub fn revoke(line: &str) -> Option<String> {
+pub(crate) fn revoke(line: &str) -> Option<String> {
     let what = line.strip_prefix("GRANT ")?;
     let (what, grantee_and_options) = what.rsplit_once(" TO ")?;
     let grantee = grantee_and_options.split(" WITH ").next()?;
@@ -497,7 +502,7 @@ pub fn revoke(line: &str) -> Option<String> {
 /// GRANT OPTION` and `WITH ADMIN OPTION` are kept. The grantee is found by its exact quoted form,
 /// so a user name holding " TO " cannot mislead it.
 #[must_use]
-pub fn regrant(line: &str, template: &str, host: &str, user: &str) -> Option<String> {
+pub(crate) fn regrant(line: &str, template: &str, host: &str, user: &str) -> Option<String> {
     if line.starts_with("GRANT USAGE ON *.* TO ") {
         return None;
     }

@@ -10,11 +10,11 @@ const NUMBERS: &str = "0123456789";
 /// The punctuation Secrets Manager's `GetRandomPassword` draws from.
 const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
-pub const DEFAULT_LENGTH: u64 = 32;
+pub(crate) const DEFAULT_LENGTH: u64 = 32;
 /// Characters AWS's rotation functions exclude by default: they break connection strings and shells.
-pub const DEFAULT_EXCLUDE: &str = "/@\"'\\";
+pub(crate) const DEFAULT_EXCLUDE: &str = "/@\"'\\";
 /// Secrets Manager's own limit on generated passwords.
-pub const MAX_LENGTH: u64 = 4096;
+pub(crate) const MAX_LENGTH: u64 = 4096;
 
 /// Which characters a password may hold, and how long it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl PasswordPolicy {
 
     /// A new password. `rand::rng()` is a CSPRNG (`ChaCha12`, seeded and reseeded from the OS).
     #[must_use]
-    pub fn generate(&self) -> SecretString {
+    pub(crate) fn generate(&self) -> SecretString {
         let mut rng = rand::rng();
         let pool: Vec<char> = self.classes.iter().flatten().copied().collect();
         let mut chars: Vec<char> = Vec::with_capacity(self.length);

@@ -58,9 +58,9 @@ impl std::fmt::Display for Credentials {
     }
 }
 
-pub const CURRENT: Credentials = Credentials::Version(Stage::Current);
-pub const PENDING: Credentials = Credentials::Version(Stage::Pending);
-pub const PREVIOUS: Credentials = Credentials::Version(Stage::Previous);
+pub(crate) const CURRENT: Credentials = Credentials::Version(Stage::Current);
+pub(crate) const PENDING: Credentials = Credentials::Version(Stage::Pending);
+pub(crate) const PREVIOUS: Credentials = Credentials::Version(Stage::Previous);
 
 /// What `DescribeSecret` tells about a secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +76,7 @@ pub struct SecretMeta {
 impl SecretMeta {
     /// The version carrying `stage`, if any.
     #[must_use]
-    pub fn version_with(&self, stage: Stage) -> Option<&str> {
+    pub(crate) fn version_with(&self, stage: Stage) -> Option<&str> {
         self.versions
             .iter()
             .find(|(_, stages)| stages.iter().any(|s| s == stage.label()))
@@ -84,7 +84,7 @@ impl SecretMeta {
     }
 
     #[must_use]
-    pub fn stages_of(&self, version: &str) -> Option<&[String]> {
+    pub(crate) fn stages_of(&self, version: &str) -> Option<&[String]> {
         self.versions.get(version).map(Vec::as_slice)
     }
 
@@ -94,7 +94,7 @@ impl SecretMeta {
     /// # Errors
     /// When the tag is there but does not hold an RDS instance or cluster ARN: what is wrong, in
     /// words that never repeat the tag's value.
-    pub fn rds_target(&self) -> Result<Option<RdsTarget>, String> {
+    pub(crate) fn rds_target(&self) -> Result<Option<RdsTarget>, String> {
         for (tag, kind) in [(TAG_RDS_CLUSTER, RdsKind::Cluster), (TAG_RDS_INSTANCE, RdsKind::Instance)] {
             if let Some(arn) = self.tags.get(tag) {
                 return RdsTarget::from_arn(arn, kind).map(Some).ok_or_else(|| {
@@ -131,9 +131,9 @@ impl RdsKind {
 }
 
 /// The tag RDS puts on the master secret it manages for a DB instance.
-pub const TAG_RDS_INSTANCE: &str = "aws:rds:primaryDBInstanceArn";
+pub(crate) const TAG_RDS_INSTANCE: &str = "aws:rds:primaryDBInstanceArn";
 /// The tag RDS puts on the master secret it manages for an Aurora or Multi-AZ DB cluster.
-pub const TAG_RDS_CLUSTER: &str = "aws:rds:primaryDBClusterArn";
+pub(crate) const TAG_RDS_CLUSTER: &str = "aws:rds:primaryDBClusterArn";
 
 /// An RDS database, by identifier.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -284,7 +284,7 @@ impl DbError {
     /// The same error with every occurrence of `secrets` in its text replaced by `***`: a server
     /// may quote the statement that failed, and a statement may carry a password or its hash.
     #[must_use]
-    pub fn scrubbed(self, secrets: &[&str]) -> Self {
+    pub(crate) fn scrubbed(self, secrets: &[&str]) -> Self {
         let scrub = |mut text: String| {
             for secret in secrets.iter().filter(|s| !s.is_empty()) {
                 text = text.replace(secret, "***");

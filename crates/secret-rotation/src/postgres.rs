@@ -50,7 +50,7 @@ pub struct PgSession {
 
 /// How the server stores passwords, so that a new one is sent in that form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PasswordHash {
+pub(crate) enum PasswordHash {
     Scram,
     Md5,
 }
@@ -257,7 +257,7 @@ impl Session for PgSession {
 ///
 /// # Errors
 /// When the name holds a NUL character, which no identifier may.
-pub fn quote_ident(name: &str) -> Result<String, DbError> {
+pub(crate) fn quote_ident(name: &str) -> Result<String, DbError> {
     if name.contains('\0') || name.is_empty() {
         return Err(DbError::Other {
             detail: "an identifier cannot be empty or hold a NUL character".into(),
@@ -268,7 +268,7 @@ pub fn quote_ident(name: &str) -> Result<String, DbError> {
 
 /// A string literal that means exactly `value`, whatever `standard_conforming_strings` says.
 #[must_use]
-pub fn quote_literal(value: &str) -> String {
+pub(crate) fn quote_literal(value: &str) -> String {
     if value.contains('\\') {
         format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
     } else {

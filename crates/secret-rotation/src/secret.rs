@@ -5,14 +5,14 @@ use common::SecretString;
 use serde_json::{Map, Value};
 
 /// PostgreSQL's limit on identifiers (NAMEDATALEN - 1), in bytes.
-pub const POSTGRES_MAX_IDENTIFIER: usize = 63;
+pub(crate) const POSTGRES_MAX_IDENTIFIER: usize = 63;
 /// MySQL's limit on user names, in characters (MariaDB allows 80; the lower limit keeps a secret
 /// portable between the two).
-pub const MYSQL_MAX_USERNAME: usize = 32;
+pub(crate) const MYSQL_MAX_USERNAME: usize = 32;
 /// Secrets Manager's limit on a secret value.
-pub const MAX_SECRET_BYTES: usize = 65_536;
+pub(crate) const MAX_SECRET_BYTES: usize = 65_536;
 /// What an alternating user's other name ends with.
-pub const CLONE_SUFFIX: &str = "_clone";
+pub(crate) const CLONE_SUFFIX: &str = "_clone";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -70,7 +70,7 @@ pub enum Tls {
 
 /// How credentials rotate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Strategy {
+pub(crate) enum Strategy {
     /// The user changes its own password.
     SingleUser,
     /// The master secret (`masterarn`) alternates between `user` and `user_clone`.
@@ -114,7 +114,7 @@ pub enum SecretError {
 /// Where the RDS API says an RDS-managed secret's database is: used for the fields the secret
 /// itself does not carry (RDS keeps only `username` and `password` in it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
+pub(crate) struct Located {
     pub engine: Engine,
     pub host: String,
     pub port: u16,
@@ -124,7 +124,7 @@ pub struct Located {
 ///
 /// # Errors
 /// [`SecretError::UnsupportedEngine`] for engines this function cannot rotate.
-pub fn engine_named(name: &str) -> Result<Engine, SecretError> {
+pub(crate) fn engine_named(name: &str) -> Result<Engine, SecretError> {
     match name {
         "postgres" | "postgresql" | "aurora-postgresql" => Ok(Engine::Postgres),
         "mysql" | "mariadb" | "aurora-mysql" | "aurora" => Ok(Engine::MySql),
@@ -138,7 +138,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SecretError {
 
 /// A parsed database secret. `Debug` shows where it points, never the password or the raw JSON.
 #[derive(Clone)]
-pub struct DbSecret {
+pub(crate) struct DbSecret {
     fields: Map<String, Value>,
     pub engine: Engine,
     pub host: String,
@@ -178,7 +178,10 @@ impl DbSecret {
     ///
     /// # Errors
     /// A [`SecretError`] naming the first field that is missing or wrong.
-    pub fn parse_located(value: &SecretString, located: Option<&Located>) -> Result<Self, SecretError> {
+    pub(crate) fn parse_located(
+        value: &SecretString,
+        located: Option<&Located>,
+    ) -> Result<Self, SecretError> {
         if value.len() > MAX_SECRET_BYTES {
             return Err(SecretError::TooLarge(value.len()));
         }
@@ -268,7 +271,7 @@ impl DbSecret {
 
     /// This secret's JSON with another username and password; every other key and value type is kept.
     #[must_use]
-    pub fn with_credentials(&self, username: &str, password: &SecretString) -> SecretString {
+    pub(crate) fn with_credentials(&self, username: &str, password: &SecretString) -> SecretString {
         let mut fields = self.fields.clone();
         fields.insert("username".into(), Value::String(username.to_owned()));
         fields.insert("password".into(), Value::String(password.expose().to_owned()));
@@ -277,7 +280,7 @@ impl DbSecret {
 
     /// The same secret with another password (an older version's, for the same user).
     #[must_use]
-    pub fn with_password(&self, password: SecretString) -> Self {
+    pub(crate) fn with_password(&self, password: SecretString) -> Self {
         Self { password, ..self.clone() }
     }
 
@@ -286,7 +289,7 @@ impl DbSecret {
     ///
     /// # Errors
     /// When `name_clone` would be longer than the engine allows.
-    pub fn pending_username(&self) -> Result<String, SecretError> {
+    pub(crate) fn pending_username(&self) -> Result<String, SecretError> {
         match self.strategy {
             Strategy::SingleUser => Ok(self.username.clone()),
             Strategy::AlternatingUsers { .. } => match self.username.strip_suffix(CLONE_SUFFIX) {
@@ -313,7 +316,7 @@ impl DbSecret {
 /// The user and its clone, from either of the two names: `(app, app_clone)` for `app` and for
 /// `app_clone`.
 #[must_use]
-pub fn alternating_pair(username: &str) -> (String, String) {
+pub(crate) fn alternating_pair(username: &str) -> (String, String) {
     match username.strip_suffix(CLONE_SUFFIX) {
         Some(base) if !base.is_empty() => (base.to_owned(), username.to_owned()),
         _ => (username.to_owned(), format!("{username}{CLONE_SUFFIX}")),
@@ -326,7 +329,7 @@ pub fn alternating_pair(username: &str) -> (String, String) {
 /// for database credentials that lack their engine, so that a missing field never turns a
 /// database rotation into one that changes the secret but not the database.
 #[must_use]
-pub fn is_generic(value: &SecretString) -> bool {
+pub(crate) fn is_generic(value: &SecretString) -> bool {
     match serde_json::from_str::<Value>(value.expose()) {
         Ok(Value::Object(fields)) => match fields.get("engine") {
             None | Some(Value::Null) => !fields.contains_key("host") && !fields.contains_key("password"),
@@ -343,7 +346,7 @@ pub fn is_generic(value: &SecretString) -> bool {
 ///
 /// # Errors
 /// When the value is not a JSON object, or a key is missing or not a string.
-pub fn with_new_values(
+pub(crate) fn with_new_values(
     value: &SecretString,
     keys: &[String],
     mut generate: impl FnMut() -> SecretString,

@@ -5,7 +5,7 @@
 use common::env::{self, ConfigError, Lookup};
 
 /// The most a `TEST_QUERY` may hold: one statement, not a script.
-pub const MAX_TEST_QUERY: usize = 4096;
+pub(crate) const MAX_TEST_QUERY: usize = 4096;
 
 /// The secrets an allow-list admits, by ARN or by name. `None` as a list means "not set": any
 /// secret is admitted (IAM still decides).
@@ -43,14 +43,14 @@ impl AllowList {
         Ok(Some(Self { entries }))
     }
 
-    #[must_use]
-    pub fn new(entries: &[&str]) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(entries: &[&str]) -> Self {
         Self { entries: entries.iter().map(|e| (*e).to_owned()).collect() }
     }
 
     /// Whether the secret `id` (an ARN, or a name) is on the list, by its ARN or by its name.
     #[must_use]
-    pub fn admits(&self, id: &str) -> bool {
+    pub(crate) fn admits(&self, id: &str) -> bool {
         let name = if id.starts_with("arn:") { secret_name(id) } else { Some(id) };
         self.entries.iter().any(|entry| entry == id || name.is_some_and(|n| entry == n))
     }
@@ -58,7 +58,7 @@ impl AllowList {
 
 /// The name in a secret's ARN: `arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 characters>`.
 #[must_use]
-pub fn secret_name(arn: &str) -> Option<&str> {
+pub(crate) fn secret_name(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(7, ':');
     let (Some("arn"), Some(_), Some("secretsmanager"), Some(_), Some(_), Some("secret"), Some(rest)) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())

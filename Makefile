@@ -10,15 +10,33 @@ ENV          ?= dev
 STACK_DIR    ?= $(CURDIR)/.stack
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export STACK_DIR CARGO_TARGET_DIR
+# The Python tools' virtual environments (scripts/tools.sh); the project's comes first on PATH.
+PYTHON_VENV  ?= $(CARGO_TARGET_DIR)/tools/venv
+CHECKOV_VENV ?= $(CARGO_TARGET_DIR)/tools/checkov
+export PYTHON_VENV CHECKOV_VENV
+export PATH := $(PYTHON_VENV)/bin:$(PATH)
 
-.PHONY: help setup stack-up stack-down stack-status test unit lint demo bench build invoke rotate watch clean \
+.PHONY: help setup lock verify-setup stack-up stack-down stack-status test unit lint demo bench build invoke rotate watch clean \
 	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-21s %s\n", $$1, $$2}'
 
-setup: ## Install what this machine lacks (pinned Python tools, arm64 target, MariaDB)
+setup: ## Install what this machine lacks (servers from apt, Python tools from the hashed locks, arm64 target, cargo-deny)
 	@scripts/setup.sh
+
+# The lock files: uv (pinned in the dev lock) resolves requirements-*.in for every platform and
+# Python 3.11 and later, with the hashes of every file. Pins still allowed are kept; UPGRADE=1
+# takes the newest versions the .in files allow.
+lock: setup ## Re-resolve requirements-*.in into the hashed lock files (UPGRADE=1 for the newest)
+	@for name in dev checkov; do \
+		uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' \
+			$(if $(UPGRADE),--upgrade) requirements-$$name.in -o requirements-$$name.lock; \
+	done
+	@git diff --stat -- requirements-dev.lock requirements-checkov.lock
+
+verify-setup: ## Run setup's system and Python steps in clean Debian 12, Debian 13 and Ubuntu 24.04 root file systems (minutes)
+	@scripts/tests/verify_setup_rootfs.sh
 
 stack-up: setup ## Start the local stack (moto, PostgreSQL, MariaDB) on free loopback ports
 	@scripts/stack.sh up

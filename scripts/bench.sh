@@ -165,7 +165,7 @@ print(f"| {'measure':<58} | {'result':<28} | target |")
 print(f"|{'-' * 60}|{'-' * 30}|--------|")
 for name, value, goal in rows:
     print(f"| {name:<58} | {value:<28} | {goal:<6} |")
-print(f"\nsecret-rotation benchmark (PostgreSQL 15, TLS + SCRAM, moto; {len(rotations)} warm rotations in one process)\n")
+print(f"\nsecret-rotation benchmark (PostgreSQL {os.environ.get('PG_MAJOR', '?')}, TLS + SCRAM, moto; {len(rotations)} warm rotations in one process)\n")
 rows = [
     (f"cold start, process start to createSecret's answer (median of {runs})", f"{rotation['rotation_cold_start_ms_median']:.1f} ms (init {rotation['rotation_init_ms_median']:.1f} ms)", "< 50 ms"),
     ("first full rotation, cold (median)", f"{rotation['rotation_first_ms_median']:.1f} ms", ""),

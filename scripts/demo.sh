@@ -15,7 +15,7 @@ started=$SECONDS
 
 printf '\033[1m== Building the functions: arm64 zips for the stack, native binaries to run them here\033[0m\n'
 cargo lambda build --release --arm64 --output-format zip --locked "${packages[@]}" 2>&1 | tail -n 2
-for fn in "${functions[@]}"; do ls -l "$target/lambda/$fn/bootstrap.zip" | awk '{printf "   %-22s %s bytes\n", "'"$fn"'", $5}'; done
+for fn in "${functions[@]}"; do printf '   %-22s %s bytes\n' "$fn" "$(stat -c %s "$target/lambda/$fn/bootstrap.zip")"; done
 cargo build --locked "${packages[@]}" 2>&1 | tail -n 1
 printf '   (%d s)\n' $((SECONDS - started))
 

@@ -19,6 +19,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# The project's AWS CLI and Python first on PATH (scripts/tools.sh).
+# shellcheck source=scripts/tools.sh
+. "$root/scripts/tools.sh"
+tools_on_path
 
 FUNCTIONS=(config-reader secret-rotation parameter-notifier certificate-notifier)
 ENV="${ENV:-dev}"
@@ -245,6 +249,7 @@ put_secure_parameter() { # extra put-parameter arguments...
     [ -n "$key" ] && [ "$key" != None ] || die "stack $STACK has no KeyArn output: deploy it first"
     f="$(value_file "$name")"
     local rc=0
+    # shellcheck disable=SC2016 # the backticks are JMESPath literals, for the AWS CLI, not the shell
     aws ssm put-parameter --name "$name" --type SecureString --key-id "$key" --value "file://$f" \
         --overwrite "$@" --query 'join(``, [`version `, to_string(Version), `, tier `, Tier])' --output text || rc=$?
     rm -f "$f"

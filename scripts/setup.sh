@@ -1,93 +1,124 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for the tests, the demo and the build: the pinned Python
-# tools (moto, awscli, cfn-lint, cargo-lambda, pytest; checkov in its own virtual environment),
-# the aarch64 Rust target, a MariaDB server and PgBouncer.
+# Installs what a fresh Debian or Ubuntu machine lacks for the tests, the demo and the build, as
+# root or through sudo, and nothing into the system's Python:
+#   apt: python3 and python3-venv, the distribution's PostgreSQL server (15 to 17), MariaDB,
+#        PgBouncer and openssl, each only when missing;
+#   the Python tools in virtual environments of the project (scripts/tools.sh says where), from
+#        lock files pinned with hashes (requirements-dev.lock; checkov in its own,
+#        requirements-checkov.lock), with `pip install --require-hashes --only-binary=:all:`;
+#   Rust: the aarch64 target of the pinned toolchain, and cargo-deny (built once, a few minutes).
 # Safe to run again: each step checks first and does nothing when it is already satisfied.
+# SETUP_SKIP_RUST=1 runs the system and Python steps only (a machine without rustup).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/tools.sh
+. "$root/scripts/tools.sh"
 
 say() { printf '[setup] %s\n' "$*"; }
+die() { say "error: $*" >&2; exit 1; }
 
-# Python tools, pinned. pip skips the index when every pin is already satisfied.
-if ! python3 - "$root/requirements-dev.txt" <<'PY'
-import sys
-from importlib.metadata import version, PackageNotFoundError
-ok = True
-for line in open(sys.argv[1]):
-    line = line.split("#", 1)[0].strip()
-    if not line:
-        continue
-    name, want = line.split("==")
-    name = name.split("[")[0]
-    try:
-        have = version(name)
-    except PackageNotFoundError:
-        have = None
-    if have != want:
-        print(f"[setup] {name}: have {have}, want {want}")
-        ok = False
-sys.exit(0 if ok else 1)
-PY
-then
-    say "installing pinned Python tools"
-    python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-fi
+# apt, as root or through sudo; the package index is refreshed once, before the first install.
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else die "'$*' needs root: run setup as root or install sudo"
+    fi
+}
+apt_updated=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || die "no apt-get: install $* by hand (setup knows Debian and Ubuntu)"
+    say "installing $* (apt)"
+    if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+# A server package may start a system-wide instance; the local stack runs its own, so stop and
+# disable that one.
+quiet_services() {
+    local s
+    for s in "$@"; do
+        if [ -d /run/systemd/system ]; then as_root systemctl disable --now "$s" >/dev/null 2>&1 || true
+        elif command -v service >/dev/null 2>&1; then as_root service "$s" stop >/dev/null 2>&1 || true
+        fi
+        if command -v update-rc.d >/dev/null 2>&1; then as_root update-rc.d "$s" disable >/dev/null 2>&1 || true; fi
+    done
+}
 
-# checkov (the template's security scanner) in its own virtual environment: its pins of boto3 and
-# packaging conflict with moto's, awscli's and pytest's.
-checkov_venv="${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}"
-checkov_want="$(sed -n 's/^checkov==\([^ #]*\).*/\1/p' requirements-checkov.txt)"
-checkov_have="$("$checkov_venv/bin/python" -c 'from importlib.metadata import version; print(version("checkov"))' 2>/dev/null || true)"
-if [ "$checkov_have" != "$checkov_want" ]; then
-    say "installing checkov $checkov_want into its own virtual environment ($checkov_venv)"
-    python3 -m venv "$checkov_venv"
-    "$checkov_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
-fi
+# The Python that makes the virtual environments: the first python3 on PATH that is not one of them.
+base_python() {
+    local d dirs
+    IFS=: read -ra dirs <<<"$PATH"
+    for d in "${dirs[@]}"; do
+        case "$d" in "$PYTHON_VENV/bin" | "$CHECKOV_VENV/bin") continue ;; esac
+        if [ -x "$d/python3" ]; then echo "$d/python3"; return 0; fi
+    done
+    return 1
+}
 
-# The Rust toolchain pinned in rust-toolchain.toml, with the arm64 target Lambda runs on.
-toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-if ! rustup target list --toolchain "$toolchain" --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
-    say "adding aarch64-unknown-linux-gnu to toolchain $toolchain"
-    rustup target add --toolchain "$toolchain" aarch64-unknown-linux-gnu
-fi
-
+# System packages, in one apt transaction.
+packages=()
+python="$(base_python)" || { packages+=(python3 python3-venv); python=/usr/bin/python3; }
+# The distribution's own PostgreSQL server (Debian 12: 15, Ubuntu 24.04: 16, Debian 13: 17).
+pg_bindir >/dev/null || packages+=(postgresql)
+command -v psql >/dev/null 2>&1 || packages+=(postgresql-client)
 # A MariaDB server for the rotation tests (the local stack starts its own instance).
-if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; then
-    say "installing mariadb-server (apt)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
-    # The package may start a system-wide server; the local stack runs its own, so stop that one.
-    if command -v service >/dev/null 2>&1; then service mariadb stop >/dev/null 2>&1 || true; fi
+if ! { command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; } || ! command -v mariadb-install-db >/dev/null 2>&1; then
+    packages+=(mariadb-server mariadb-client)
 fi
-
-# PgBouncer in front of the stack's PostgreSQL: the local stack starts its own, with PgBouncer's
-# defaults, so that it refuses what production's PgBouncer refuses (e.g. the `options` startup parameter).
-if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
-    say "installing pgbouncer (apt)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
-    # The package may start and enable a system-wide PgBouncer on port 6432; stop and disable it.
-    if command -v service >/dev/null 2>&1; then service pgbouncer stop >/dev/null 2>&1 || true; fi
-    if [ -d /run/systemd/system ]; then systemctl disable --now pgbouncer.service pgbouncer.socket >/dev/null 2>&1 || true; fi
-    if command -v update-rc.d >/dev/null 2>&1; then update-rc.d pgbouncer disable >/dev/null 2>&1 || true; fi
-fi
-
-# PostgreSQL 15 server binaries (the machine image usually has them).
-if ! command -v initdb >/dev/null 2>&1 && [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
-    say "installing postgresql-15 (apt)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
-fi
+# PgBouncer in front of the stack's PostgreSQL, with PgBouncer's defaults, so that it refuses what
+# production's PgBouncer refuses (e.g. the `options` startup parameter).
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || packages+=(pgbouncer)
 # openssl: the local stack makes its TLS certificates with it, and the certificate tests and the
 # demo make the certificates they import into ACM.
-if ! command -v openssl >/dev/null 2>&1; then
-    say "installing openssl (apt)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends openssl >/dev/null
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+if [ "${#packages[@]}" -gt 0 ]; then
+    apt_install "${packages[@]}"
+    case " ${packages[*]} " in *" postgresql "*) quiet_services postgresql ;; esac
+    case " ${packages[*]} " in *" mariadb-server "*) quiet_services mariadb ;; esac
+    case " ${packages[*]} " in *" pgbouncer "*) quiet_services pgbouncer pgbouncer.socket ;; esac
+    pg_bindir >/dev/null || die "no PostgreSQL server from 15 to 17 after installing postgresql (PG_BINDIR names another)"
+fi
+
+# The Python tools. A virtual environment is (re)made from scratch when it is missing, broken, or
+# was installed from another version of its lock file; otherwise nothing happens.
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || die "$python is older than Python 3.11, which the lock files are resolved for"
+lock_sum() { sha256sum "$1" | cut -d' ' -f1; }
+venv_ready() { # venv lock
+    [ -x "$1/bin/python" ] && [ "$(cat "$1/.lock.sha256" 2>/dev/null)" = "$(lock_sum "$2")" ] && "$1/bin/python" -c '' 2>/dev/null
+}
+make_venv() { # venv lock what
+    local venv="$1" lock="$2"
+    venv_ready "$venv" "$lock" && return 0
+    say "installing $3 into $venv (pip --require-hashes -r $lock)"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    # Debian and Ubuntu ship the venv module's pip apart, in python3-venv.
+    if ! "$python" -m venv "$venv" >/dev/null 2>&1; then
+        rm -rf "$venv"
+        apt_install python3-venv
+        "$python" -m venv "$venv"
+    fi
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+        --require-hashes --only-binary=:all: -r "$lock"
+    lock_sum "$lock" >"$venv/.lock.sha256"
+}
+make_venv "$PYTHON_VENV" requirements-dev.lock "the Python tools"
+# checkov in its own: its pins of boto3 and packaging conflict with moto's, awscli's and pytest's.
+make_venv "$CHECKOV_VENV" requirements-checkov.lock checkov
+
+if [ "${SETUP_SKIP_RUST:-0}" != 1 ]; then
+    # The Rust toolchain pinned in rust-toolchain.toml, with the arm64 target Lambda runs on.
+    toolchain="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+    if ! rustup target list --toolchain "$toolchain" --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+        say "adding aarch64-unknown-linux-gnu to toolchain $toolchain"
+        rustup target add --toolchain "$toolchain" aarch64-unknown-linux-gnu
+    fi
+    # cargo-deny for `make test`'s licence, ban and source checks (deny.toml). Built in a
+    # temporary directory, not the project's build directory.
+    if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+        say "building cargo-deny $CARGO_DENY_VERSION (cargo install --locked: a few minutes, once)"
+        env -u CARGO_TARGET_DIR cargo install --quiet --locked "cargo-deny@$CARGO_DENY_VERSION"
+    fi
 fi
 say "ready"

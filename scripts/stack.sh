@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local stack: a moto server (the AWS API), PostgreSQL 15 (TLS + SCRAM), a PgBouncer in front
+# The local stack: a moto server (the AWS API), PostgreSQL (15 to 17, TLS + SCRAM), a PgBouncer in front
 # of it (TLS + SCRAM, PgBouncer's defaults) and MariaDB (TLS), each on 127.0.0.1 and a free port,
 # with data under a temporary folder.
 #
@@ -13,17 +13,18 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK_DIR="${STACK_DIR:-$root/.stack}"
 ENV_FILE="$STACK_DIR/stack.env"
+# shellcheck source=scripts/tools.sh
+. "$root/scripts/tools.sh"
+tools_on_path
 PYTHON="${PYTHON:-python3}"
 
 say() { printf '[stack] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-pg_bin() {
-    local b
-    for b in "$(command -v "$1" 2>/dev/null || true)" "/usr/lib/postgresql/15/bin/$1"; do
-        [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return; }
-    done
-    die "PostgreSQL 15 '$1' not found: run 'make setup'"
+pg_bin() { # initdb|pg_ctl of the highest installed server from 17 down to 15 (scripts/tools.sh)
+    local d
+    d="$(pg_bindir)" || die "no PostgreSQL server (15 to 17) found: run 'make setup', or set PG_BINDIR"
+    echo "$d/$1"
 }
 
 pgbouncer_bin() {
@@ -284,6 +285,7 @@ PG_PASSWORD=$pg_password
 PG_CA_FILE=$tmp/certs/ca.pem
 PG_PID=$PG_PID
 PG_LOG=$tmp/pg/server.log
+PG_MAJOR=$("$(pg_bin pg_ctl)" --version | sed -n 's/^pg_ctl (PostgreSQL) \([0-9]*\).*/\1/p')
 PGBOUNCER_PORT=$pgb_port
 PGBOUNCER_PID=$PGBOUNCER_PID
 PGBOUNCER_LOG=$tmp/pgbouncer/pgbouncer.log

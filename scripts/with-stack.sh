@@ -4,6 +4,10 @@
 # KEEP_STACK=1 leaves a stack this script started running.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The project's Python tools first on PATH, for the stack and the command (scripts/tools.sh).
+# shellcheck source=scripts/tools.sh
+. "$root/scripts/tools.sh"
+tools_on_path
 STACK_DIR="${STACK_DIR:-$root/.stack}"
 export STACK_DIR
 started=0

@@ -42,6 +42,7 @@ pub(crate) fn level_from(lookup: &impl crate::Lookup) -> LevelFilter {
 
 /// A JSON subscriber writing to `writer` at `level`. Tests hand it an in-memory writer to capture
 /// what a function logs.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn json_subscriber<W>(writer: W, level: LevelFilter) -> impl Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,

@@ -5,7 +5,7 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use common::SecretString;
 use common::aws::{AwsError, Service};
 
-use crate::ports::{AWSCURRENT, AWSPENDING, SecretMeta, SecretStore, Stage};
+use crate::ports::{AWSCURRENT, AWSPENDING, RotationInfo, SecretMeta, SecretStore, Stage};
 
 #[derive(Debug, Clone)]
 pub struct SecretsManager {
@@ -33,7 +33,17 @@ impl SecretStore for SecretsManager {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(Service::SecretsManager, &e))?;
+        let rules = out.rotation_rules.as_ref();
+        let rotation = RotationInfo {
+            lambda_arn: out.rotation_lambda_arn.clone(),
+            automatically_after_days: rules.and_then(|r| r.automatically_after_days),
+            schedule_expression: rules.and_then(|r| r.schedule_expression.clone()),
+            window: rules.and_then(|r| r.duration.clone()),
+            last_rotated: out.last_rotated_date.map(|d| d.secs()),
+            next_rotation: out.next_rotation_date.map(|d| d.secs()),
+        };
         Ok(SecretMeta {
+            rotation,
             arn: out.arn.unwrap_or_else(|| secret_id.to_owned()),
             rotation_enabled: out.rotation_enabled.unwrap_or(false),
             versions: out.version_ids_to_stages.unwrap_or_default(),

@@ -68,6 +68,20 @@ impl<P: Session, M: Session> Session for EngineSession<P, M> {
         }
     }
 
+    async fn clone_drift(&mut self, clone: &str, base: &str) -> Result<Option<Vec<String>>, DbError> {
+        match self {
+            Self::Postgres(s) => s.clone_drift(clone, base).await,
+            Self::MySql(s) => s.clone_drift(clone, base).await,
+        }
+    }
+
+    async fn missing_privileges(&mut self, base: &str, clone: &str) -> Result<Vec<String>, DbError> {
+        match self {
+            Self::Postgres(s) => s.missing_privileges(base, clone).await,
+            Self::MySql(s) => s.missing_privileges(base, clone).await,
+        }
+    }
+
     async fn whoami(&mut self) -> Result<String, DbError> {
         match self {
             Self::Postgres(s) => s.whoami().await,

@@ -8,7 +8,7 @@ use common::aws::{AwsError, AwsErrorKind, Service};
 
 use crate::ports::{
     AWSCURRENT, AWSPENDING, AWSPREVIOUS, CloneSync, Database, DbError, Login, RdsApi, RdsDatabase,
-    RdsEndpoint, RdsTarget, SecretMeta, SecretStore, Session, Stage,
+    RdsEndpoint, RdsTarget, RotationInfo, SecretMeta, SecretStore, Session, Stage,
 };
 
 fn sm_error(kind: AwsErrorKind, code: &str, message: String) -> AwsError {
@@ -58,6 +58,7 @@ pub struct FakeSecret {
     pub rotation_enabled: bool,
     pub tags: HashMap<String, String>,
     pub versions: HashMap<String, Version>,
+    pub rotation: RotationInfo,
 }
 
 #[derive(Debug, Default)]
@@ -79,7 +80,7 @@ impl FakeStore {
         self.secrets
             .lock()
             .unwrap()
-            .insert(arn.to_owned(), FakeSecret { rotation_enabled: true, tags: HashMap::new(), versions });
+            .insert(arn.to_owned(), FakeSecret { rotation_enabled: true, versions, ..FakeSecret::default() });
     }
 
     pub fn tag(&self, arn: &str, key: &str, value: &str) {
@@ -153,6 +154,7 @@ impl SecretStore for &FakeStore {
                 .map(|(k, v)| (k.clone(), v.stages.clone()))
                 .collect(),
             tags: s.tags.clone(),
+            rotation: s.rotation.clone(),
         };
         drop(secrets);
         self.leave("describe")?;
@@ -404,6 +406,26 @@ impl Session for FakeSession<'_> {
         Ok(sync)
     }
 
+    async fn clone_drift(&mut self, clone: &str, base: &str) -> Result<Option<Vec<String>>, DbError> {
+        let users = self.db.users.lock().unwrap();
+        Ok(users.get(clone).map(|c| {
+            if c.roles.iter().any(|r| r == base) {
+                Vec::new()
+            } else {
+                vec![format!("{clone} is not a member of {base}")]
+            }
+        }))
+    }
+
+    async fn missing_privileges(&mut self, _base: &str, _clone: &str) -> Result<Vec<String>, DbError> {
+        let users = self.db.users.lock().unwrap();
+        if users.get(&self.user).is_some_and(|u| u.can_create_roles) {
+            Ok(Vec::new())
+        } else {
+            Ok(vec!["CREATEROLE".to_owned()])
+        }
+    }
+
     async fn read_only_query(&mut self, sql: &str) -> Result<(), DbError> {
         self.db.fault("test_query", When::Before)?;
         let users = self.db.users.lock().unwrap();
@@ -466,5 +488,30 @@ impl RdsApi for &FakeRds {
 
     async fn endpoints(&self, target: &RdsTarget) -> Result<Vec<RdsEndpoint>, AwsError> {
         self.find(target).map(|(_, all)| all)
+    }
+}
+
+/// A network where every host resolves to 127.0.0.1 and every port answers, unless told otherwise.
+#[derive(Debug, Default)]
+pub struct FakeNetwork {
+    /// Hosts that do not resolve.
+    pub unknown_hosts: Mutex<Vec<String>>,
+    /// Ports that do not answer.
+    pub closed_ports: Mutex<Vec<u16>>,
+}
+
+impl crate::ports::Network for FakeNetwork {
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
+        if self.unknown_hosts.lock().unwrap().iter().any(|h| h == host) {
+            return Err("failed to lookup address information: Name or service not known".into());
+        }
+        Ok(vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))])
+    }
+
+    async fn open(&self, addr: std::net::SocketAddr) -> Result<(), String> {
+        if self.closed_ports.lock().unwrap().contains(&addr.port()) {
+            return Err("Connection refused (os error 111)".into());
+        }
+        Ok(())
     }
 }

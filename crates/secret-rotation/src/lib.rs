@@ -17,6 +17,7 @@ pub(crate) mod error;
 pub(crate) mod fakes;
 mod locate;
 pub mod mysql;
+pub mod network;
 pub mod password;
 pub mod ports;
 pub mod postgres;
@@ -27,11 +28,11 @@ pub mod settings;
 
 pub use config::Config;
 pub use error::RotationError;
-pub use rotation::{Outcome, RotationEvent, Rotator, Step};
+pub use rotation::{Check, Finding, Outcome, Report, RotationEvent, Rotator, Status, Step};
 
 use lambda_runtime::LambdaEvent;
 
-use crate::ports::{Database, RdsApi, SecretStore};
+use crate::ports::{Database, Network, RdsApi, SecretStore};
 
 /// Parses a payload into a [`RotationEvent`].
 ///
@@ -54,37 +55,76 @@ pub(crate) fn parse_event(payload: serde_json::Value) -> Result<RotationEvent, R
     serde_json::from_value(payload).map_err(|e| RotationError::InvalidEvent(e.to_string()))
 }
 
-/// What a step answers: nothing (`null`), as Secrets Manager reads only success or failure; what
-/// the step did is for the invocation's outcome line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepDone(pub Outcome);
+/// What the function answers: nothing (`null`) to a rotation step, as Secrets Manager reads only
+/// success or failure (what the step did is for the invocation's outcome line); the report to the
+/// doctor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Step(Outcome),
+    Doctor(Report),
+}
 
-impl serde::Serialize for StepDone {
+impl serde::Serialize for Answer {
     fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        serializer.serialize_unit()
+        match self {
+            Self::Step(_) => serializer.serialize_unit(),
+            Self::Doctor(report) => report.serialize(serializer),
+        }
     }
 }
 
-impl common::invocation::Reported for StepDone {
+impl common::invocation::Reported for Answer {
     fn outcome(&self) -> &'static str {
-        common::invocation::Reported::outcome(&self.0)
+        match self {
+            Self::Step(outcome) => common::invocation::Reported::outcome(outcome),
+            Self::Doctor(report) if report.ok => "healthy",
+            Self::Doctor(_) => "unhealthy",
+        }
     }
 }
 
-/// The Lambda handler.
+/// A direct invocation of the doctor: `{"Action": "doctor", "SecretId": "<name or ARN>"}`.
+///
+/// # Errors
+/// [`RotationError::InvalidEvent`] for another action or a missing `SecretId`.
+pub fn parse_doctor_request(payload: &serde_json::Value) -> Result<String, RotationError> {
+    match payload.get("Action").and_then(serde_json::Value::as_str) {
+        Some("doctor") => {}
+        _ => return Err(RotationError::InvalidEvent("the only Action is \"doctor\"".into())),
+    }
+    payload
+        .get("SecretId")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| RotationError::InvalidEvent("SecretId is missing or not a string".into()))
+}
+
+/// The Lambda handler: a rotation step, or the doctor (probing the network through `network`).
 ///
 /// # Errors
 /// The step's [`RotationError`], reported with its stable `errorType`.
-pub async fn handle<S, D, R>(
+pub async fn handle<S, D, R, N>(
     rotator: &Rotator<S, D, R>,
+    network: &N,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<StepDone, RotationError>
+) -> Result<Answer, RotationError>
 where
     S: SecretStore + Sync,
     D: Database + Sync,
     R: RdsApi + Sync,
+    N: Network + Sync,
 {
-    rotator.handle(&parse_event(event.payload)?).await.map(StepDone)
+    if event.payload.get("Action").is_some() {
+        let secret_id = parse_doctor_request(&event.payload)?;
+        common::invocation::note("action", "doctor");
+        let function_arn =
+            Some(event.context.invoked_function_arn.as_str()).filter(|arn| arn.starts_with("arn:"));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        return rotator.doctor(network, &secret_id, function_arn, now).await.map(Answer::Doctor);
+    }
+    rotator.handle(&parse_event(event.payload)?).await.map(Answer::Step)
 }
 
 #[cfg(test)]
@@ -95,7 +135,7 @@ mod tests {
     use lambda_runtime::{Context, LambdaEvent};
 
     use super::*;
-    use crate::fakes::{FakeDb, FakeStore};
+    use crate::fakes::{FakeDb, FakeNetwork, FakeStore};
     use crate::password::PasswordPolicy;
 
     const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:my-app/dev/db-credentials-AbCdEf";
@@ -120,19 +160,30 @@ mod tests {
             include_str!("../../../events/secret-rotation/testSecret.json"),
             include_str!("../../../events/secret-rotation/finishSecret.json"),
         ] {
-            handle(&rotator, event(json)).await.unwrap();
+            handle(&rotator, &FakeNetwork::default(), event(json)).await.unwrap();
         }
         assert!(!db.logs_in("app", "Old-pw-1"));
         // The token is now AWSCURRENT: that guard answers before the step is looked at.
-        handle(&rotator, event(include_str!("../../../events/secret-rotation/unknown-step.json")))
-            .await
-            .unwrap();
+        handle(
+            &rotator,
+            &FakeNetwork::default(),
+            event(include_str!("../../../events/secret-rotation/unknown-step.json")),
+        )
+        .await
+        .unwrap();
         store.start_rotation(ARN, "t2");
         let unknown = include_str!("../../../events/secret-rotation/unknown-step.json").replace(TOKEN, "t2");
-        assert_eq!(handle(&rotator, event(&unknown)).await.unwrap_err().error_type(), "Rotation.UnknownStep");
-        let err = handle(&rotator, event(include_str!("../../../events/secret-rotation/malformed.json")))
-            .await
-            .unwrap_err();
+        assert_eq!(
+            handle(&rotator, &FakeNetwork::default(), event(&unknown)).await.unwrap_err().error_type(),
+            "Rotation.UnknownStep"
+        );
+        let err = handle(
+            &rotator,
+            &FakeNetwork::default(),
+            event(include_str!("../../../events/secret-rotation/malformed.json")),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.error_type(), "Rotation.InvalidEvent");
         assert!(err.to_string().contains("ClientRequestToken"), "{err}");
     }

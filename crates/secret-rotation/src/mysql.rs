@@ -186,6 +186,76 @@ impl MySession {
     async fn run(&mut self, sql: String) -> Result<(), DbError> {
         within(self.timeout, self.conn.query_drop(sql)).await
     }
+
+    /// How the clone's account at `account`'s host pattern (`mine`, if it exists) differs from
+    /// the user's. Reads only.
+    async fn drift_at(
+        &mut self,
+        account: &Account,
+        mine: Option<&Account>,
+        base: &str,
+        clone: &str,
+    ) -> Result<AccountDrift, DbError> {
+        let wanted = self.grants_as(base, &account.host, clone).await?;
+        let have =
+            if mine.is_some() { self.grants_as(clone, &account.host, clone).await? } else { Vec::new() };
+        Ok(AccountDrift {
+            missing: mine.is_none(),
+            plugin: mine.is_some_and(|m| m.plugin != account.plugin),
+            attributes: mine.is_none_or(|m| !m.same_attributes(account)),
+            extra: have
+                .iter()
+                .filter(|line| !wanted.contains(line) && revoke(line).is_some())
+                .cloned()
+                .collect(),
+            lacking: wanted.iter().filter(|line| !have.contains(line)).cloned().collect(),
+            default_roles: mine.is_none_or(|m| m.default_roles != account.default_roles)
+                && (mine.is_some() || !account.default_roles.is_empty()),
+            wanted,
+        })
+    }
+}
+
+/// What differs between the clone and the user at one host pattern.
+#[derive(Debug, Default)]
+#[expect(clippy::struct_excessive_bools, reason = "each flag is one independent difference")]
+struct AccountDrift {
+    /// The clone has no account at this host pattern.
+    missing: bool,
+    /// Another authentication plugin.
+    plugin: bool,
+    /// Other TLS requirements or resource limits.
+    attributes: bool,
+    /// Grant lines the clone has and the user does not.
+    extra: Vec<String>,
+    /// Grant lines the user has and the clone does not.
+    lacking: Vec<String>,
+    /// Every grant line of the user, retargeted to the clone.
+    wanted: Vec<String>,
+    /// Other default roles.
+    default_roles: bool,
+}
+
+impl AccountDrift {
+    /// The differences in words (grant lines name privileges, never a password).
+    fn describe(&self, clone: &str, host: &str) -> Vec<String> {
+        if self.missing {
+            return vec![format!("{clone} has no account at host {host:?}")];
+        }
+        let mut words = Vec::new();
+        if self.plugin {
+            words.push(format!("{clone}@{host}: another authentication plugin"));
+        }
+        if self.attributes {
+            words.push(format!("{clone}@{host}: other TLS requirements (REQUIRE) or resource limits"));
+        }
+        words.extend(self.lacking.iter().map(|line| format!("{clone}@{host} lacks: {line}")));
+        words.extend(self.extra.iter().map(|line| format!("{clone}@{host} has more: {line}")));
+        if self.default_roles {
+            words.push(format!("{clone}@{host}: other default roles"));
+        }
+        words
+    }
 }
 
 impl Session for MySession {
@@ -225,61 +295,87 @@ impl Session for MySession {
         for account in &accounts {
             let host = account.host.as_str();
             let mine = existing.iter().find(|a| a.host == host);
+            let drift = self.drift_at(account, mine, base, clone).await?;
             let mut statements = Vec::new();
-            match mine {
-                None => {
-                    sync.created = true;
-                    statements.push(create_user_sql(
-                        self.flavor,
-                        clone,
-                        host,
-                        &account.plugin,
-                        clone_password,
-                    ));
-                    statements.push(alter_attributes_sql(clone, account));
-                }
-                Some(mine) => {
-                    if mine.plugin != account.plugin {
-                        statements.push(set_password_sql(
-                            self.flavor,
-                            clone,
-                            host,
-                            &account.plugin,
-                            clone_password,
-                        ));
-                    }
-                    if !mine.same_attributes(account) {
-                        statements.push(alter_attributes_sql(clone, account));
-                    }
-                }
+            if drift.missing {
+                sync.created = true;
+                statements.push(create_user_sql(self.flavor, clone, host, &account.plugin, clone_password));
+            }
+            if drift.plugin {
+                statements.push(set_password_sql(self.flavor, clone, host, &account.plugin, clone_password));
+            }
+            if drift.attributes {
+                statements.push(alter_attributes_sql(clone, account));
             }
             for sql in statements {
                 sync.changes += 1;
                 self.run(sql).await.map_err(|e| scrub(e, clone_password))?;
             }
-            let wanted = self.grants_as(base, host, clone).await?;
-            let have = if mine.is_some() { self.grants_as(clone, host, clone).await? } else { Vec::new() };
-            let mut revoked = false;
-            for line in have.iter().filter(|line| !wanted.contains(line)) {
+            for line in &drift.extra {
                 if let Some(sql) = revoke(line) {
                     sync.changes += 1;
-                    revoked = true;
                     self.run(sql).await?;
                 }
             }
             // After a revoke, every wanted line again: a revoked line may have overlapped one.
-            for line in wanted.iter().filter(|line| revoked || !have.contains(line)) {
+            let grants = if drift.extra.is_empty() { &drift.lacking } else { &drift.wanted };
+            for line in grants {
                 sync.changes += 1;
                 self.run(line.clone()).await?;
             }
-            if mine.is_none_or(|mine| mine.default_roles != account.default_roles)
-                && (mine.is_some() || !account.default_roles.is_empty())
-            {
+            if drift.default_roles {
                 sync.changes += 1;
                 self.run(default_roles_sql(self.flavor, clone, host, &account.default_roles)).await?;
             }
         }
         Ok(sync)
+    }
+
+    async fn clone_drift(&mut self, clone: &str, base: &str) -> Result<Option<Vec<String>>, DbError> {
+        let existing = self.accounts_of(clone).await?;
+        if existing.is_empty() {
+            return Ok(None);
+        }
+        let mut words = Vec::new();
+        for account in self.accounts_of(base).await? {
+            let mine = existing.iter().find(|a| a.host == account.host);
+            let drift = self.drift_at(&account, mine, base, clone).await?;
+            words.extend(drift.describe(clone, &account.host));
+        }
+        Ok(Some(words))
+    }
+
+    /// The global privileges the clone's upkeep uses: reading `mysql.user`, `CREATE USER`, and
+    /// `GRANT OPTION` to pass on the user's privileges (which the master must hold too).
+    async fn missing_privileges(&mut self, _base: &str, _clone: &str) -> Result<Vec<String>, DbError> {
+        let lines: Vec<String> = within(self.timeout, self.conn.query("SHOW GRANTS")).await?;
+        let global: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| line.split_once(" ON *.* TO "))
+            .flat_map(|(privileges, rest)| {
+                let grant_option = rest.contains("WITH GRANT OPTION").then_some("GRANT OPTION");
+                privileges.trim_start_matches("GRANT ").split(", ").chain(grant_option)
+            })
+            .collect();
+        let all = global.contains(&"ALL PRIVILEGES");
+        let mut missing = Vec::new();
+        for (privilege, why) in [
+            ("CREATE USER", "to create the clone and change its password"),
+            ("GRANT OPTION", "to give the clone what the user has (WITH GRANT OPTION)"),
+        ] {
+            let held = global.contains(&privilege) || (all && privilege != "GRANT OPTION");
+            if !held {
+                missing.push(format!("{privilege} ON *.* ({why})"));
+            }
+        }
+        let readable =
+            within(self.timeout, self.conn.query_drop("SELECT 1 FROM mysql.user WHERE 1 = 0")).await;
+        if let Err(DbError::PermissionDenied { .. }) = readable {
+            missing.push("SELECT ON mysql.user (to read the user's accounts and attributes)".to_owned());
+        } else {
+            readable?;
+        }
+        Ok(missing)
     }
 
     async fn whoami(&mut self) -> Result<String, DbError> {

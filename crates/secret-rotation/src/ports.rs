@@ -71,6 +71,21 @@ pub struct SecretMeta {
     pub versions: HashMap<String, Vec<String>>,
     /// The secret's tags: RDS names the database of a secret it manages in `aws:rds:*` tags.
     pub tags: HashMap<String, String>,
+    /// How and when the secret rotates, for the doctor.
+    pub rotation: RotationInfo,
+}
+
+/// What `DescribeSecret` says of a secret's rotation: the function, the schedule, and the last
+/// and next rotation (Unix seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationInfo {
+    pub lambda_arn: Option<String>,
+    pub automatically_after_days: Option<i64>,
+    pub schedule_expression: Option<String>,
+    /// The rotation window (`Duration`), e.g. `3h`.
+    pub window: Option<String>,
+    pub last_rotated: Option<i64>,
+    pub next_rotation: Option<i64>,
 }
 
 impl SecretMeta {
@@ -328,6 +343,20 @@ pub trait Session: Send {
         base: &str,
         clone_password: &SecretString,
     ) -> impl Future<Output = Result<CloneSync, DbError>> + Send;
+    /// How `clone` differs from `base`, in words, without changing anything: what
+    /// [`Session::sync_clone`] would do. `None` when the clone does not exist (yet).
+    fn clone_drift(
+        &mut self,
+        clone: &str,
+        base: &str,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, DbError>> + Send;
+    /// What the session user lacks to make and keep `clone` in line with `base` and set its
+    /// password (alternating users), in words; empty when it has all it needs. Reads only.
+    fn missing_privileges(
+        &mut self,
+        base: &str,
+        clone: &str,
+    ) -> impl Future<Output = Result<Vec<String>, DbError>> + Send;
     /// Runs a query as the session user and returns that user's name.
     fn whoami(&mut self) -> impl Future<Output = Result<String, DbError>> + Send;
     /// Runs `sql`, one statement, in a read-only transaction that is rolled back.
@@ -341,6 +370,18 @@ pub struct CloneSync {
     pub created: bool,
     /// Statements run to bring the clone in line (0: it already was).
     pub changes: usize,
+}
+
+/// The network between the function and a database, as the doctor probes it.
+pub trait Network {
+    /// The addresses `host` resolves to (`port` attached), or why it does not resolve.
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<std::net::SocketAddr>, String>> + Send;
+    /// Opens a TCP connection to `addr` and closes it, or says why it could not.
+    fn open(&self, addr: std::net::SocketAddr) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Opens database sessions.

@@ -159,6 +159,34 @@ impl PgSession {
         Ok(!rows.is_empty())
     }
 
+    /// The role's attributes that the clone's upkeep reads, `None` when it does not exist.
+    async fn role(&self, name: &str) -> Result<Option<Role>, DbError> {
+        let rows = self
+            .within(self.client.query(
+                "SELECT rolinherit, rolcanlogin, rolsuper, rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[&name],
+            ))
+            .await?;
+        Ok(rows.first().map(|row| Role {
+            inherit: row.get(0),
+            login: row.get(1),
+            superuser: row.get(2),
+            creates_roles: row.get(3),
+        }))
+    }
+
+    /// Whether the session user holds `role` with ADMIN OPTION (PostgreSQL 16 and later ask it of
+    /// a CREATEROLE user that grants the role or changes its password).
+    async fn has_admin_on(&self, role: &str) -> Result<bool, DbError> {
+        let row = self
+            .within(self.client.query_one(
+                "SELECT pg_catalog.pg_has_role(current_user, $1::text, 'MEMBER WITH ADMIN OPTION')",
+                &[&role],
+            ))
+            .await?;
+        Ok(row.get(0))
+    }
+
     async fn is_member(&self, member: &str, role: &str) -> Result<bool, DbError> {
         let rows = self
             .within(self.client.query(
@@ -171,6 +199,16 @@ impl PgSession {
             .await?;
         Ok(!rows.is_empty())
     }
+}
+
+/// A role's attributes, as `pg_roles` gives them.
+#[derive(Debug, Clone, Copy)]
+#[expect(clippy::struct_excessive_bools, reason = "pg_roles' own boolean columns")]
+struct Role {
+    inherit: bool,
+    login: bool,
+    superuser: bool,
+    creates_roles: bool,
 }
 
 impl Session for PgSession {
@@ -202,15 +240,11 @@ impl Session for PgSession {
                 detail: format!("role {base:?} does not exist, so no clone can be made of it"),
             });
         }
-        let rows = self
-            .within(
-                self.client.query("SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = $1", &[&clone]),
-            )
-            .await?;
+        let role = self.role(clone).await?;
         let mut sync = CloneSync::default();
         let mut sql = String::new();
         let mut hash = String::new();
-        match rows.first().map(|row| row.get::<_, bool>(0)) {
+        match role.map(|r| r.inherit) {
             None => {
                 hash = self.password_hash().await?.hash(clone, clone_password);
                 let _ = write!(
@@ -234,6 +268,52 @@ impl Session for PgSession {
             return Ok(sync);
         }
         self.transaction(&sql, &hash).await.map(|()| sync)
+    }
+
+    async fn clone_drift(&mut self, clone: &str, base: &str) -> Result<Option<Vec<String>>, DbError> {
+        let Some(role) = self.role(clone).await? else { return Ok(None) };
+        let mut drift = Vec::new();
+        if !role.login {
+            drift.push(format!("{clone} cannot log in (NOLOGIN)"));
+        }
+        if !role.inherit {
+            drift.push(format!("{clone} is NOINHERIT: it cannot use what {base} may without SET ROLE"));
+        }
+        if !self.is_member(clone, base).await? {
+            drift.push(format!("{clone} is not a member of {base}"));
+        }
+        Ok(Some(drift))
+    }
+
+    async fn missing_privileges(&mut self, base: &str, clone: &str) -> Result<Vec<String>, DbError> {
+        let me = self.whoami().await?;
+        let Some(master) = self.role(&me).await? else {
+            return Err(DbError::Other { detail: format!("role {me:?} is not in pg_roles") });
+        };
+        if master.superuser {
+            return Ok(Vec::new());
+        }
+        let mut missing = Vec::new();
+        if !master.creates_roles {
+            missing.push(format!("CREATEROLE (ALTER ROLE {} CREATEROLE)", quote_ident(&me)?));
+        }
+        let row = self
+            .within(self.client.query_one("SELECT current_setting('server_version_num')::int4", &[]))
+            .await?;
+        let version: i32 = row.get(0);
+        for role in [base, clone] {
+            let Some(attributes) = self.role(role).await? else { continue };
+            if attributes.superuser {
+                missing.push(format!("SUPERUSER: {role} is a superuser, which only a superuser may change"));
+            } else if version >= 160_000 && !self.has_admin_on(role).await? {
+                missing.push(format!(
+                    "ADMIN OPTION on {role} (GRANT {} TO {} WITH ADMIN OPTION)",
+                    quote_ident(role)?,
+                    quote_ident(&me)?
+                ));
+            }
+        }
+        Ok(missing)
     }
 
     async fn whoami(&mut self) -> Result<String, DbError> {

@@ -4,6 +4,10 @@
 //! Every step is idempotent, and a retry after a failure at any point converges: at every moment
 //! either AWSCURRENT logs in, or the next retry of the failed step makes it so.
 
+mod doctor;
+
+pub use doctor::{Check, Finding, Report, Status};
+
 use common::invocation::note;
 use common::{ErrorKind, SecretString};
 use serde::Deserialize;
@@ -648,10 +652,10 @@ mod tests {
     use crate::ports::{TAG_RDS_CLUSTER, TAG_RDS_INSTANCE};
     use common::aws::{AwsError, AwsErrorKind, Service};
 
-    const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf";
-    const MASTER: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:master-GhIjKl";
+    pub(super) const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf";
+    pub(super) const MASTER: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:master-GhIjKl";
 
-    fn policy() -> PasswordPolicy {
+    pub(super) fn policy() -> PasswordPolicy {
         PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap()
     }
 
@@ -663,7 +667,7 @@ mod tests {
         v.to_string()
     }
 
-    fn single_user() -> (FakeStore, FakeDb) {
+    pub(super) fn single_user() -> (FakeStore, FakeDb) {
         let store = FakeStore::default();
         store.add(ARN, &secret("app", "old-Password-1", false));
         let db = FakeDb::default();
@@ -671,7 +675,7 @@ mod tests {
         (store, db)
     }
 
-    fn alternating() -> (FakeStore, FakeDb) {
+    pub(super) fn alternating() -> (FakeStore, FakeDb) {
         let store = FakeStore::default();
         store.add(ARN, &secret("app", "old-Password-1", true));
         store.add(MASTER, &secret("master", "master-Password-1", false));
@@ -693,7 +697,7 @@ mod tests {
     const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
     /// Drives a rotation as the service does, retrying a failed step up to `retries` times.
-    async fn rotate<R: RdsApi + Sync>(
+    pub(super) async fn rotate<R: RdsApi + Sync>(
         rotator: &Rotator<&FakeStore, &FakeDb, R>,
         store: &FakeStore,
         token: &str,

@@ -69,6 +69,18 @@ impl Stack {
             .with_settings(settings)
     }
 
+    /// A rotator that trusts neither the stack's CA nor the system's roots.
+    fn untrusting_rotator(&self) -> Rotator<SecretsManager, Postgres> {
+        let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
+        let env: HashMap<&str, &str> =
+            [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
+        Rotator::new(
+            SecretsManager::from_client(self.sm.clone()),
+            Postgres::new(DbConfig::from_lookup(&env).unwrap()),
+            policy,
+        )
+    }
+
     /// Runs `sql` as `secret`'s user, as the application would.
     async fn as_user(&self, secret: &Value, sql: &str) -> Result<(), String> {
         let conn = format!(
@@ -343,16 +355,7 @@ async fn tls_is_verified_and_never_silently_dropped() {
     let user2 = unique("app");
     s.create_user(&user2, "Tls-pw-2", &[], "").await;
     let arn2 = s.create_secret(&s.secret_json(&user2, "Tls-pw-2")).await;
-    let untrusting = {
-        let policy = PasswordPolicy::from_lookup(&HashMap::<&str, &str>::new()).unwrap();
-        let env: HashMap<&str, &str> =
-            [("DB_SYSTEM_ROOTS", "false"), ("DB_CONNECT_TIMEOUT_SECONDS", "2")].into_iter().collect();
-        Rotator::new(
-            SecretsManager::from_client(s.sm.clone()),
-            Postgres::new(DbConfig::from_lookup(&env).unwrap()),
-            policy,
-        )
-    };
+    let untrusting = s.untrusting_rotator();
     let token2 = s.start_rotation(&arn2).await;
     observe(untrusting.handle(&event("createSecret", &arn2, &token2))).await.unwrap();
     let err = observe(untrusting.handle(&event("setSecret", &arn2, &token2))).await.unwrap_err();
@@ -691,4 +694,141 @@ async fn test_query_runs_read_only_as_the_pending_user() {
     }
     let rows: i64 = s.admin.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await.unwrap().get(0);
     assert_eq!(rows, 1, "nothing was written");
+}
+
+/// The lines PostgreSQL logged (`log_statement = 'all'`) after `offset` for sessions of `users`:
+/// each session's `connection authorized` line names its user and its process id.
+fn statements_by(log: &str, offset: usize, users: &[&str]) -> Vec<String> {
+    let tail = &log[offset..];
+    let pid = |line: &str| {
+        line.split_once(" [").and_then(|(_, rest)| rest.split_once(']')).map(|(p, _)| p.to_owned())
+    };
+    let pids: Vec<String> = tail
+        .lines()
+        .filter(|l| users.iter().any(|u| l.contains(&format!("connection authorized: user={u} "))))
+        .filter_map(pid)
+        .collect();
+    tail.lines()
+        .filter(|l| pid(l).is_some_and(|p| pids.contains(&p)))
+        .filter(|l| l.contains("statement: ") || l.contains("execute "))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn doctor_status(
+    report: &secret_rotation::Report,
+    check: secret_rotation::Check,
+) -> Option<secret_rotation::Status> {
+    report.finding(check).map(|f| f.status)
+}
+
+#[tokio::test]
+async fn the_doctor_finds_each_fault_for_real_and_writes_nothing() {
+    use secret_rotation::network::TcpNetwork;
+    use secret_rotation::{Check, Status};
+
+    let s = Stack::new().await;
+    let network = TcpNetwork::new(Duration::from_secs(2));
+    let rotator = s.rotator(&[("TEST_QUERY", "SELECT 1")]);
+    let master_arn = s.master().await;
+    let master = s.value(&master_arn, "AWSCURRENT").await["username"].as_str().unwrap().to_owned();
+    let user = unique("svc");
+    s.create_user(&user, "Svc-pw-1", &[], "").await;
+    let mut secret = s.secret_json(&user, "Svc-pw-1");
+    secret["masterarn"] = master_arn.clone().into();
+    let arn = s.create_secret(&secret).await;
+    let now =
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+            .unwrap();
+
+    // Never rotated: rotation is off, and there is no clone yet.
+    let report = rotator.doctor(&network, &arn, None, now).await.unwrap();
+    assert_eq!(doctor_status(&report, Check::RotationEnabled), Some(Status::Fail), "{report:#?}");
+    assert_eq!(doctor_status(&report, Check::CurrentLogin), Some(Status::Pass), "{report:#?}");
+    assert_eq!(doctor_status(&report, Check::Tls), Some(Status::Pass));
+    assert_eq!(doctor_status(&report, Check::TestQuery), Some(Status::Pass));
+    assert_eq!(doctor_status(&report, Check::MasterPrivileges), Some(Status::Pass), "{report:#?}");
+    assert!(report.finding(Check::CloneDrift).unwrap().detail.contains("the first rotation creates it"));
+
+    // Healthy after a rotation; then read-only, on the server's own statement log.
+    s.rotate(&rotator, &arn).await;
+    let log_path = s.local.get("PG_LOG");
+    let offset = std::fs::read_to_string(log_path).unwrap().len();
+    let logs = LogCapture::default();
+    let report = rotator.doctor(&network, &arn, None, now).with_subscriber(logs.subscriber()).await.unwrap();
+    assert!(report.ok, "{report:#?}");
+    let clone = format!("{user}_clone");
+    let statements =
+        statements_by(&std::fs::read_to_string(log_path).unwrap(), offset, &[&user, &clone, &master]);
+    assert!(statements.len() >= 3, "the doctor's sessions are in the log: {statements:#?}");
+    let writes = ["INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "GRANT", "REVOKE", "DROP", "SET ROLE"];
+    for line in &statements {
+        let upper = line.to_uppercase();
+        assert!(!writes.iter().any(|w| upper.contains(&format!("{w} "))), "the doctor wrote: {line}");
+    }
+    let current = s.value(&arn, "AWSCURRENT").await;
+    let report_json = serde_json::to_string(&report).unwrap();
+    for secret in ["Svc-pw-1", "Master-pw-1", current["password"].as_str().unwrap()] {
+        assert!(!report_json.contains(secret));
+    }
+    logs.assert_free_of(&["Svc-pw-1", "Master-pw-1", current["password"].as_str().unwrap()]);
+
+    // A drifted clone (AWSCURRENT now: a failure), a master that lost CREATEROLE, a stuck rotation.
+    s.sql(&format!("REVOKE \"{user}\" FROM \"{clone}\"")).await;
+    s.sql(&format!("ALTER ROLE \"{master}\" NOCREATEROLE")).await;
+    let stuck = s.start_rotation(&arn).await;
+    let report = rotator.doctor(&network, &arn, None, now).await.unwrap();
+    assert!(!report.ok);
+    let drift = report.finding(Check::CloneDrift).unwrap();
+    assert_eq!(drift.status, Status::Fail, "{drift:?}");
+    assert!(drift.detail.contains(&format!("{clone} is not a member of {user}")), "{drift:?}");
+    let privileges = report.finding(Check::MasterPrivileges).unwrap();
+    assert_eq!(privileges.status, Status::Fail);
+    assert!(privileges.detail.contains("CREATEROLE"), "{privileges:?}");
+    assert!(report.finding(Check::StuckRotation).unwrap().fix.contains(&stuck));
+    assert_eq!(s.memberships(&clone).await, Vec::<String>::new(), "the doctor repaired nothing");
+    s.end_rotation(&arn, &stuck).await;
+
+    // AWSCURRENT's password changed by hand.
+    s.sql(&format!("ALTER ROLE \"{clone}\" PASSWORD 'Changed-by-hand-1'")).await;
+    let report = rotator.doctor(&network, &arn, None, now).await.unwrap();
+    assert_eq!(doctor_status(&report, Check::CurrentLogin), Some(Status::Fail), "{report:#?}");
+}
+
+#[tokio::test]
+async fn the_doctor_tells_a_closed_port_a_silent_port_and_an_untrusted_ca_apart() {
+    use secret_rotation::network::TcpNetwork;
+    use secret_rotation::{Check, Status};
+
+    let s = Stack::new().await;
+    let network = TcpNetwork::new(Duration::from_secs(2));
+    let user = unique("app");
+    s.create_user(&user, "Net-pw-1", &[], "").await;
+    let now = 0;
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut secret = s.secret_json(&user, "Net-pw-1");
+    secret["port"] = closed.into();
+    let arn = s.create_secret(&secret).await;
+    let report = s.rotator(&[]).doctor(&network, &arn, None, now).await.unwrap();
+    assert_eq!(doctor_status(&report, Check::Dns), Some(Status::Pass));
+    assert_eq!(doctor_status(&report, Check::Port), Some(Status::Fail), "{report:#?}");
+    assert!(report.finding(Check::CurrentLogin).is_none());
+
+    // Accepts the TCP connection, never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    secret["port"] = silent.local_addr().unwrap().port().into();
+    let arn = s.create_secret(&secret).await;
+    let started = Instant::now();
+    let report = s.rotator(&[]).doctor(&network, &arn, None, now).await.unwrap();
+    assert_eq!(doctor_status(&report, Check::Port), Some(Status::Pass));
+    let login = report.finding(Check::CurrentLogin).unwrap();
+    assert_eq!(login.status, Status::Fail, "{login:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "bounded by the connect time-out");
+
+    let arn = s.create_secret(&s.secret_json(&user, "Net-pw-1")).await;
+    let untrusting = s.untrusting_rotator();
+    let report = untrusting.doctor(&network, &arn, None, now).await.unwrap();
+    assert_eq!(doctor_status(&report, Check::Tls), Some(Status::Fail), "{report:#?}");
+    assert!(report.finding(Check::CurrentLogin).is_none());
 }

@@ -1,11 +1,53 @@
 #!/usr/bin/env bash
-# The project's checks, as `make test` runs them: formatting, lints, every test (unit tests with
-# fakes and integration tests against the local stack, which must be up), and the templates
-# (cfn-lint, checkov, the template tests and the stack deployed into moto).
+# The project's checks, as `make test` runs them: the hygiene checks (shellcheck, ruff, cargo
+# deny), formatting, lints, every test (unit tests with fakes and integration tests against the
+# local stack, which must be up), and the templates (cfn-lint, checkov, the template tests and the
+# stack deployed into moto).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=scripts/tools.sh
+. "$root/scripts/tools.sh"
+tools_on_path
 [ -n "${STACK_ENV_FILE:-}" ] && [ -f "$STACK_ENV_FILE" ] || { echo "check: the local stack is not up (run via make test)" >&2; exit 1; }
+
+# Hygiene, first: seconds each, before the long tests. Each says what to do when it fails.
+hygiene() { # name what-to-do command...
+    local name="$1" fix="$2" started=$SECONDS
+    shift 2
+    echo "== $name"
+    if ! "$@"; then
+        echo "check: $name failed: $fix" >&2
+        exit 1
+    fi
+    echo "$name: $((SECONDS - started)) s"
+}
+# Every shell script: *.sh, and any other file whose first line is a sh or bash shebang.
+shell_scripts() {
+    local f
+    git ls-files --cached --others --exclude-standard | while IFS= read -r f; do
+        [ -f "$f" ] || continue
+        case "$f" in
+            *.sh) echo "$f" ;;
+            *) head -n 1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba|da)?sh( |$)' && echo "$f" ;;
+        esac
+    done
+    return 0
+}
+mapfile -t scripts < <(shell_scripts)
+hygiene "shellcheck $(shellcheck --version | sed -n 's/^version: //p') (${#scripts[@]} shell scripts)" \
+    "fix the findings above, or disable one on its line with the reason (# shellcheck disable=SCxxxx # why)" \
+    shellcheck -x "${scripts[@]}"
+hygiene "$(ruff --version) (ruff.toml; every Python file)" \
+    "fix the findings above (ruff check --fix does the safe ones), or add '# noqa: CODE' with the reason" \
+    ruff check --quiet .
+[ "$(cargo deny --version 2>/dev/null)" = "cargo-deny $CARGO_DENY_VERSION" ] \
+    || { echo "check: cargo-deny $CARGO_DENY_VERSION is missing: run make setup" >&2; exit 1; }
+# Errors only, with counts: the warnings (duplicate versions) are listed by `cargo deny check bans`.
+hygiene "cargo deny $CARGO_DENY_VERSION (deny.toml: licences, bans, sources; no advisories, which need a network)" \
+    "a licence to read and allow in deny.toml, a banned crate to remove, or a source outside crates.io (cargo deny check shows who pulls a crate in)" \
+    cargo deny --log-level error --locked check --show-stats --hide-inclusion-graph licenses bans sources
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
@@ -29,7 +71,7 @@ if [ -f cloudformation/template.yaml ]; then
     # proven against the sample events (cloudformation/tests).
     echo "== checkov"
     started=$SECONDS
-    "${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}/bin/checkov" -f cloudformation/template.yaml \
+    "$CHECKOV_VENV/bin/checkov" -f cloudformation/template.yaml \
         --framework cloudformation --quiet --compact --skip-download
     # checkov cannot read a statement list holding an Fn::If and skips that role's IAM checks:
     # scan the template as deployed too, with the defaults and with every option turned on.
@@ -42,7 +84,7 @@ if [ -f cloudformation/template.yaml ]; then
         RotationSubnetIds=subnet-0123456789abcdef0 RotationVpcId=vpc-0123456789abcdef0 \
         CreateSecretsManagerEndpoint=true CreateRdsEndpoint=true
     for t in "$resolved"/*.json; do
-        "${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}/bin/checkov" -f "$t" \
+        "$CHECKOV_VENV/bin/checkov" -f "$t" \
             --framework cloudformation --quiet --compact --skip-download
     done
     rm -rf "$resolved"

@@ -28,8 +28,8 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import eventbridge_proof  # noqa: E402
-import lambda_local  # noqa: E402
+import eventbridge_proof
+import lambda_local
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "my-app"
@@ -117,9 +117,14 @@ def main() -> int:
     ap.add_argument("--target", required=True, help="the cargo target folder (debug binaries)")
     ap.add_argument("--logs", required=True, help="folder for the functions' JSON logs")
     args = ap.parse_args()
-    binary = lambda name: f"{args.target}/debug/{name}"
+    def binary(name: str) -> str:
+        return f"{args.target}/debug/{name}"
+
+    def log(name: str):
+        # Handed to the function's process, which writes to it after this call returns.
+        return open(f"{args.logs}/{name}.log", "ab")
+
     os.makedirs(args.logs, exist_ok=True)
-    log = lambda name: open(f"{args.logs}/{name}.log", "ab")
     base_env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     started = time.perf_counter()
 
@@ -149,7 +154,7 @@ def main() -> int:
                       json.loads((ROOT / "events/config-reader/path.json").read_text())]
             results = run_function(binary("config-reader"), {**base_env, "DEV_OR_PROD": env_name, "PARAMETER_PREFIX": f"/{PREFIX}"},
                                    events, log(f"config-reader-{env_name}"))
-            for r, label in zip(results, ("the configured names (GetParameters)", "the whole tree (GetParametersByPath)")):
+            for r, label in zip(results, ("the configured names (GetParameters)", "the whole tree (GetParametersByPath)"), strict=True):
                 assert r["outcome"] == "response", r
                 say(f"{label}, {r['payload']['awsCalls']} AWS call(s):")
                 for p in r["payload"]["parameters"]:
@@ -206,7 +211,7 @@ def main() -> int:
         for fn, env in handlers.items():
             names = sorted(n for n in routed if n.startswith(fn))
             results = run_function(binary(fn), {**base_env, **env}, [samples[n] for n in names], log(fn))
-            for name, r in zip(names, results):
+            for name, r in zip(names, results, strict=True):
                 if r["outcome"] == "response":
                     p = r["payload"]
                     say(f"{fn} {name.split('/')[1]:<32} {p['decision']:<10} {p['reason']}")

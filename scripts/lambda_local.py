@@ -28,6 +28,7 @@ import time
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -42,8 +43,8 @@ class Runtime:
     """The state shared by the Runtime API server and the driver."""
 
     def __init__(self) -> None:
-        self.events: "queue.Queue[tuple[str, bytes]]" = queue.Queue()
-        self.results: "queue.Queue[tuple[str, str, bytes, float]]" = queue.Queue()
+        self.events: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.results: queue.Queue[tuple[str, str, bytes, float]] = queue.Queue()
         self.first_next_at: float | None = None
         self.handed_out: dict[str, float] = {}
         self.init_error: bytes | None = None
@@ -71,7 +72,8 @@ def runtime_handler(rt: Runtime):
 
         def do_GET(self) -> None:
             if self.path != f"{PREFIX}/invocation/next":
-                return self._reply(404)
+                self._reply(404)
+                return
             if rt.first_next_at is None:
                 rt.first_next_at = time.perf_counter()
             request_id, body = rt.events.get()
@@ -177,8 +179,8 @@ def serve(handler) -> tuple[ThreadingHTTPServer, int]:
 def read_env_file(path: str) -> dict:
     out = {}
     with open(path) as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if line and not line.startswith("#") and "=" in line:
                 k, v = line.split("=", 1)
                 out[k.strip()] = v.strip()
@@ -238,9 +240,9 @@ class LocalFunction:
                 break
             except queue.Empty:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.binary} exited with {self.proc.returncode} before answering")
+                    raise RuntimeError(f"{self.binary} exited with {self.proc.returncode} before answering") from None
                 if time.perf_counter() - queued > timeout:
-                    raise RuntimeError(f"{self.binary} did not answer in {timeout} s")
+                    raise RuntimeError(f"{self.binary} did not answer in {timeout} s") from None
         if kind == "init-error":
             raise RuntimeError(f"init error: {payload.decode(errors='replace')}")
         handed = self.rt.handed_out.get(rid, queued)
@@ -293,12 +295,13 @@ def main() -> int:
     ap.add_argument("--logs", help="write the function's log lines to this file instead of standard error")
     args = ap.parse_args()
 
-    log_sink = open(args.logs, "w") if args.logs else (subprocess.DEVNULL if args.quiet else None)
+    # The function's process writes to it until the end.
+    log_sink = open(args.logs, "w") if args.logs else (subprocess.DEVNULL if args.quiet else None)  # noqa: SIM115
     fn = LocalFunction(args.binary, function_env(args.env_file, args.env), args.count_aws, log_sink)
     invocations = []
     failed = False
     try:
-        events = [(path, open(path, "rb").read()) for path in args.event] * args.repeat
+        events = [(path, Path(path).read_bytes()) for path in args.event] * args.repeat
         for path, body in events:
             try:
                 result = fn.invoke(body)

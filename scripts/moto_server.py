@@ -7,6 +7,7 @@ AWS sends PolicyText as a JSON string and PolicyType as "Expiration", "Expiratio
 wrapper gives the policies AWS's shape, then runs moto's server with the same arguments.
 """
 
+import contextlib
 import json
 import sys
 
@@ -16,12 +17,11 @@ from moto.ssm import models
 def aws_policies(policies_json):
     """AWS's shape of a parameter's policies, from the JSON list stored with it."""
     out = []
-    for policy in json.loads(policies_json):
-        if isinstance(policy, str):
-            try:
-                policy = json.loads(policy)
-            except ValueError:
-                pass
+    for stored in json.loads(policies_json):
+        policy = stored
+        if isinstance(stored, str):
+            with contextlib.suppress(ValueError):
+                policy = json.loads(stored)
         policy_type = policy.get("Type", "") if isinstance(policy, dict) else ""
         text = policy if isinstance(policy, str) else json.dumps(policy, separators=(",", ":"))
         out.append({"PolicyText": text, "PolicyType": policy_type, "PolicyStatus": "Pending"})

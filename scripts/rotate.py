@@ -18,11 +18,12 @@ import json
 import os
 import sys
 import time
+from typing import ClassVar
 
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lambda_local  # noqa: E402
+import lambda_local
 
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
@@ -31,7 +32,7 @@ class ServerLogs:
     """Counts the connections the function opens, from the PostgreSQL log (log_connections) and
     the MariaDB general log, reading only what was written since the last count."""
 
-    MARKERS = {"PG_LOG": b"application_name=secret-rotation", "MARIADB_GENERAL_LOG": b" Connect\t"}
+    MARKERS: ClassVar[dict[str, bytes]] = {"PG_LOG": b"application_name=secret-rotation", "MARIADB_GENERAL_LOG": b" Connect\t"}
 
     def __init__(self, env: dict) -> None:
         self.paths = {k: env[k] for k in self.MARKERS if env.get(k) and os.path.exists(env[k])}
@@ -69,7 +70,7 @@ def main() -> int:
         print("rotate: ROTATION_LAMBDA_ARN is not set; start the local stack (make stack-up)", file=sys.stderr)
         return 2
     server_logs = ServerLogs(env)
-    log_sink = open(args.logs, "a") if args.logs else None
+    log_sink = open(args.logs, "a") if args.logs else None  # noqa: SIM115 # the function's process writes to it until the end
     fn = lambda_local.LocalFunction(args.binary, env, count_aws=not args.no_count, logs=log_sink)
     rotations = []
     ok = True

@@ -34,7 +34,9 @@ ALIAS = "alias/my-app-config"
 def pg_user(name: str, password: str, attributes: str = "", then: str = "") -> None:
     """Creates or updates a PostgreSQL login role on the local stack's server, through psql."""
     ident = '"' + name.replace('"', '""') + '"'
-    quote = lambda text: "'" + text.replace("'", "''") + "'"
+    def quote(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
     sql = (f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {quote(name)}) "
            f"THEN CREATE ROLE {ident} LOGIN; END IF; END $$; ALTER ROLE {ident} {attributes} PASSWORD {quote(password)}; {then}")
     env = dict(os.environ, PGPASSWORD=os.environ["PG_PASSWORD"])
@@ -44,7 +46,9 @@ def pg_user(name: str, password: str, attributes: str = "", then: str = "") -> N
 
 def mariadb_user(name: str, password: str, then: str = "") -> None:
     """Creates or updates a MariaDB user on the local stack's server, through the mariadb client."""
-    quote = lambda text: "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    def quote(text: str) -> str:
+        return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
     account = f"{quote(name)}@'%'"
     sql = f"CREATE USER IF NOT EXISTS {account}; ALTER USER {account} IDENTIFIED BY {quote(password)}; {then}"
     subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", os.environ["MARIADB_PORT"], "-u", os.environ["MARIADB_USER"],

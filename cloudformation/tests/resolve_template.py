@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import template_rules  # noqa: E402
+import template_rules
 
 
 def main() -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cfnlint.decode import decode_str
 
@@ -265,9 +266,9 @@ def check_reader_scope(t: dict[str, Any]) -> list[str]:
         if role != "ConfigReaderRole":
             continue
         for r in texts(s.get("Resource", [])):
-            if any(a.startswith("ssm:") for a in actions(s)) and r.startswith("arn:") and ":ssm:" in r:
-                if r not in (READER_PARAMETERS, READER_REFERENCE):
-                    problems.append(f"config reader may read {r}, outside {READER_PARAMETERS}")
+            if (any(a.startswith("ssm:") for a in actions(s)) and r.startswith("arn:") and ":ssm:" in r
+                    and r not in (READER_PARAMETERS, READER_REFERENCE)):
+                problems.append(f"config reader may read {r}, outside {READER_PARAMETERS}")
             if ":secretsmanager:" in r and r != READER_SECRET:
                 problems.append(f"config reader may read the secret {r}, not only {READER_SECRET}")
         if "secretsmanager:GetSecretValue" in actions(s) and READER_SECRET not in texts(s.get("Resource", [])):

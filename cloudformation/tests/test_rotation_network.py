@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from template_rules import policy
 
 ROOT = Path(__file__).resolve().parents[2]

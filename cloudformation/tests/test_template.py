@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-
 import template_rules as rules
 
 TEMPLATE = rules.load()
@@ -101,7 +101,7 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_role_statements,
      lambda t: statement(t, "SecretRotationRole", "DescribeNetworkInterfacesAndSubnetsHasNoResource").update(Action=["ec2:DescribeNetworkInterfaces", "ec2:CreateNetworkInterface"]),
      "Resource \"*\" for ['ec2:CreateNetworkInterface']"),
-    (lambda t: rules.check_wildcard_comments(t, "\n".join(l for l in rules.TEMPLATE.read_text().splitlines() if "no resource-level permissions" not in l)),
+    (lambda t: rules.check_wildcard_comments(t, "\n".join(line for line in rules.TEMPLATE.read_text().splitlines() if "no resource-level permissions" not in line)),
      lambda t: None, "no comment above"),
     (rules.check_wildcard_comments, lambda t: statement(t, "ParameterNotifierRole", "DescribeParametersHasNoResource").update(Sid="Describe"), "Sid does not end in HasNoResource"),
     # the X-Ray statement is in every role: each copy needs its comment, not only the first
@@ -349,7 +349,7 @@ NETWORK_RESOURCES = {"RotationSecurityGroup", "RotationEndpointSecurityGroup", "
 def test_endpoints_and_their_groups_are_created_only_when_asked(flags, endpoints):
     r = resolved(**NETWORK, **flags)["Resources"]
     assert {n for n in r if r[n]["Type"] == "AWS::EC2::VPCEndpoint"} == endpoints
-    assert NETWORK_RESOURCES <= set(r) if endpoints else not NETWORK_RESOURCES & set(r)
+    assert set(r) >= NETWORK_RESOURCES if endpoints else not NETWORK_RESOURCES & set(r)
     groups = r["SecretRotation"]["Properties"]["VpcConfig"]["SecurityGroupIds"]
     if endpoints:  # the given groups (the database route) and the stack's group (the endpoints)
         assert groups == {"Fn::Split": [",", {"Fn::Join": [",", [{"Fn::Join": [",", {"Ref": "RotationSecurityGroupIds"}]},
@@ -416,7 +416,7 @@ def xray_statements(t: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 @pytest.mark.parametrize("options", [{}, EVERY_OPTION], ids=["defaults", "every-option"])
 def test_by_default_every_function_passes_tracing_through_and_no_role_may_write_to_xray(options):
     assert trace_modes(**options) == dict.fromkeys(FUNCTION_NAMES, "PassThrough")
-    assert xray_statements(resolved(**options)) == dict.fromkeys(ROLE_NAMES, [])
+    assert xray_statements(resolved(**options)) == {role: [] for role in ROLE_NAMES}
 
 
 @pytest.mark.parametrize("options", [{}, EVERY_OPTION], ids=["defaults", "every-option"])

@@ -141,34 +141,8 @@ impl RenewalStatus {
     }
 }
 
-/// An AWS Config evaluation's compliance.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Compliance {
-    Compliant,
-    NonCompliant,
-    /// `NOT_APPLICABLE`, `INSUFFICIENT_DATA`, or a value Config may add.
-    Other(String),
-}
-
-impl Compliance {
-    #[must_use]
-    pub fn parse(text: &str) -> Self {
-        match text {
-            "COMPLIANT" => Self::Compliant,
-            "NON_COMPLIANT" => Self::NonCompliant,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    #[cfg(test)]
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Compliant => "COMPLIANT",
-            Self::NonCompliant => "NON_COMPLIANT",
-            Self::Other(text) => text,
-        }
-    }
-}
+/// A resource's compliance with a Config rule (shared with the other notifiers).
+pub use notification::compliance::Compliance;
 
 #[cfg(test)]
 mod tests {

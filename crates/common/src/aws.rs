@@ -23,6 +23,7 @@ pub enum Service {
     Sns,
     Acm,
     Rds,
+    Lambda,
 }
 
 impl Service {
@@ -35,6 +36,7 @@ impl Service {
             Self::Sns => "SNS",
             Self::Acm => "ACM",
             Self::Rds => "the RDS API",
+            Self::Lambda => "Lambda",
         }
     }
 
@@ -43,7 +45,7 @@ impl Service {
     pub(crate) fn not_found_codes(self) -> &'static [&'static str] {
         match self {
             Self::Ssm => &["ParameterNotFound", "ParameterVersionNotFound"],
-            Self::SecretsManager | Self::Acm => &["ResourceNotFoundException"],
+            Self::SecretsManager | Self::Acm | Self::Lambda => &["ResourceNotFoundException"],
             Self::Kms => &["NotFoundException"],
             Self::Sns => &["NotFound", "NotFoundException"],
             Self::Rds => &[
@@ -70,7 +72,9 @@ impl Service {
                 "KMSInvalidState",
             ],
             Self::SecretsManager => &["AccessDeniedException", "DecryptionFailure", "EncryptionFailure"],
-            Self::Ssm | Self::Acm | Self::Kms | Self::Rds => &["AccessDeniedException", "AccessDenied"],
+            Self::Ssm | Self::Acm | Self::Kms | Self::Rds | Self::Lambda => {
+                &["AccessDeniedException", "AccessDenied"]
+            }
         }
     }
 
@@ -80,7 +84,7 @@ impl Service {
     pub(crate) fn throttling_codes(self) -> &'static [&'static str] {
         match self {
             Self::Sns => &["KMSThrottling"],
-            Self::Ssm | Self::SecretsManager | Self::Kms | Self::Acm | Self::Rds => &[],
+            Self::Ssm | Self::SecretsManager | Self::Kms | Self::Acm | Self::Rds | Self::Lambda => &[],
         }
     }
 }

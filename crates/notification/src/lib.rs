@@ -3,6 +3,7 @@
 //! EventBridge envelope, the notification a person reads, the [`Notifier`] port and its SNS
 //! adapter, the decision's notes for the outcome line and the CloudWatch embedded-metric line, and the errors.
 
+pub mod compliance;
 pub(crate) mod envelope;
 pub(crate) mod error;
 pub mod notice;

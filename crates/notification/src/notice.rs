@@ -58,6 +58,26 @@ pub enum Kind {
     CertificateRevoked,
     CertificateNoncompliant,
     CertificateCompliant,
+    /// Secrets Manager reported a failed rotation.
+    RotationFailed,
+    /// Secrets Manager abandoned a rotation (a new version was put while it ran).
+    RotationAbandoned,
+    /// A rotation succeeded after an alert.
+    RotationSucceeded,
+    /// Secrets Manager's test of a rotation configuration failed.
+    RotationTestFailed,
+    /// The test of a rotation configuration succeeded after an alert.
+    RotationTestSucceeded,
+    /// An AWS Config rotation rule finds a secret non-compliant.
+    RotationNoncompliant,
+    /// An AWS Config rotation rule finds a secret compliant again.
+    RotationCompliant,
+    /// The daily sweep finds a secret's rotation unhealthy (the doctor's failing or warning checks).
+    RotationUnhealthy,
+    /// The daily sweep finds a secret's rotation healthy again.
+    RotationHealthy,
+    /// The daily sweep could not get the doctor's report for a secret.
+    RotationDoctorUnreachable,
 }
 
 impl Kind {
@@ -77,6 +97,16 @@ impl Kind {
             Self::CertificateRevoked => "certificate-revoked",
             Self::CertificateNoncompliant => "certificate-noncompliant",
             Self::CertificateCompliant => "certificate-compliant",
+            Self::RotationFailed => "rotation-failed",
+            Self::RotationAbandoned => "rotation-abandoned",
+            Self::RotationSucceeded => "rotation-succeeded",
+            Self::RotationTestFailed => "rotation-test-failed",
+            Self::RotationTestSucceeded => "rotation-test-succeeded",
+            Self::RotationNoncompliant => "rotation-noncompliant",
+            Self::RotationCompliant => "rotation-compliant",
+            Self::RotationUnhealthy => "rotation-unhealthy",
+            Self::RotationHealthy => "rotation-healthy",
+            Self::RotationDoctorUnreachable => "rotation-doctor-unreachable",
         }
     }
 }
@@ -319,6 +349,12 @@ impl Decision {
     /// CloudWatch Logs reads embedded metrics).
     pub fn report(&self, function: &str) {
         self.note();
+        self.write_metric(function);
+    }
+
+    /// Writes the metric line of a notification sent (nothing for other decisions), without
+    /// noting the decision: for a function that sends several notifications in one invocation.
+    pub fn write_metric(&self, function: &str) {
         if let Some(line) = self.metric_line(function, timefmt::now()) {
             println!("{line}");
         }
@@ -393,6 +429,16 @@ mod tests {
             (Kind::CertificateRevoked, "certificate-revoked"),
             (Kind::CertificateNoncompliant, "certificate-noncompliant"),
             (Kind::CertificateCompliant, "certificate-compliant"),
+            (Kind::RotationFailed, "rotation-failed"),
+            (Kind::RotationAbandoned, "rotation-abandoned"),
+            (Kind::RotationSucceeded, "rotation-succeeded"),
+            (Kind::RotationTestFailed, "rotation-test-failed"),
+            (Kind::RotationTestSucceeded, "rotation-test-succeeded"),
+            (Kind::RotationNoncompliant, "rotation-noncompliant"),
+            (Kind::RotationCompliant, "rotation-compliant"),
+            (Kind::RotationUnhealthy, "rotation-unhealthy"),
+            (Kind::RotationHealthy, "rotation-healthy"),
+            (Kind::RotationDoctorUnreachable, "rotation-doctor-unreachable"),
         ] {
             assert_eq!(kind.as_str(), text);
             assert_eq!(serde_json::to_value(kind).unwrap(), text);

@@ -159,6 +159,8 @@ pub struct Answer {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// More response headers (Lambda's `X-Amz-Function-Error`, say).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
@@ -166,7 +168,20 @@ impl Answer {
     #[must_use]
     pub fn json_error(status: u16, code: &str, message: &str) -> Self {
         let body = serde_json::json!({ "__type": code, "message": message }).to_string();
-        Self { status, content_type: "application/x-amz-json-1.1", body }
+        Self { status, content_type: "application/x-amz-json-1.1", body, headers: Vec::new() }
+    }
+
+    /// A restJson answer (Lambda): `body` as it is, with the status.
+    #[must_use]
+    pub fn rest_json(status: u16, body: impl Into<String>) -> Self {
+        Self { status, content_type: "application/json", body: body.into(), headers: Vec::new() }
+    }
+
+    /// The same answer with one more header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// A query-protocol XML error, as SNS and RDS answer; `namespace` is the service's
@@ -177,13 +192,13 @@ impl Answer {
             "<ErrorResponse xmlns=\"{namespace}\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
              <RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
         );
-        Self { status, content_type: "text/xml", body }
+        Self { status, content_type: "text/xml", body, headers: Vec::new() }
     }
 
     /// A successful XML answer.
     #[must_use]
     pub fn xml(body: impl Into<String>) -> Self {
-        Self { status: 200, content_type: "text/xml", body: body.into() }
+        Self { status: 200, content_type: "text/xml", body: body.into(), headers: Vec::new() }
     }
 }
 
@@ -193,6 +208,8 @@ impl Answer {
 pub struct Seen {
     pub target: String,
     pub body: String,
+    /// The request's path (restJson operations name their resource there).
+    pub path: String,
 }
 
 /// SDK configuration for clients of any service whose HTTP layer answers each request with
@@ -213,13 +230,14 @@ pub fn fake_aws(answer: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Sdk
                 .unwrap_or_default()
                 .to_owned(),
             body: String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned(),
+            path: request.uri().path().to_owned(),
         };
-        let Answer { status, content_type, body } = answer(&seen);
-        http::Response::builder()
-            .status(status)
-            .header("content-type", content_type)
-            .body(body)
-            .expect("a well-formed answer")
+        let Answer { status, content_type, body, headers } = answer(&seen);
+        let mut response = http::Response::builder().status(status).header("content-type", content_type);
+        for (name, value) in headers {
+            response = response.header(name, value);
+        }
+        response.body(body).expect("a well-formed answer")
     });
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())

@@ -83,6 +83,7 @@ mod tests {
 
     use super::*;
 
+    #[allow(clippy::needless_pass_by_value)]
     fn report(findings: serde_json::Value, ok: bool) -> Report {
         serde_json::from_value(json!({"secret": "arn:x", "ok": ok, "findings": findings, "extra": 1}))
             .unwrap()

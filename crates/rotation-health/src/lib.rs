@@ -112,7 +112,7 @@ impl<S: StateStore + Sync, L: SecretList + Sync> notification::Rules for HealthR
         _now: i64,
     ) -> Result<Verdict, HandlerError> {
         // A failed look-up leaves it unknown whether the secret is watched: notify rather than miss.
-        if let Ok(Some(Facts { watched: false, .. })) | Ok(None) = found {
+        if let Ok(Some(Facts { watched: false, .. }) | None) = found {
             return Ok(Verdict::Ignore(
                 "not a secret this function watches (SECRETS, SECRETS_PARAMETER)".into(),
             ));

@@ -58,7 +58,7 @@ async fn watched<L: SecretList>(config: &Config, list: &L, errors: &mut Vec<Erro
         match list.secrets(name).await {
             Ok(Some(more)) => secrets.extend(more.iter().map(|s| SecretRef::new(s))),
             Ok(None) => {
-                tracing::warn!(parameter = %name, "the list of secrets to sweep does not exist: sweeping the stack's secrets only")
+                tracing::warn!(parameter = %name, "the list of secrets to sweep does not exist: sweeping the stack's secrets only");
             }
             Err(err) => {
                 tracing::error!(parameter = %name, error = %err, "the list of secrets to sweep could not be read");

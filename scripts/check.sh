@@ -9,7 +9,10 @@ cd "$root"
 # shellcheck source=scripts/tools.sh
 . "$root/scripts/tools.sh"
 tools_on_path
-[ -n "${STACK_ENV_FILE:-}" ] && [ -f "$STACK_ENV_FILE" ] || { echo "check: the local stack is not up (run via make test)" >&2; exit 1; }
+if [ -z "${STACK_ENV_FILE:-}" ] || [ ! -f "$STACK_ENV_FILE" ]; then
+    echo "check: the local stack is not up (run via make test)" >&2
+    exit 1
+fi
 
 # Hygiene, first: seconds each, before the long tests. Each says what to do when it fails.
 hygiene() { # name what-to-do command...

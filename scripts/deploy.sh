@@ -246,7 +246,7 @@ put_secure_parameter() { # extra put-parameter arguments...
     name="$(parameter_name)"
     case "$name" in "/$APP_PREFIX/$ENV/"*) ;; *) die "$name is outside /$APP_PREFIX/$ENV/" ;; esac
     key="$(stack_output KeyArn)"
-    [ -n "$key" ] && [ "$key" != None ] || die "stack $STACK has no KeyArn output: deploy it first"
+    if [ -z "$key" ] || [ "$key" = None ]; then die "stack $STACK has no KeyArn output: deploy it first"; fi
     f="$(value_file "$name")"
     local rc=0
     # shellcheck disable=SC2016 # the backticks are JMESPath literals, for the AWS CLI, not the shell

@@ -2,7 +2,7 @@
 # Installs what a fresh Debian or Ubuntu machine lacks for the tests, the demo and the build, as
 # root or through sudo, and nothing into the system's Python:
 #   apt: python3 and python3-venv, the distribution's PostgreSQL server (15 to 17), MariaDB,
-#        PgBouncer and openssl, each only when missing;
+#        PgBouncer, openssl and shellcheck, each only when missing;
 #   the Python tools in virtual environments of the project (scripts/tools.sh says where), from
 #        lock files pinned with hashes (requirements-dev.lock; checkov in its own,
 #        requirements-checkov.lock), with `pip install --require-hashes --only-binary=:all:`;
@@ -71,6 +71,9 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || packages+=
 # openssl: the local stack makes its TLS certificates with it, and the certificate tests and the
 # demo make the certificates they import into ACM.
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+# shellcheck for `make test`, the distribution's version (Debian 12 and Ubuntu 24.04: 0.9.0,
+# Debian 13: 0.10.0): no arm64 build of it is on PyPI, so it cannot be in the lock.
+command -v shellcheck >/dev/null 2>&1 || packages+=(shellcheck)
 if [ "${#packages[@]}" -gt 0 ]; then
     apt_install "${packages[@]}"
     case " ${packages[*]} " in *" postgresql "*) quiet_services postgresql ;; esac

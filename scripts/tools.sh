@@ -11,8 +11,8 @@ CHECKOV_VENV="${CHECKOV_VENV:-${CARGO_TARGET_DIR:-$root/target}/tools/checkov}"
 CARGO_DENY_VERSION=0.20.2
 export PYTHON_VENV CHECKOV_VENV CARGO_DENY_VERSION
 
-# The project's Python tools first on PATH (python3, pytest, aws, cfn-lint, cargo-lambda, ruff and
-# the shellcheck binary), so `cargo lambda` finds its cross-linker through `python3 -m ziglang`.
+# The project's Python tools first on PATH (python3, pytest, aws, cfn-lint, cargo-lambda, ruff), so
+# `cargo lambda` finds its cross-linker through `python3 -m ziglang`.
 tools_on_path() {
     case ":$PATH:" in
         *":$PYTHON_VENV/bin:"*) ;;

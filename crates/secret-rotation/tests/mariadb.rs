@@ -378,3 +378,101 @@ async fn a_grant_refused_midway_is_completed_by_the_retry_on_mariadb() {
         .await
         .expect("the clone reads vault as the user does");
 }
+
+/// The statements MariaDB's general log holds after `offset` for the sessions of `users`: each
+/// session's `Connect` line names its user and its thread id.
+fn statements_by(log: &str, offset: usize, users: &[&str]) -> Vec<String> {
+    let tail = &log[offset..];
+    let thread = |line: &str, kinds: &[&str]| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words
+            .iter()
+            .position(|w| kinds.contains(w))
+            .and_then(|i| i.checked_sub(1))
+            .map(|i| words[i].to_owned())
+    };
+    let threads: Vec<String> = tail
+        .lines()
+        .filter(|l| users.iter().any(|u| l.contains(&format!("{u}@"))))
+        .filter_map(|l| thread(l, &["Connect"]))
+        .collect();
+    tail.lines()
+        .filter(|l| thread(l, &["Query", "Execute"]).is_some_and(|t| threads.contains(&t)))
+        .filter_map(|l| l.split_once(" Query\t").or_else(|| l.split_once(" Execute\t")))
+        .map(|(_, statement)| statement.trim().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_doctor_reads_only_and_lists_a_drifted_clone_and_a_weak_master_on_mariadb() {
+    use std::time::Duration;
+
+    use secret_rotation::network::TcpNetwork;
+    use secret_rotation::{Check, Status};
+
+    let mut s = Stack::new().await;
+    s.sql("CREATE DATABASE IF NOT EXISTS shop").await;
+    let (user, table, weak) = (unique("doc"), unique("t"), unique("weak"));
+    s.sql(&format!("CREATE TABLE shop.{table} (id int)")).await;
+    s.sql(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Doc-pw-1'")).await;
+    s.sql(&format!("GRANT SELECT ON shop.{table} TO '{user}'@'%'")).await;
+    let master_arn = s.create_secret(&s.master_secret()).await;
+    let mut secret = s.secret_json(&user, "Doc-pw-1");
+    secret["masterarn"] = master_arn.into();
+    let arn = s.create_secret(&secret).await;
+    let rotator = s.rotator(s.config(&[]));
+    s.rotate(&rotator, &arn).await;
+    let network = TcpNetwork::new(Duration::from_secs(2));
+    let clone = format!("{user}_clone");
+
+    let log_path = s.local.get("MARIADB_GENERAL_LOG").to_owned();
+    let offset = std::fs::read_to_string(&log_path).unwrap().len();
+    let report = rotator.doctor(&network, &arn, None, 0).await.unwrap();
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.finding(Check::CloneDrift).map(|f| f.status), Some(Status::Pass), "{report:#?}");
+    let master = s.local.get("MARIADB_USER").to_owned();
+    let statements = statements_by(&std::fs::read_to_string(&log_path).unwrap(), offset, &[&clone, &master]);
+    assert!(statements.len() >= 3, "the doctor's sessions are in the log: {statements:#?}");
+    let writes = [
+        "INSERT",
+        "UPDATE",
+        "DELETE",
+        "CREATE",
+        "ALTER",
+        "GRANT",
+        "REVOKE",
+        "DROP",
+        "SET PASSWORD",
+        "SET DEFAULT",
+    ];
+    for statement in &statements {
+        let upper = statement.to_uppercase();
+        assert!(!writes.iter().any(|w| upper.starts_with(w)), "the doctor wrote: {statement}");
+    }
+
+    s.sql(&format!("REVOKE SELECT ON shop.{table} FROM '{clone}'@'%'")).await;
+    s.sql(&format!("GRANT INSERT ON shop.{table} TO '{clone}'@'%'")).await;
+    let before = s.grants(&clone, "%").await;
+    let report = rotator.doctor(&network, &arn, None, 0).await.unwrap();
+    let drift = report.finding(Check::CloneDrift).unwrap();
+    assert_eq!(drift.status, Status::Fail, "the clone is AWSCURRENT: {drift:?}");
+    assert!(drift.detail.contains("lacks: GRANT SELECT"), "{drift:?}");
+    assert!(drift.detail.contains("has more: GRANT INSERT"), "{drift:?}");
+    assert_eq!(s.grants(&clone, "%").await, before, "the doctor repaired nothing");
+
+    // A master that may create users but not pass privileges on.
+    s.sql(&format!("CREATE USER '{weak}'@'%' IDENTIFIED BY 'Weak-pw-1'")).await;
+    s.sql(&format!("GRANT CREATE USER ON *.* TO '{weak}'@'%'")).await;
+    s.sql(&format!("GRANT SELECT ON mysql.* TO '{weak}'@'%'")).await;
+    s.sql(&format!("GRANT SELECT ON shop.* TO '{weak}'@'%'")).await;
+    let weak_arn = s.create_secret(&s.secret_json(&weak, "Weak-pw-1")).await;
+    let mut secret = s.value(&arn, "AWSCURRENT").await;
+    secret["masterarn"] = weak_arn.into();
+    let arn = s.create_secret(&secret).await;
+    let report = rotator.doctor(&network, &arn, None, 0).await.unwrap();
+    let privileges = report.finding(Check::MasterPrivileges).unwrap_or_else(|| panic!("{report:#?}"));
+    assert_eq!(privileges.status, Status::Fail, "{report:#?}");
+    assert!(privileges.detail.contains("GRANT OPTION"), "{privileges:?}");
+    assert!(!privileges.detail.contains("CREATE USER"), "{privileges:?}");
+    assert!(!serde_json::to_string(&report).unwrap().contains("Weak-pw-1"));
+}

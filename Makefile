@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-FUNCTIONS    := config-reader secret-rotation parameter-notifier certificate-notifier
+FUNCTIONS    := config-reader secret-rotation parameter-notifier certificate-notifier rotation-health
 FN           ?= config-reader
 EVENT        ?= events/$(FN)/default.json
 ENV          ?= dev

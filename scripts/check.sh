@@ -85,7 +85,8 @@ if [ -f cloudformation/template.yaml ]; then
         DatabaseSecretKmsKeyArn=arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555 \
         MasterSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf \
         RotationSubnetIds=subnet-0123456789abcdef0 RotationVpcId=vpc-0123456789abcdef0 \
-        CreateSecretsManagerEndpoint=true CreateRdsEndpoint=true
+        CreateSecretsManagerEndpoint=true CreateRdsEndpoint=true \
+        RotationHealthSecretsParameter=/ops/rotation-health-secrets
     for t in "$resolved"/*.json; do
         "$CHECKOV_VENV/bin/checkov" -f "$t" \
             --framework cloudformation --quiet --compact --skip-download

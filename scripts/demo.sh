@@ -9,7 +9,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 : "${STACK_ENV_FILE:?run through make demo}"
 target="${CARGO_TARGET_DIR:-$root/target}"
-functions=(config-reader secret-rotation parameter-notifier certificate-notifier)
+functions=(config-reader secret-rotation parameter-notifier certificate-notifier rotation-health)
 packages=(); for fn in "${functions[@]}"; do packages+=(-p "$fn"); done
 started=$SECONDS
 

@@ -24,7 +24,7 @@ cd "$root"
 . "$root/scripts/tools.sh"
 tools_on_path
 
-FUNCTIONS=(config-reader secret-rotation parameter-notifier certificate-notifier)
+FUNCTIONS=(config-reader secret-rotation parameter-notifier certificate-notifier rotation-health)
 ENV="${ENV:-dev}"
 APP_PREFIX="${APP_PREFIX:-my-app}"
 STACK="${STACK:-$APP_PREFIX-$ENV}"

@@ -14,6 +14,14 @@ and prints each response or error. It also measures what the benchmark reports:
 
     scripts/lambda_local.py --binary target/debug/config-reader --env-file .stack/stack.env \
         --env DEV_OR_PROD=dev --event events/config-reader/default.json
+
+With --serve-invoke it serves instead a minimal Lambda Invoke API (moto cannot run function code):
+`POST /2015-03-31/functions/{name}/invocations` runs the built binary the function's name ends with
+(`my-app-dev-secret-rotation` or its ARN -> secret-rotation), kept warm between invocations, and
+answers as Lambda does (the function's response; an error with `X-Amz-Function-Error: Unhandled`).
+Point an SDK at it with AWS_ENDPOINT_URL_LAMBDA:
+
+    scripts/lambda_local.py --serve-invoke secret-rotation=target/debug/secret-rotation --env-file .stack/stack.env
 """
 import argparse
 import http.client
@@ -272,6 +280,89 @@ class LocalFunction:
             self.proxy.shutdown()
 
 
+class InvokeApi:
+    """Lambda's Invoke API over built binaries: `binaries` maps a binary's name to its path; a
+    function whose name is that name or ends with `-<name>` runs it. One invocation at a time per
+    function, as a function with reserved concurrency 1 would."""
+
+    def __init__(self, binaries: dict, env: dict, logs=None) -> None:
+        self.binaries, self.env, self.logs = binaries, env, logs
+        self.running: dict = {}
+        self.lock = threading.Lock()
+        self.invocations: list = []
+
+    def binary_for(self, function: str) -> str | None:
+        name = urllib.parse.unquote(function)
+        if ":function:" in name:
+            name = name.split(":function:", 1)[1].split(":")[0]
+        for binary in self.binaries:
+            if name == binary or name.endswith("-" + binary):
+                return binary
+        return None
+
+    def invoke(self, binary: str, body: bytes) -> dict:
+        with self.lock:
+            fn = self.running.get(binary)
+            if fn is None or fn.proc.poll() is not None:
+                fn = self.running[binary] = LocalFunction(self.binaries[binary], self.env, logs=self.logs)
+            result = fn.invoke(body)
+            self.invocations.append({"function": binary, "outcome": result["outcome"], "latency_ms": result["latency_ms"]})
+            return result
+
+    def close(self) -> None:
+        for fn in self.running.values():
+            fn.close()
+
+
+def invoke_handler(api: InvokeApi):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_args) -> None:
+            pass
+
+        def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b"{}"
+            parts = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
+            if len(parts) != 4 or parts[:2] != ["2015-03-31", "functions"] or parts[3] != "invocations":
+                return self._reply(404, b'{"message": "not an Invoke request"}', {"x-amzn-ErrorType": "UnknownOperationException"})
+            if self.headers.get("X-Amz-Invocation-Type", "RequestResponse") != "RequestResponse":
+                return self._reply(400, b'{"message": "only RequestResponse is served here"}',
+                                   {"x-amzn-ErrorType": "InvalidParameterValueException"})
+            binary = api.binary_for(parts[2])
+            if binary is None:
+                message = json.dumps({"Type": "User", "message": f"Function not found: {parts[2]}"}).encode()
+                return self._reply(404, message, {"x-amzn-ErrorType": "ResourceNotFoundException"})
+            try:
+                result = api.invoke(binary, body)
+            except RuntimeError as e:  # the process died or never answered: Lambda reports it the same way
+                error = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": str(e)}).encode()
+                return self._reply(200, error, {"X-Amz-Function-Error": "Unhandled", "X-Amz-Executed-Version": "$LATEST"})
+            headers = {"X-Amz-Executed-Version": "$LATEST"}
+            if result["outcome"] == "error":
+                headers["X-Amz-Function-Error"] = "Unhandled"
+            return self._reply(200, json.dumps(result["payload"]).encode(), headers)
+
+    return Handler
+
+
+def serve_invoke_api(binaries: dict, env: dict, logs=None) -> tuple[ThreadingHTTPServer, str, InvokeApi]:
+    """Starts the Invoke API on a free loopback port; returns the server, its URL and the API."""
+    api = InvokeApi(binaries, env, logs)
+    server, port = serve(invoke_handler(api))
+    return server, f"http://127.0.0.1:{port}", api
+
+
 def function_env(env_files: list, pairs: list) -> dict:
     env = dict(os.environ)
     for path in env_files:
@@ -284,16 +375,33 @@ def function_env(env_files: list, pairs: list) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", required=True)
+    ap.add_argument("--binary", help="the built function to run (not with --serve-invoke)")
+    ap.add_argument("--serve-invoke", action="append", default=[], metavar="NAME=BINARY",
+                    help="serve Lambda's Invoke API for these built functions until interrupted")
     ap.add_argument("--env-file", action="append", default=[], help="KEY=VALUE lines (the local stack's env file)")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the function")
-    ap.add_argument("--event", action="append", required=True, help="event file; repeat for several invocations")
+    ap.add_argument("--event", action="append", default=[], help="event file; repeat for several invocations")
     ap.add_argument("--repeat", type=int, default=1, help="invoke the event list this many times")
     ap.add_argument("--count-aws", action="store_true", help="count AWS API calls through a proxy")
     ap.add_argument("--report", help="write the measurements as JSON to this file")
     ap.add_argument("--quiet", action="store_true", help="print neither responses nor the function's logs")
     ap.add_argument("--logs", help="write the function's log lines to this file instead of standard error")
     args = ap.parse_args()
+    if args.serve_invoke:
+        binaries = dict(pair.split("=", 1) for pair in args.serve_invoke)
+        sink = open(args.logs, "w") if args.logs else None  # noqa: SIM115 -- the functions write to it until the end
+        server, url, api = serve_invoke_api(binaries, function_env(args.env_file, args.env), sink)
+        print(f"AWS_ENDPOINT_URL_LAMBDA={url}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            api.close()
+            server.shutdown()
+        return 0
+    if not args.binary or not args.event:
+        ap.error("--binary and --event are required (or --serve-invoke)")
 
     # The function's process writes to it until the end.
     log_sink = open(args.logs, "w") if args.logs else (subprocess.DEVNULL if args.quiet else None)  # noqa: SIM115

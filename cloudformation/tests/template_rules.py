@@ -26,6 +26,8 @@ FUNCTIONS = {
     "secret-rotation": ("SecretRotation", "SecretRotationRole", 256, 30),
     "parameter-notifier": ("ParameterNotifier", "ParameterNotifierRole", 128, 10),
     "certificate-notifier": ("CertificateNotifier", "CertificateNotifierRole", 128, 10),
+    # the sweep asks the doctor one secret at a time, each bounded by the rotation function's 30 s
+    "rotation-health": ("RotationHealth", "RotationHealthRole", 128, 300),
 }
 
 # Every action each role may have (beyond these is a finding), and those it must have (without
@@ -47,6 +49,8 @@ ROLE_ACTIONS = {
         "kms:Decrypt", "kms:GenerateDataKey"},
     "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "sns:Publish", "sqs:SendMessage"},
     "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
+    "RotationHealthRole": LOG_ACTIONS | {"lambda:InvokeFunction", "ssm:GetParameter", "ssm:PutParameter", "sns:Publish",
+                                         "sqs:SendMessage"},
 }
 ROLE_ACTIONS = {role: allowed | set(XRAY_ACTIONS) for role, allowed in ROLE_ACTIONS.items()}
 ROLE_REQUIRED = {
@@ -55,6 +59,7 @@ ROLE_REQUIRED = {
                            "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
     "ParameterNotifierRole": {"ssm:DescribeParameters", "sns:Publish"},
     "CertificateNotifierRole": {"acm:DescribeCertificate", "sns:Publish"},
+    "RotationHealthRole": {"lambda:InvokeFunction", "ssm:GetParameter", "ssm:PutParameter", "sns:Publish"},
 }
 # Actions with no resource-level permissions: the only ones allowed on Resource "*".
 NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"} | set(XRAY_ACTIONS)
@@ -70,7 +75,17 @@ READER_SECRET = ARN % ("secretsmanager", "secret:${ReaderSecretName}-??????")
 CRYPTO_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDataKey", "kms:*", "*")
 CONFIG_RULE_NAME = "acm-certificate-expiration-check"
 REQUIRED_OUTPUTS = {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn",
-                    "TopicArn", "KeyArn", "SecretArn"}
+                    "RotationHealthArn", "TopicArn", "KeyArn", "SecretArn"}
+# Rotation health: the one function it may invoke, the path of its states (outside /<prefix>/, and
+# not /aws or /ssm, which Parameter Store reserves), the rotation events it handles.
+ROTATION_FUNCTION = ARN % ("lambda", "function:${AppPrefix}-${Environment}-secret-rotation")
+HEALTH_STATE_PATH = "/config-keeper/${AppPrefix}-${Environment}/rotation-health"
+HEALTH_STATES = ARN % ("ssm", "parameter" + HEALTH_STATE_PATH + "/*")
+HEALTH_LIST = ARN % ("ssm", "parameter${RotationHealthSecretsParameter}")
+ROTATION_EVENTS_PATTERN = {
+    "source": ["aws.secretsmanager"], "detail-type": ["AWS Service Event via CloudTrail"],
+    "detail": {"eventSource": ["secretsmanager.amazonaws.com"],
+               "eventName": ["RotationFailed", "RotationAbandoned", "RotationSucceeded", "TestRotationFailed", "TestRotationSucceeded"]}}
 NO_VALUE = {"Ref": "AWS::NoValue"}
 # The secret the stack rotates: the one it creates, or the one it is given.
 ROTATED_SECRET = {"Fn::If": ["CreateSecret", {"Ref": "DatabaseSecret"}, {"Ref": "DatabaseSecretArn"}]}
@@ -747,7 +762,7 @@ def check_notifications(t: dict[str, Any]) -> list[str]:
     topic_arn = ARN % ("sns", "${AppPrefix}-${Environment}-notifications")
     if texts(r.get("NotificationTopic", {}).get("Properties", {}).get("TopicName")) != ["${AppPrefix}-${Environment}-notifications"]:
         problems.append("NotificationTopic: the name is not what the roles may publish to")
-    for role in ("ParameterNotifierRole", "CertificateNotifierRole"):
+    for role in ("ParameterNotifierRole", "CertificateNotifierRole", "RotationHealthRole"):
         published = [x for rr, s in role_statements(t) if rr == role and "sns:Publish" in actions(s) for x in texts(s["Resource"])]
         if published != [topic_arn]:
             problems.append(f"{role}: publishes to {published}, not only the topic")
@@ -777,9 +792,59 @@ def check_notifications(t: dict[str, Any]) -> list[str]:
         problems.append("CertificateComplianceRule: does not select the Config rule by name")
     if r.get("ParameterNotifier", {}).get("Properties", {}).get("Environment", {}).get("Variables", {}).get("PARAMETER_PREFIX") != {"Fn::Sub": "/${AppPrefix}"}:
         problems.append("ParameterNotifier: PARAMETER_PREFIX is not /${AppPrefix} (the rules' prefix)")
-    for fn in ("ParameterNotifier", "CertificateNotifier"):
+    for fn in ("ParameterNotifier", "CertificateNotifier", "RotationHealth"):
         if r.get(fn, {}).get("Properties", {}).get("Environment", {}).get("Variables", {}).get("TOPIC_ARN") != {"Ref": "NotificationTopic"}:
             problems.append(f"{fn}: TOPIC_ARN is not the topic")
+    return problems
+
+
+def check_rotation_health(t: dict[str, Any]) -> list[str]:
+    """Rotation health may invoke the stack's rotation function only (the doctor), read and write
+    String parameters under its own state path only, read the optional list of secrets only when
+    one is given; it watches the rotated secret; its rules select the rotation events, the two
+    Config rules by their parameters, and the sweep's schedule with the constant input."""
+    problems = []
+    r = t["Resources"]
+    for role, s in role_statements(t):
+        if role != "RotationHealthRole":
+            continue
+        resources_ = texts(s.get("Resource", []))
+        if "lambda:InvokeFunction" in actions(s) and resources_ != [ROTATION_FUNCTION]:
+            problems.append(f"RotationHealthRole {s.get('Sid')}: may invoke {resources_}, not only the rotation function")
+        if "ssm:PutParameter" in actions(s) and resources_ != [HEALTH_STATES]:
+            problems.append(f"RotationHealthRole {s.get('Sid')}: writes {resources_}, not only its states {HEALTH_STATES}")
+        if "ssm:GetParameter" in actions(s) and not set(resources_) <= {HEALTH_STATES, HEALTH_LIST}:
+            problems.append(f"RotationHealthRole {s.get('Sid')}: reads {resources_}, beyond its states and its list")
+    items = [item for policy in r.get("RotationHealthRole", {}).get("Properties", {}).get("Policies", [])
+             for item in as_list(policy["PolicyDocument"].get("Statement", []))]
+    for item in items:
+        listed = any(HEALTH_LIST in texts(b.get("Resource", [])) for b in branches(item) if isinstance(b, dict))
+        if listed and not (isinstance(item, dict) and "Fn::If" in item and item["Fn::If"][0] == "HasRotationHealthSecretsParameter"
+                           and item["Fn::If"][2] == NO_VALUE):
+            problems.append("RotationHealthRole: the list of secrets is read without a list given (not conditional on HasRotationHealthSecretsParameter)")
+    if HEALTH_STATE_PATH.startswith("/${AppPrefix}/") or HEALTH_STATE_PATH.lower().startswith(("/aws", "/ssm")):
+        problems.append(f"{HEALTH_STATE_PATH}: inside /<prefix>/ or a reserved path")
+    env = r.get("RotationHealth", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    want = {"SECRETS": ROTATED_SECRET, "DOCTOR_FUNCTION": {"Fn::GetAtt": ["SecretRotation", "Arn"]},
+            "STATE_PATH": {"Fn::Sub": HEALTH_STATE_PATH},
+            "SECRETS_PARAMETER": {"Fn::If": ["HasRotationHealthSecretsParameter", {"Ref": "RotationHealthSecretsParameter"}, NO_VALUE]},
+            "SCHEDULED_ROTATION_RULE": {"Ref": "ScheduledRotationConfigRuleName"},
+            "PERIODIC_ROTATION_RULE": {"Ref": "PeriodicRotationConfigRuleName"}}
+    for key, value in want.items():
+        if env.get(key) != value:
+            problems.append(f"RotationHealth: {key} is {env.get(key)!r}, want {value!r}")
+    pattern = r.get("RotationEventsRule", {}).get("Properties", {}).get("EventPattern")
+    if pattern != ROTATION_EVENTS_PATTERN:
+        problems.append(f"RotationEventsRule: pattern {pattern}, want {ROTATION_EVENTS_PATTERN}")
+    names = r.get("RotationComplianceRule", {}).get("Properties", {}).get("EventPattern", {}).get("detail", {}).get("configRuleName")
+    if names != [{"Ref": "ScheduledRotationConfigRuleName"}, {"Ref": "PeriodicRotationConfigRuleName"}]:
+        problems.append(f"RotationComplianceRule: selects {names}, not the two rotation rules' names")
+    sweep = r.get("RotationHealthSweepRule", {}).get("Properties", {})
+    if sweep.get("ScheduleExpression") != {"Ref": "RotationHealthSchedule"}:
+        problems.append("RotationHealthSweepRule: ScheduleExpression is not RotationHealthSchedule")
+    inputs = [json.loads(x.get("Input", "null")) for x in sweep.get("Targets", [])]
+    if inputs != [{"Action": "sweep"}]:
+        problems.append(f"RotationHealthSweepRule: Input {inputs}, want one target with {{\"Action\": \"sweep\"}}")
     return problems
 
 
@@ -790,7 +855,7 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
 
 CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
           check_async_failures, check_rules, check_rotation, check_rotation_network, check_tracing, check_parameter_groups,
-          check_notifications, check_outputs]
+          check_notifications, check_rotation_health, check_outputs]
 
 
 def policy(document: Any) -> dict[str, Any]:

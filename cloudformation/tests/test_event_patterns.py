@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import eventbridge_proof  # noqa: E402
 
-SAMPLES = sorted((ROOT / "events").glob("*-notifier/*.json"))
+# EventBridge events only: events/rotation-health/sweep.json is the sweep's constant input, not an event.
+SAMPLES = sorted(p for p in [*(ROOT / "events").glob("*-notifier/*.json"), *(ROOT / "events").glob("rotation-health/*.json")]
+                 if "source" in json.loads(p.read_text()))
 STACK = "my-app-dev"  # the sample events use the prefix my-app: the default
 
 # Which samples each rule must deliver; every other sample (near misses included) must not arrive.
@@ -46,9 +48,23 @@ EXPECTED = {
     "CertificateComplianceRule": {
         "certificate-notifier/config-compliant.json", "certificate-notifier/config-noncompliant.json",
     },
+    "RotationEventsRule": {
+        "rotation-health/default.json", "rotation-health/rotation-failed.json", "rotation-health/rotation-abandoned.json",
+        "rotation-health/rotation-succeeded.json", "rotation-health/test-rotation-failed.json",
+        "rotation-health/test-rotation-succeeded.json",
+        # well-formed for EventBridge (the handler reports the missing SecretId): it is delivered
+        "rotation-health/malformed.json",
+    },
+    "RotationComplianceRule": {
+        "rotation-health/config-scheduled-noncompliant.json", "rotation-health/config-scheduled-compliant.json",
+        "rotation-health/config-periodic-noncompliant.json",
+    },
 }
 NEAR_MISSES = {"parameter-notifier/other-prefix.json", "parameter-notifier/unknown-detail-type.json",
-               "parameter-notifier/malformed.json", "certificate-notifier/config-other-rule.json"}
+               "parameter-notifier/malformed.json", "certificate-notifier/config-other-rule.json",
+               # rotation starting calls for nothing; an API call is not a service event; another Config rule
+               "rotation-health/rotation-started.json", "rotation-health/test-rotation-started.json",
+               "rotation-health/api-call-rotate-secret.json", "rotation-health/config-other-rule.json"}
 
 
 def stack_env() -> dict[str, str]:
@@ -121,11 +137,12 @@ def test_the_table_names_real_samples_and_keeps_near_misses_out():
 
 def test_the_stack_deploys_into_moto(deployed):
     assert deployed["status"] == "CREATE_COMPLETE"
-    assert {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn", "TopicArn", "KeyArn"} <= set(deployed["outputs"])
+    assert {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn", "RotationHealthArn", "TopicArn",
+            "KeyArn"} <= set(deployed["outputs"])
     assert deployed["outputs"]["KeyArn"].startswith("arn:aws:kms:")
     # without the functions' zips, placeholder code is uploaded, and the output says so
     if not all((Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "lambda" / f / "bootstrap.zip").is_file()
-               for f in ("config-reader", "secret-rotation", "parameter-notifier", "certificate-notifier")):
+               for f in ("config-reader", "secret-rotation", "parameter-notifier", "certificate-notifier", "rotation-health")):
         assert "PLACEHOLDER CODE" in deployed["log"]
 
 
@@ -137,7 +154,8 @@ def test_by_default_the_stack_creates_no_network_resources(deployed):
     assert {"SecretRotation", "SecretRotationRole", "SecretRotationPermission"} <= set(deployed["resources"])
 
 
-@pytest.mark.parametrize("role", ["ConfigReaderRole", "SecretRotationRole", "ParameterNotifierRole", "CertificateNotifierRole"])
+@pytest.mark.parametrize("role", ["ConfigReaderRole", "SecretRotationRole", "ParameterNotifierRole", "CertificateNotifierRole",
+                                  "RotationHealthRole"])
 def test_by_default_no_role_may_write_to_xray(deployed, role):
     # Tracing defaults to PassThrough: the X-Ray statement is left out of every role
     # (test_rotation_network.py deploys with Tracing=Active and sees it). moto keeps a statement
@@ -154,7 +172,8 @@ def test_by_default_no_role_may_write_to_xray(deployed, role):
 def test_deployed_rule_targets_its_function_with_retries_and_a_dead_letter_queue(deployed, rule):
     events = client("events")
     function = {"ParameterPolicyActionRule": "ParameterNotifierArn", "ParameterChangeRule": "ParameterNotifierArn",
-                "CertificateEventsRule": "CertificateNotifierArn", "CertificateComplianceRule": "CertificateNotifierArn"}[rule]
+                "CertificateEventsRule": "CertificateNotifierArn", "CertificateComplianceRule": "CertificateNotifierArn",
+                "RotationEventsRule": "RotationHealthArn", "RotationComplianceRule": "RotationHealthArn"}[rule]
     targets = events.list_targets_by_rule(Rule=deployed["resources"][rule])["Targets"]
     assert [t["Arn"] for t in targets] == [deployed["outputs"][function]]
     assert targets[0]["RetryPolicy"]["MaximumRetryAttempts"] > 0
@@ -178,3 +197,17 @@ def test_the_proof_tells_a_wrong_pattern_apart(deployed):
     pattern["detail"]["parameter-name"] = [{"prefix": "/other-app/"}]
     got = deliveries(json.dumps(pattern))
     assert got == expected_keys({"parameter-notifier/other-prefix.json"})
+
+
+def test_the_sweep_is_scheduled_with_its_constant_input(deployed):
+    """The daily sweep: a schedule, no pattern, the function as target with {"Action": "sweep"}, a
+    retry policy and the rules' dead-letter queue."""
+    events = client("events")
+    name = deployed["resources"]["RotationHealthSweepRule"]
+    rule = events.describe_rule(Name=name)
+    assert rule["ScheduleExpression"] == "cron(0 6 * * ? *)" and "EventPattern" not in rule
+    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert [t["Arn"] for t in targets] == [deployed["outputs"]["RotationHealthArn"]]
+    assert json.loads(targets[0]["Input"]) == json.loads((ROOT / "events/rotation-health/sweep.json").read_text())
+    assert targets[0]["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert targets[0]["DeadLetterConfig"]["Arn"].endswith(":my-app-dev-rule-dlq")

@@ -206,6 +206,25 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_notifications, lambda t: props(t, "CertificateComplianceRule")["EventPattern"]["detail"].update(configRuleName=["other"]), "does not select the Config rule"),
     (rules.check_notifications, lambda t: props(t, "ParameterNotifier")["Environment"]["Variables"].pop("PARAMETER_PREFIX"), "PARAMETER_PREFIX"),
     (rules.check_outputs, lambda t: t["Outputs"].pop("KeyArn"), "KeyArn"),
+    (rules.check_outputs, lambda t: t["Outputs"].pop("RotationHealthArn"), "RotationHealthArn"),
+    (rules.check_rotation_health, lambda t: statement(t, "RotationHealthRole", "AskTheRotationFunctionsDoctor").update(Resource={"Fn::Sub": rules.ARN % ("lambda", "function:*")}), "not only the rotation function"),
+    (rules.check_rotation_health, lambda t: statement(t, "RotationHealthRole", "KeepItsStates").update(Resource={"Fn::Sub": rules.ARN % ("ssm", "parameter/${AppPrefix}/*")}), "not only its states"),
+    (rules.check_rotation_health, lambda t: statement(t, "RotationHealthRole", "ReadTheListOfSecrets")["Resource"].update({"Fn::Sub": rules.ARN % ("ssm", "parameter/*")}), "beyond its states and its list"),
+    (rules.check_rotation_health, lambda t: unconditional(t, "ReadTheListOfSecrets", "RotationHealthRole"), "not conditional on HasRotationHealthSecretsParameter"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationHealth")["Environment"]["Variables"].update(DOCTOR_FUNCTION="other-function"), "DOCTOR_FUNCTION"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationHealth")["Environment"]["Variables"].update(SECRETS={"Ref": "DatabaseSecretArn"}), "SECRETS is"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationHealth")["Environment"]["Variables"].update(STATE_PATH={"Fn::Sub": "/${AppPrefix}/${Environment}/rotation-health"}), "STATE_PATH"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationHealth")["Environment"]["Variables"].pop("SCHEDULED_ROTATION_RULE"), "SCHEDULED_ROTATION_RULE"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationEventsRule")["EventPattern"]["detail"]["eventName"].remove("RotationFailed"), "RotationEventsRule: pattern"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationComplianceRule")["EventPattern"]["detail"].update(configRuleName=["secretsmanager-secret-periodic-rotation"]), "not the two rotation rules"),
+    (rules.check_rotation_health, lambda t: target(t, "RotationHealthSweepRule").update(Input='{"Action": "doctor"}'), "RotationHealthSweepRule: Input"),
+    (rules.check_rotation_health, lambda t: props(t, "RotationHealthSweepRule").update(ScheduleExpression="rate(7 days)"), "ScheduleExpression"),
+    (rules.check_rules, lambda t: t["Resources"].pop("RotationHealthSweepPermission"), "RotationHealthSweepRule -> rotation-health: no lambda:InvokeFunction permission"),
+    (rules.check_rules, lambda t: target(t, "RotationEventsRule").pop("DeadLetterConfig"), "RotationEventsRule -> rotation-health: no DeadLetterConfig"),
+    (rules.check_async_failures, lambda t: props(t, "RotationHealth").pop("DeadLetterConfig"), "RotationHealth: invoked asynchronously without"),
+    (rules.check_functions, lambda t: props(t, "RotationHealth").update(Timeout=900), "RotationHealth (rotation-health): Timeout"),
+    (rules.check_notifications, lambda t: statement(t, "RotationHealthRole", "PublishToItsTopic").update(Resource="*"), "RotationHealthRole: publishes"),
+    (rules.check_key_policy, lambda t: key_statement(t, "NotifiersPublishToTheEncryptedTopic")["Principal"]["AWS"].append("*"), "wildcard principal"),
 ]
 
 
@@ -395,7 +414,8 @@ def test_resolve_applies_conditions_and_drops_no_value():
 FUNCTION_NAMES = [logical for logical, _, _, _ in rules.FUNCTIONS.values()]
 ROLE_NAMES = [role for _, role, _, _ in rules.FUNCTIONS.values()]
 EVERY_OPTION = {**NETWORK, "CreateSecretsManagerEndpoint": "true", "CreateRdsEndpoint": "true", "DatabaseSecretArn": SECRET_ARN,
-                "DatabaseSecretKmsKeyArn": KEY_ARN, "MasterSecretArn": MASTER_ARN, "ReaderSecretName": "app/db"}
+                "DatabaseSecretKmsKeyArn": KEY_ARN, "MasterSecretArn": MASTER_ARN, "ReaderSecretName": "app/db",
+                "RotationHealthSecretsParameter": "/ops/rotation-health-secrets"}
 
 
 def trace_modes(**params: str) -> dict[str, str]:
@@ -440,3 +460,31 @@ def test_active_tracing_adds_the_xray_statements_and_nothing_else(options):
 def test_the_console_form_shows_tracing_next_to_the_log_retention():
     group = next(g for g in groups(TEMPLATE) if "LogRetentionDays" in g["Parameters"])
     assert group["Parameters"] == ["LogRetentionDays", "Tracing"]
+
+
+# ------------------------------------------------------------------ rotation health
+
+
+@pytest.mark.parametrize("params,reads_list", [({}, False), ({"RotationHealthSecretsParameter": "/ops/rotation-health-secrets"}, True)],
+                         ids=["no-list", "list"])
+def test_rotation_health_reads_its_states_and_the_list_only_when_given(params, reads_list):
+    t = resolved(**params)
+    got = sorted(r for role, s in rules.role_statements(t) if role == "RotationHealthRole" and "ssm:GetParameter" in rules.actions(s)
+                 for r in rules.texts(s["Resource"]))
+    assert got == sorted([rules.HEALTH_STATES] + ([rules.HEALTH_LIST] if reads_list else []))
+    variables = t["Resources"]["RotationHealth"]["Properties"]["Environment"]["Variables"]
+    assert ("SECRETS_PARAMETER" in variables) is reads_list
+    # the function reads the same path the role may write
+    assert rules.HEALTH_STATES == rules.ARN % ("ssm", "parameter" + variables["STATE_PATH"]["Fn::Sub"] + "/*")
+
+
+@pytest.mark.parametrize("value,ok", [("", True), ("/ops/rotation-health-secrets", True), ("/a", True), ("ops/list", False),
+                                      ("/ops/list/", False), ("/ops list", False)])
+def test_the_list_parameter_is_a_parameter_name(value, ok):
+    assert bool(pattern("RotationHealthSecretsParameter").fullmatch(value)) is ok
+
+
+@pytest.mark.parametrize("value,ok", [("cron(0 6 * * ? *)", True), ("rate(1 day)", True), ("rate(12 hours)", True),
+                                      ("rate(30 minutes)", False), ("daily", False), ("", False)])
+def test_the_sweep_schedule_is_a_rate_or_a_cron(value, ok):
+    assert bool(pattern("RotationHealthSchedule").fullmatch(value)) is ok

@@ -190,8 +190,8 @@ def main() -> int:
         cert_arn = acm.import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"]
         say(f"imported a certificate for api.example.com that expires in 14 days: {cert_arn.split('/')[-1]}")
         samples = {}
-        for path in sorted(ROOT.glob("events/*-notifier/*.json")):
-            if path.name == "default.json":
+        for path in sorted([*ROOT.glob("events/*-notifier/*.json"), *ROOT.glob("events/rotation-health/*.json")]):
+            if path.name in ("default.json", "sweep.json"):  # a copy of another sample; the sweep's input, no event
                 continue
             e = json.loads(path.read_text())
             if e["source"] == "aws.acm" and e["resources"]:
@@ -207,6 +207,9 @@ def main() -> int:
         handlers = {
             "parameter-notifier": {"TOPIC_ARN": topic, "PARAMETER_PREFIX": f"/{PREFIX}"},
             "certificate-notifier": {"TOPIC_ARN": topic, "EXPIRY_THRESHOLDS": "30,14,7,1", "CONFIG_RULE_NAME": "acm-certificate-expiration-check"},
+            # rotation events of the dev secret (a RotationFailed opens an alert, the RotationSucceeded after it resolves it)
+            "rotation-health": {"TOPIC_ARN": topic, "SECRETS": f"{PREFIX}/dev/db-credentials", "DOCTOR_FUNCTION": f"{PREFIX}-dev-secret-rotation",
+                                "STATE_PATH": f"/config-keeper/{PREFIX}-dev/rotation-health"},
         }
         for fn, env in handlers.items():
             names = sorted(n for n in routed if n.startswith(fn))

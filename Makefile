@@ -17,7 +17,7 @@ export PYTHON_VENV CHECKOV_VENV
 export PATH := $(PYTHON_VENV)/bin:$(PATH)
 
 .PHONY: help setup lock verify-setup stack-up stack-down stack-status test unit lint demo bench build invoke rotate watch clean \
-	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed
+	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed doctor doctor-deployed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-21s %s\n", $$1, $$2}'
@@ -75,6 +75,13 @@ SECRET       ?= my-app/dev/db-credentials
 rotate: setup ## Rotate SECRET on the local stack with the built function, as Secrets Manager would
 	cargo build --locked -p secret-rotation --bin secret-rotation
 	@scripts/with-stack.sh scripts/rotate-local.sh "$(SECRET)"
+
+doctor: setup ## The rotation doctor's report on SECRET, with the built function on the local stack
+	cargo build --locked -p secret-rotation --bin secret-rotation
+	@scripts/with-stack.sh scripts/doctor-local.sh "$(SECRET)"
+
+doctor-deployed: ## The deployed rotation function's doctor report on SECRET (ENV, APP_PREFIX), as a table
+	@scripts/doctor.py deployed --function "$(APP_PREFIX)-$(ENV)-secret-rotation" --secret "$(SECRET)"
 
 watch: setup ## cargo lambda watch with the local stack's endpoints (invoke with cargo lambda invoke)
 	KEEP_STACK=1 scripts/with-stack.sh cargo lambda watch --env-var DEV_OR_PROD=$(ENV)

@@ -176,9 +176,17 @@ def proxy_handler(upstream: str, counter: Counter):
     return Handler
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A function process that ends drops its long-poll for the next event: not an error."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(handler) -> tuple[ThreadingHTTPServer, int]:
     port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = QuietServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, port

@@ -28,6 +28,7 @@ from pathlib import Path
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import doctor
 import eventbridge_proof
 import lambda_local
 
@@ -177,6 +178,42 @@ def main() -> int:
         new_ok, old_ok = psql_login(after["username"], after["password"]), psql_login(before["username"], before["password"])
         say(f"new password logs in as {after['username']}: {'yes' if new_ok else 'NO'}; old password: {'still logs in' if old_ok else 'refused'}")
         assert new_ok and not old_ok, "the rotation must leave only the new password working"
+
+    with Step("The rotation doctor (read-only): a healthy secret, then one whose master lost a privilege and whose rotation is stuck"):
+        sm = boto3.client("secretsmanager")
+        ca = {"DB_CA_BUNDLE": os.environ["PG_CA_FILE"], "DB_CONNECT_TIMEOUT_SECONDS": "3"}
+
+        def examine(secret_id: str) -> dict:
+            answer = run_function(binary("secret-rotation"), ca, [{"Action": "doctor", "SecretId": secret_id}],
+                                  log("secret-rotation-doctor"))[0]
+            assert answer["outcome"] == "response", answer
+            return answer["payload"]
+
+        healthy = examine(f"{PREFIX}/dev/db-credentials")
+        counts = {s: sum(f["status"] == s for f in healthy["findings"]) for s in ("pass", "warn", "fail")}
+        say(f"{PREFIX}/dev/db-credentials: ok={str(healthy['ok']).lower()}, {counts['pass']} pass, "
+            f"{counts['warn']} warn, {counts['fail']} fail")
+        alternating = f"{PREFIX}/dev/db-credentials-alternating"
+        admin = (f"host=127.0.0.1 port={os.environ['PG_PORT']} user=postgres dbname=postgres sslmode=verify-full "
+                 f"sslrootcert={os.environ['PG_CA_FILE']}")
+
+        def as_admin(sql: str) -> None:
+            subprocess.run(["psql", "-qtAX", admin, "-c", sql], env=dict(os.environ, PGPASSWORD=os.environ["PG_PASSWORD"]),
+                           check=True, capture_output=True)
+
+        as_admin("ALTER ROLE master_dev NOCREATEROLE")
+        stuck = sm.rotate_secret(SecretId=alternating, RotationLambdaArn="arn:aws:lambda:us-east-1:123456789012:function:demo",
+                                 RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]
+        try:
+            broken = examine(alternating)
+            for line in doctor.table(broken).splitlines():
+                say(line)
+            failed = {f["check"] for f in broken["findings"] if f["status"] == "fail"}
+            assert not broken["ok"] and {"master-privileges", "stuck-rotation"} <= failed, broken
+        finally:
+            as_admin("ALTER ROLE master_dev CREATEROLE")
+            sm.update_secret_version_stage(SecretId=alternating, VersionStage="AWSPENDING", RemoveFromVersionId=stuck)
+        say("the doctor changed nothing: both faults were put right by hand afterwards")
 
     with Step("Sample events through the deployed rules to the handlers, notifications from the topic"):
         stack = f"{PREFIX}-dev"

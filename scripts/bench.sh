@@ -41,6 +41,13 @@ rotate alternating-counted --secret my-app/dev/db-credentials-alternating --roun
 rotate mariadb-alternating-warm --secret my-app/dev/mariadb-credentials-alternating --rounds "$rotation_runs" --no-count
 rotate mariadb-alternating-counted --secret my-app/dev/mariadb-credentials-alternating --rounds 4
 
+# The doctor on the alternating PostgreSQL secret (two logins, the master's privileges, the
+# clone's drift): cold, then warm, with its AWS calls counted.
+printf '{"Action": "doctor", "SecretId": "my-app/dev/db-credentials-alternating"}' >"$out/doctor-event.json"
+python3 scripts/lambda_local.py --binary "$target/release/secret-rotation" --env-file "$STACK_ENV_FILE" \
+    --env "DB_CA_BUNDLE=$PG_CA_FILE" --event "$out/doctor-event.json" --repeat 10 --count-aws --quiet \
+    --logs "$out/doctor.log" --report "$out/doctor.json"
+
 for i in $(seq 1 "$runs"); do
     python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
         --event events/config-reader/default.json --repeat "$warm" --count-aws --quiet --report "$out/cached-$i.json"
@@ -146,6 +153,12 @@ for engine, name in (("postgres", "alternating"), ("mariadb", "mariadb-alternati
         "aws_calls": max(sum(s["aws_calls"] for s in r["steps"]) for r in counted_alt),
         "aws_calls_per_step_max": {s["step"]: max(r["steps"][i]["aws_calls"] for r in counted_alt) for i, s in enumerate(counted_alt[0]["steps"])},
     }
+doc = json.load(open(f"{out}/doctor.json"))
+doc_warm = sorted(i["latency_ms"] for i in doc["invocations"][1:])
+rotation["doctor"] = {
+    "cold_ms": doc["cold_start_ms"], "warm_ms_p50": pct(doc_warm, 0.5), "warm_ms_max": doc_warm[-1],
+    "aws_calls": max(i["aws_calls"] for i in doc["invocations"]),
+}
 summary.update(rotation)
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
 rows = [
@@ -184,6 +197,9 @@ rows = [
          f"{rotation[engine + '_alternating']['db_connections']} ({', '.join(f'{k} {v}' for k, v in rotation[engine + '_alternating']['db_connections_per_step_max'].items())})"
          f" / {rotation[engine + '_alternating']['aws_calls']}", ""),
     )],
+    ("doctor, alternating PostgreSQL secret: cold / warm p50 / max",
+     f"{rotation['doctor']['cold_ms']:.1f} / {rotation['doctor']['warm_ms_p50']:.1f} / {rotation['doctor']['warm_ms_max']:.1f} ms", ""),
+    ("doctor: AWS calls per invocation", str(rotation["doctor"]["aws_calls"]), ""),
     ("peak memory (VmHWM)", f"{rotation['rotation_peak_rss_mib']} MiB", "< 30 MB"),
     ("arm64 deployment zip", f"{rotation['rotation_arm64_zip_bytes'] / 1e6:.2f} MB ({rotation['rotation_arm64_zip_bytes']} bytes)", ""),
 ]

@@ -132,11 +132,16 @@ pub fn crosses(days: i64, config: &Config) -> bool {
     days <= 0 || config.thresholds.contains(&days)
 }
 
-fn console(region: &str, arn: &str) -> Option<String> {
-    let id = arn.rsplit('/').next()?;
-    (!region.is_empty()).then(|| {
-        format!("https://{region}.console.aws.amazon.com/acm/home?region={region}#/certificates/{id}")
-    })
+/// The certificate's console page, in the certificate's own region: only for an ARN that is
+/// one (the event's `region` and the ARN are not trusted into a link unchecked).
+fn console(arn: &str) -> Option<String> {
+    if !crate::event::is_certificate_arn(arn) {
+        return None;
+    }
+    let [_, _, region, _, resource] = notification::text::arn_parts(arn)?;
+    let id = resource.strip_prefix("certificate/")?;
+    let host = notification::text::console_host(region);
+    Some(format!("https://{region}.{host}/acm/home?region={region}#/certificates/{id}"))
 }
 
 fn days_text(days: i64) -> String {
@@ -188,7 +193,7 @@ fn body(e: &Envelope, facts: &Facts, what: String) -> Message {
     let mut m = Message {
         what,
         resource: facts.arn.clone(),
-        console: console(&e.region, &facts.arn),
+        console: console(&facts.arn),
         todo: todo(facts),
         ..Message::default()
     };

@@ -70,8 +70,19 @@ fn days(value: &Value) -> Option<i64> {
     (f.is_finite() && f.abs() < 1e6).then(|| f.floor() as i64)
 }
 
-fn is_certificate_arn(arn: &str) -> bool {
-    arn.starts_with("arn:") && arn.contains(":acm:") && arn.contains(":certificate/")
+/// An ACM certificate's ARN, checked part by part (partition, region, 12-digit account, and an
+/// id of letters, digits and dashes) before it goes into a link, an attribute or a command.
+pub(crate) fn is_certificate_arn(arn: &str) -> bool {
+    notification::text::arn_parts(arn).is_some_and(|[_, service, region, account, resource]| {
+        service == "acm"
+            && !region.is_empty()
+            && !account.is_empty()
+            && resource.strip_prefix("certificate/").is_some_and(|id| {
+                !id.is_empty()
+                    && id.len() <= 128
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    })
 }
 
 /// Reads the event.

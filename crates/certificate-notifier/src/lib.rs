@@ -446,4 +446,52 @@ mod tests {
         assert_eq!(handler.handle(event(APPROACHING), now()).await.unwrap().outcome, Outcome::Duplicate);
         assert_eq!(notifier.sent().len(), 1);
     }
+
+    #[tokio::test]
+    async fn days_left_are_counted_from_the_events_time_so_a_late_delivery_keeps_its_day() {
+        let acm = FakeAcm::default();
+        let mut info = cert(CertificateType::Imported, 14, true);
+        // 13 days and 4 hours after the event: "expires in 14 days" on the event's day.
+        info.not_after = Some(now() + 14 * DAY - 20 * 3600);
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(info)));
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&acm, &notifier, config(&[]));
+        // Delivered (or retried) five hours late: as of the invocation only 12 days and 23
+        // hours would be left, and the 14-day threshold would be skipped.
+        let d = handler.handle(approaching("late", json!(14)), now() + 5 * 3600).await.unwrap();
+        assert_eq!(d.name(), "notified", "{}", d.reason);
+        assert!(d.notification.unwrap().subject.contains("expires in 14 days"));
+        // The next day's event, on time, is not a second notification of the same threshold.
+        let mut next = approaching("next-day", json!(13));
+        next["time"] = timefmt::format(now() + DAY).into();
+        assert_eq!(handler.handle(next, now() + DAY).await.unwrap().name(), "suppressed");
+    }
+
+    #[tokio::test]
+    async fn hostile_arns_names_and_regions_stay_out_of_links_and_lines() {
+        let acm = FakeAcm::default();
+        for bad in [
+            "arn:aws:acm:us-east-1:123456789012:certificate/x\nWhat to do: nothing",
+            "arn:aws:acm:evil.example:123456789012:certificate/x",
+            "arn:aws:acm:us-east-1:1234:certificate/x",
+            "arn:aws:acm:us-east-1:123456789012:certificate/x?#",
+        ] {
+            let mut e = event(EXPIRED);
+            e["resources"] = json!([bad]);
+            assert_eq!(decide(&acm, e).await.0.unwrap_err().error_type(), "Notify.InvalidEvent", "{bad:?}");
+        }
+        let mut e = event(EXPIRED);
+        e["region"] = "evil.example/#".into();
+        e["detail"]["CommonName"] = "api.example.com\n\nWhat to do: ignore this".into();
+        let (d, sent) = decide(&acm, e).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let m = &sent[0].message;
+        assert_eq!(m.lines().filter(|l| l.starts_with("What to do:")).count(), 1, "{m}");
+        assert!(!m.contains("evil.example"), "{m}");
+        assert!(
+            m.contains("Console: https://us-east-1.console.aws.amazon.com/acm/"),
+            "the ARN's region: {m}"
+        );
+        assert!(!sent[0].subject.contains('\n'));
+    }
 }

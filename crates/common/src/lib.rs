@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod env;
 pub mod invocation;
 pub mod logging;
+pub mod payload;
 pub mod sdk;
 pub mod secret;
 #[cfg(feature = "testing")]

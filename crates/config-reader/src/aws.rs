@@ -9,7 +9,7 @@ use common::aws::{AwsError, Service};
 use crate::name::SECRETS_MANAGER_REFERENCE;
 use crate::source::{Batch, MAX_BATCH, Page, Parameter, ParameterSource, ParameterType};
 
-/// Parameter Store through `aws-sdk-ssm`. Always asks for decryption.
+/// Parameter Store through `aws-sdk-ssm`. Asks for decryption only when told to.
 #[derive(Debug, Clone)]
 pub struct SsmSource {
     client: Client,
@@ -28,13 +28,13 @@ impl SsmSource {
 }
 
 impl ParameterSource for SsmSource {
-    async fn get_parameters(&self, names: &[String]) -> Result<Batch, AwsError> {
+    async fn get_parameters(&self, names: &[String], decrypt: bool) -> Result<Batch, AwsError> {
         debug_assert!(names.len() <= MAX_BATCH);
         let out = self
             .client
             .get_parameters()
             .set_names(Some(names.to_vec()))
-            .with_decryption(true)
+            .with_decryption(decrypt)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(Service::Ssm, &e))?;
@@ -49,13 +49,18 @@ impl ParameterSource for SsmSource {
         Ok(Batch { found, missing: out.invalid_parameters.unwrap_or_default() })
     }
 
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, AwsError> {
+    async fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<&str>,
+        decrypt: bool,
+    ) -> Result<Page, AwsError> {
         let out = self
             .client
             .get_parameters_by_path()
             .path(path)
             .recursive(true)
-            .with_decryption(true)
+            .with_decryption(decrypt)
             .max_results(i32::try_from(MAX_BATCH).unwrap_or(10))
             .set_next_token(next_token.map(str::to_owned))
             .send()

@@ -41,6 +41,8 @@ impl std::str::FromStr for ReadMode {
 pub const DEFAULT_PREFIX: &str = "/my-app";
 pub const DEFAULT_NAMES: &[&str] = &["db-url", "db-password"];
 pub const DEFAULT_CACHE_TTL_SECONDS: u64 = 300;
+/// How often one set of names may be read with `refresh: true` (seconds).
+pub const DEFAULT_REFRESH_INTERVAL_SECONDS: u64 = 10;
 /// Most names one invocation may ask for.
 pub const MAX_NAMES_PER_REQUEST: usize = 100;
 
@@ -53,6 +55,10 @@ pub struct Config {
     pub cache_ttl: Duration,
     /// Whether responses carry SecureString values. Off unless the deployment turns it on.
     pub expose_secure_values: bool,
+    /// Whether a request may ask for `mode: path` when the deployment reads names.
+    pub allow_path_requests: bool,
+    /// A `refresh: true` of the same names within this interval is served from the cache.
+    pub refresh_interval: Duration,
 }
 
 impl Config {
@@ -71,7 +77,12 @@ impl Config {
     ///   environment, with optional `:version` / `:label`, or Secrets Manager references;
     /// - `READ_MODE` (`names` or `path`, default `names`);
     /// - `CACHE_TTL_SECONDS` (0 to 86400, default 300; 0 disables the cache);
-    /// - `EXPOSE_SECURE_VALUES` (default false).
+    /// - `EXPOSE_SECURE_VALUES` (default false);
+    /// - `PUBLIC_PARAMETERS` (default none): `/aws/service/...` public parameters read with the
+    ///   names (and the only ones a request may name);
+    /// - `ALLOW_PATH_REQUESTS` (default false): whether a request may widen `names` to `path`;
+    /// - `REFRESH_INTERVAL_SECONDS` (0 to 3600, default 10): how often one set of names may
+    ///   bypass the cache.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable that is missing or invalid.
@@ -86,11 +97,14 @@ impl Config {
             .filter(|n| n.starts_with(SECRETS_MANAGER_REFERENCE))
             .map(|n| n.split_once(':').map_or(n.as_str(), |(path, _)| path).to_owned())
             .collect();
+        let public = env::list_or(lookup, "PUBLIC_PARAMETERS", &[]);
         let scope = Scope::new(&prefix, environment)
             .map_err(|e| ConfigError::new("PARAMETER_PREFIX", e.to_string()))?
-            .with_allowed_references(references);
-        let mut names = Vec::with_capacity(raw_names.len());
-        for raw in &raw_names {
+            .with_allowed_references(references)
+            .with_public_parameters(&public)
+            .map_err(|e| ConfigError::new("PUBLIC_PARAMETERS", e.to_string()))?;
+        let mut names = Vec::with_capacity(raw_names.len() + public.len());
+        for raw in raw_names.iter().chain(&public) {
             let resolved = scope
                 .resolve(raw)
                 .map_err(|e: NameError| ConfigError::new("PARAMETER_NAMES", e.to_string()))?;
@@ -119,7 +133,23 @@ impl Config {
             86_400,
         )?);
         let expose_secure_values = env::flag_or(lookup, "EXPOSE_SECURE_VALUES", false)?;
-        Ok(Self { scope, names, mode, cache_ttl, expose_secure_values })
+        let allow_path_requests = env::flag_or(lookup, "ALLOW_PATH_REQUESTS", false)?;
+        let refresh_interval = Duration::from_secs(env::ranged_or(
+            lookup,
+            "REFRESH_INTERVAL_SECONDS",
+            DEFAULT_REFRESH_INTERVAL_SECONDS,
+            0,
+            3600,
+        )?);
+        Ok(Self {
+            scope,
+            names,
+            mode,
+            cache_ttl,
+            expose_secure_values,
+            allow_path_requests,
+            refresh_interval,
+        })
     }
 }
 
@@ -188,6 +218,25 @@ mod tests {
         assert_eq!(
             config(&[("DEV_OR_PROD", "dev"), ("PARAMETER_PREFIX", "/aws")]).unwrap_err().key,
             "PARAMETER_PREFIX"
+        );
+    }
+
+    #[test]
+    fn public_parameters_are_read_with_the_names() {
+        let ami = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+        let c = config(&[("DEV_OR_PROD", "dev"), ("PUBLIC_PARAMETERS", ami)]).unwrap();
+        let names: Vec<_> = c.names.iter().map(ParameterRef::request_name).collect();
+        assert_eq!(names, ["/my-app/dev/db-url", "/my-app/dev/db-password", ami]);
+        for bad in ["/my-app/prod/db-url", "ami-id", "/aws/reference/secretsmanager/x"] {
+            let err = config(&[("DEV_OR_PROD", "dev"), ("PUBLIC_PARAMETERS", bad)]).unwrap_err();
+            assert_eq!(err.key, "PUBLIC_PARAMETERS", "{bad}");
+        }
+        let c = config(&[("DEV_OR_PROD", "dev")]).unwrap();
+        assert!(!c.allow_path_requests);
+        assert_eq!(c.refresh_interval, Duration::from_secs(10));
+        assert_eq!(
+            config(&[("DEV_OR_PROD", "dev"), ("REFRESH_INTERVAL_SECONDS", "3601")]).unwrap_err().key,
+            "REFRESH_INTERVAL_SECONDS"
         );
     }
 

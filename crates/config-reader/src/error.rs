@@ -14,6 +14,14 @@ pub enum ReadError {
     #[error("invalid request: {reason}")]
     InvalidRequest { reason: String },
 
+    /// The event is larger (or deeper) than any request: refused before it was read into memory.
+    #[error("request refused: {reason}; a request is a few names, at most {max} bytes")]
+    TooLarge { reason: String, max: usize },
+
+    /// The request asks for more than the deployment allows (`mode: path` when it reads names).
+    #[error("request not allowed: {reason}")]
+    NotAllowed { reason: String },
+
     /// One or more requested names are malformed or outside the environment. All are listed.
     #[error("refused {} parameter name(s): {}", .errors.len(), join(.errors))]
     Names { errors: Vec<NameError> },
@@ -73,6 +81,8 @@ impl ErrorKind for ReadError {
         match self {
             Self::Configuration(_) => "Config.InvalidConfiguration",
             Self::InvalidRequest { .. } => "Config.InvalidRequest",
+            Self::TooLarge { .. } => "Config.RequestTooLarge",
+            Self::NotAllowed { .. } => "Config.RequestNotAllowed",
             Self::Names { errors } => {
                 if errors.iter().all(|e| matches!(e, NameError::OutOfScope { .. })) {
                     "Config.NameOutOfScope"

@@ -22,6 +22,8 @@ pub struct FakeSource {
     pub calls: Mutex<Vec<Call>>,
     pub fail_with: Mutex<Option<AwsError>>,
     pub repeat_token: bool,
+    /// Whether each call asked for decryption, in order.
+    pub decrypted: Mutex<Vec<bool>>,
 }
 
 impl FakeSource {
@@ -55,9 +57,10 @@ impl FakeSource {
 }
 
 impl ParameterSource for Arc<FakeSource> {
-    async fn get_parameters(&self, names: &[String]) -> Result<Batch, AwsError> {
+    async fn get_parameters(&self, names: &[String], decrypt: bool) -> Result<Batch, AwsError> {
         assert!(names.len() <= MAX_BATCH, "batch of {}", names.len());
         self.calls.lock().unwrap().push(Call::Get(names.to_vec()));
+        self.decrypted.lock().unwrap().push(decrypt);
         if let Some(err) = self.fail_with.lock().unwrap().clone() {
             return Err(err);
         }
@@ -68,7 +71,7 @@ impl ParameterSource for Arc<FakeSource> {
                 n.split_once(':').map_or((n.as_str(), None), |(a, b)| (a, Some(format!(":{b}"))));
             match params.get(name) {
                 Some(p) if selector.as_deref().is_none_or(|s| s == ":1") => {
-                    batch.found.push((n.clone(), Parameter { selector, ..p.clone() }));
+                    batch.found.push((n.clone(), Parameter { selector, ..encrypted_unless(p, decrypt) }));
                 }
                 _ => batch.missing.push(n.clone()),
             }
@@ -76,13 +79,23 @@ impl ParameterSource for Arc<FakeSource> {
         Ok(batch)
     }
 
-    async fn get_parameters_by_path(&self, path: &str, next_token: Option<&str>) -> Result<Page, AwsError> {
+    async fn get_parameters_by_path(
+        &self,
+        path: &str,
+        next_token: Option<&str>,
+        decrypt: bool,
+    ) -> Result<Page, AwsError> {
         self.calls.lock().unwrap().push(Call::Path(next_token.map(str::to_owned)));
+        self.decrypted.lock().unwrap().push(decrypt);
         if let Some(err) = self.fail_with.lock().unwrap().clone() {
             return Err(err);
         }
         let params = self.parameters.lock().unwrap();
-        let under: Vec<_> = params.values().filter(|p| p.name.starts_with(path)).cloned().collect();
+        let under: Vec<_> = params
+            .values()
+            .filter(|p| p.name.starts_with(path))
+            .map(|p| encrypted_unless(p, decrypt))
+            .collect();
         let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
         let end = (start + MAX_BATCH).min(under.len());
         let next_token = if self.repeat_token {
@@ -91,6 +104,17 @@ impl ParameterSource for Arc<FakeSource> {
             (end < under.len()).then(|| end.to_string())
         };
         Ok(Page { parameters: under[start..end].to_vec(), next_token })
+    }
+}
+
+/// A SecureString as Parameter Store returns it without decryption: its encrypted form.
+fn encrypted_unless(p: &Parameter, decrypt: bool) -> Parameter {
+    if decrypt || !p.kind.is_secure() {
+        return p.clone();
+    }
+    Parameter {
+        value: SecretString::new(format!("AQICAHh-encrypted-{}", p.value.expose().len())),
+        ..p.clone()
     }
 }
 

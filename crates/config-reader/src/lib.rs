@@ -39,6 +39,28 @@ pub(crate) fn parse_request(payload: serde_json::Value) -> Result<Request, ReadE
     serde_json::from_value(payload).map_err(|e| ReadError::InvalidRequest { reason: e.to_string() })
 }
 
+/// The Lambda handler as the runtime serves it: the payload read with a budget
+/// ([`common::payload`]), so that an oversized event is refused (`Config.RequestTooLarge`)
+/// before it is built in memory.
+///
+/// # Errors
+/// [`ReadError::TooLarge`], and whatever [`handle`] refuses.
+pub async fn handle_payload<S, C>(
+    reader: &Reader<S, C>,
+    event: LambdaEvent<common::payload::Payload>,
+) -> Result<Response, ReadError>
+where
+    S: ParameterSource + Sync,
+    C: Clock + Sync,
+{
+    match event.payload {
+        common::payload::Payload::Json(value) => reader.read(&parse_request(value)?).await,
+        common::payload::Payload::TooLarge(reason) => {
+            Err(ReadError::TooLarge { reason, max: common::payload::MAX_PAYLOAD_BYTES })
+        }
+    }
+}
+
 /// The Lambda handler.
 ///
 /// # Errors
@@ -99,8 +121,19 @@ mod tests {
         let refreshed =
             handle(&reader, event(include_str!("../../../events/config-reader/refresh.json"))).await.unwrap();
         assert_eq!(refreshed.aws_calls, 1);
+        // A function configured for names refuses to be widened to the whole tree (deliberate
+        // change: it used to read it) unless its deployment allows it.
+        let calls_before = source.calls().len();
+        let widened = handle(&reader, event(include_str!("../../../events/config-reader/path.json")))
+            .await
+            .unwrap_err();
+        assert_eq!(widened.error_type(), "Config.RequestNotAllowed");
+        assert_eq!(source.calls().len(), calls_before, "a refused request makes no call");
+        let env: HashMap<&str, &str> = [("DEV_OR_PROD", "dev"), ("ALLOW_PATH_REQUESTS", "true")].into();
+        let clock = Arc::new(FakeClock(Mutex::new(Instant::now())));
+        let open = Reader::with_clock(Arc::clone(&source), Config::from_lookup(&env).unwrap(), clock);
         let path =
-            handle(&reader, event(include_str!("../../../events/config-reader/path.json"))).await.unwrap();
+            handle(&open, event(include_str!("../../../events/config-reader/path.json"))).await.unwrap();
         assert_eq!(path.mode, ReadMode::Path);
         assert_eq!(path.parameters.len(), 2);
         let selected = handle(&reader, event(include_str!("../../../events/config-reader/selectors.json")))
@@ -120,6 +153,26 @@ mod tests {
         assert_eq!(malformed.error_type(), "Config.InvalidRequest");
         assert!(malformed.to_string().contains("unknown field `name`"), "{malformed}");
         assert!(matches!(source.calls()[0], Call::Get(_)));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_event_is_refused_with_its_own_type_before_any_call() {
+        let (reader, source) = dev_reader();
+        let names = vec!["db-url"; 60_000];
+        let payload =
+            common::payload::Payload::from_json(&serde_json::json!({ "names": names }).to_string()).unwrap();
+        let err = handle_payload(&reader, LambdaEvent::new(payload, Context::default())).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.RequestTooLarge");
+        assert!(source.calls().is_empty());
+        let small = common::payload::Payload::from_json("{}").unwrap();
+        assert_eq!(
+            handle_payload(&reader, LambdaEvent::new(small, Context::default()))
+                .await
+                .unwrap()
+                .parameters
+                .len(),
+            2
+        );
     }
 
     #[test]

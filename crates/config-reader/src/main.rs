@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let sdk = common::aws_sdk_config().await;
     let reader = Reader::new(SsmSource::new(&sdk), config);
-    serve(|event| config_reader::handle(&reader, event)).await
+    serve(|event| config_reader::handle_payload(&reader, event)).await
 }

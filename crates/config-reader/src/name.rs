@@ -20,6 +20,8 @@ const MAX_SECRET_ID_LEN: usize = 2048;
 
 /// The path under which Parameter Store exposes Secrets Manager secrets.
 pub const SECRETS_MANAGER_REFERENCE: &str = "/aws/reference/secretsmanager/";
+/// The path of AWS's public parameters (AMI ids, regions, service endpoints).
+pub const PUBLIC_PARAMETERS: &str = "/aws/service/";
 
 /// The deployment's environment. There is no default and no fallback: a `dev` function never
 /// reads `prod`.
@@ -138,6 +140,9 @@ pub struct Scope {
     secret_root: String,
     /// References the deployment configured explicitly, allowed whatever their name.
     allowed_references: Vec<String>,
+    /// Public parameters (`/aws/service/...`) the deployment configured: these exact names, and
+    /// nothing else under `/aws/`.
+    allowed_public: Vec<String>,
 }
 
 impl Scope {
@@ -160,7 +165,13 @@ impl Scope {
             return Err(malformed(prefix, "names beginning with aws or ssm are reserved by AWS"));
         }
         let root = format!("{trimmed}/{environment}/");
-        Ok(Self { environment, secret_root: root[1..].to_owned(), root, allowed_references: Vec::new() })
+        Ok(Self {
+            environment,
+            secret_root: root[1..].to_owned(),
+            root,
+            allowed_references: Vec::new(),
+            allowed_public: Vec::new(),
+        })
     }
 
     #[must_use]
@@ -181,6 +192,33 @@ impl Scope {
         self
     }
 
+    /// Allows these exact public parameters (`/aws/service/...`, configured by the deployment).
+    ///
+    /// # Errors
+    /// [`NameError::Malformed`] for a name that is not a well-formed public parameter name.
+    pub fn with_public_parameters(mut self, names: &[String]) -> Result<Self, NameError> {
+        for raw in names {
+            let (path, _) = split_selector(raw)?;
+            if !path.starts_with(PUBLIC_PARAMETERS) || path.len() == PUBLIC_PARAMETERS.len() {
+                return Err(malformed(
+                    raw,
+                    format!("a public parameter's name starts with {PUBLIC_PARAMETERS}"),
+                ));
+            }
+            validate_path(raw, path)?;
+            if !self.allowed_public.iter().any(|p| p == path) {
+                self.allowed_public.push(path.to_owned());
+            }
+        }
+        Ok(self)
+    }
+
+    /// The public parameters the deployment configured.
+    #[must_use]
+    pub fn public_parameters(&self) -> &[String] {
+        &self.allowed_public
+    }
+
     /// Resolves `raw` (relative or absolute, with an optional selector) inside this scope.
     ///
     /// # Errors
@@ -199,6 +237,10 @@ impl Scope {
         }
         let full = if path.starts_with('/') { path.to_owned() } else { format!("{}{path}", self.root) };
         validate_path(raw, &full)?;
+        // A public parameter: only one the deployment named, never a way out of the scope.
+        if self.allowed_public.contains(&full) {
+            return Ok(ParameterRef { name: full, selector });
+        }
         if !full.starts_with(&self.root) || full.len() == self.root.len() {
             return Err(NameError::OutOfScope { name: raw.to_owned(), scope: self.root.clone() });
         }
@@ -385,6 +427,29 @@ mod tests {
             dev().with_allowed_references(vec!["/aws/reference/secretsmanager/shared-db".into()]);
         assert!(configured.resolve("/aws/reference/secretsmanager/shared-db").is_ok());
         assert!(configured.resolve("/aws/reference/secretsmanager/other-db").is_err());
+    }
+
+    #[test]
+    fn public_parameters_are_read_only_when_configured() {
+        let ami = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+        let s = dev().with_public_parameters(&[ami.to_owned()]).unwrap();
+        assert_eq!(s.resolve(ami).unwrap().name(), ami);
+        assert_eq!(s.resolve(&format!("{ami}:3")).unwrap().request_name(), format!("{ami}:3"));
+        for other in [
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+            "/aws/service/ami-amazon-linux-latest",
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64/x",
+            "/aws/service/global-infrastructure/regions",
+        ] {
+            assert!(matches!(s.resolve(other), Err(NameError::OutOfScope { .. })), "{other}");
+        }
+        assert!(matches!(
+            s.resolve("/aws/service/ami-amazon-linux-latest/../../../my-app/prod/db-url"),
+            Err(NameError::Malformed { .. })
+        ));
+        for bad in ["/my-app/prod/db-url", "/aws/service/", "/aws/services/x", "/aws/service/a b"] {
+            assert!(dev().with_public_parameters(&[bad.to_owned()]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! builds the response. Generic over [`ParameterSource`] and [`Clock`], so it is tested with fakes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use common::invocation::{Reported, note};
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::{Clock, SystemClock, TtlCache};
 use crate::config::{Config, MAX_NAMES_PER_REQUEST, ReadMode};
 use crate::error::ReadError;
-use crate::name::{Environment, ParameterRef};
+use crate::name::{Environment, ParameterRef, SECRETS_MANAGER_REFERENCE};
 use crate::source::{MAX_BATCH, Parameter, ParameterSource, ParameterType};
 
 /// Most entries the cache keeps (parameters and trees).
@@ -28,7 +30,8 @@ pub struct Request {
     /// `names` or `path`; the deployment's `READ_MODE` when absent.
     #[serde(default)]
     pub mode: Option<ReadMode>,
-    /// Skip the cache for this invocation (the fresh values are cached).
+    /// Skip the cache for this invocation (the fresh values are cached). At most once per
+    /// `REFRESH_INTERVAL_SECONDS` for the same names; more often, the cache answers.
     #[serde(default)]
     pub refresh: bool,
 }
@@ -46,6 +49,10 @@ pub struct Response {
     pub cache_hits: usize,
     /// How many Parameter Store calls this invocation made.
     pub aws_calls: u64,
+    /// True when `refresh` was asked for but the same names were refreshed less than
+    /// `REFRESH_INTERVAL_SECONDS` ago: the cache answered instead.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_limited: bool,
 }
 
 impl Reported for Response {
@@ -83,6 +90,8 @@ pub struct Reader<S, C = SystemClock> {
     parameters: TtlCache<Parameter>,
     trees: TtlCache<Vec<Parameter>>,
     calls: AtomicU64,
+    /// When each set of names (or the tree) was last read with `refresh`.
+    refreshed: Mutex<HashMap<String, Instant>>,
 }
 
 impl<S: ParameterSource + Sync> Reader<S, SystemClock> {
@@ -101,6 +110,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             parameters: TtlCache::new(ttl, CACHE_CAPACITY),
             trees: TtlCache::new(ttl, CACHE_CAPACITY),
             calls: AtomicU64::new(0),
+            refreshed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -116,15 +126,32 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
     pub async fn read(&self, request: &Request) -> Result<Response, ReadError> {
         let calls_before = self.calls.load(Ordering::Relaxed);
         let mode = request.mode.unwrap_or(self.config.mode);
+        if mode == ReadMode::Path && self.config.mode == ReadMode::Names && !self.config.allow_path_requests {
+            return Err(ReadError::NotAllowed {
+                reason:
+                    "this function reads its configured names; mode \"path\" would widen that to the whole \
+                         environment (set ALLOW_PATH_REQUESTS=true to allow it)"
+                        .into(),
+            });
+        }
+        let mut refresh_limited = false;
         let result = match mode {
-            ReadMode::Names => self.read_names(request).await,
+            ReadMode::Names => match request.names.as_deref().map(|n| self.resolve(n)).transpose() {
+                Ok(asked) => {
+                    let refs = asked.unwrap_or_else(|| self.config.names.clone());
+                    let refresh = request.refresh && self.may_refresh(&refs, &mut refresh_limited);
+                    self.read_names(&refs, refresh).await
+                }
+                Err(e) => Err(e),
+            },
             ReadMode::Path => {
                 if request.names.is_some() {
                     Err(ReadError::InvalidRequest {
                         reason: "\"names\" and mode \"path\" exclude each other".into(),
                     })
                 } else {
-                    self.read_path(request.refresh).await
+                    let refresh = request.refresh && self.may_refresh(&[], &mut refresh_limited);
+                    self.read_path(refresh).await
                 }
             }
         };
@@ -133,6 +160,9 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         note("environment", environment.as_str());
         note("mode", mode.as_str());
         note("aws_calls", aws_calls);
+        if refresh_limited {
+            note("refresh_limited", true);
+        }
         let (found, cache_hits) = result?;
         let names = found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(",");
         note("parameters", found.len());
@@ -145,20 +175,52 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             parameters: found.iter().map(|p| self.view(p)).collect(),
             cache_hits,
             aws_calls,
+            refresh_limited,
         })
     }
 
-    async fn read_names(&self, request: &Request) -> Result<(Vec<Parameter>, usize), ReadError> {
-        let refs = match &request.names {
-            None => self.config.names.clone(),
-            Some(names) => self.resolve(names)?,
-        };
+    /// Whether `refs` (the tree when empty) may bypass the cache now: not when the same set was
+    /// refreshed less than `REFRESH_INTERVAL_SECONDS` ago, so that a caller asking for `refresh`
+    /// in a loop cannot spend the account's Parameter Store throughput (shared by every
+    /// application in the account and region). Sets `limited` when it may not.
+    fn may_refresh(&self, refs: &[ParameterRef], limited: &mut bool) -> bool {
+        let interval = self.config.refresh_interval;
+        if interval.is_zero() {
+            return true;
+        }
+        let mut names: Vec<String> = refs.iter().map(ParameterRef::request_name).collect();
+        names.sort_unstable();
+        let key = if names.is_empty() { self.config.scope.root().to_owned() } else { names.join(",") };
+        let now = self.clock.now();
+        let mut last = self.refreshed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.get(&key).is_some_and(|at| now.saturating_duration_since(*at) < interval) {
+            *limited = true;
+            return false;
+        }
+        if last.len() >= CACHE_CAPACITY {
+            last.retain(|_, at| now.saturating_duration_since(*at) < interval);
+        }
+        if last.len() < CACHE_CAPACITY {
+            last.insert(key, now);
+            true
+        } else {
+            // Every slot holds a refresh of the last interval: many distinct sets at once.
+            *limited = true;
+            false
+        }
+    }
+
+    async fn read_names(
+        &self,
+        refs: &[ParameterRef],
+        refresh: bool,
+    ) -> Result<(Vec<Parameter>, usize), ReadError> {
         let now = self.clock.now();
         let mut found: HashMap<String, Parameter> = HashMap::new();
         let mut to_fetch = Vec::new();
-        for r in &refs {
+        for r in refs {
             let key = r.request_name();
-            match (!request.refresh).then(|| self.parameters.get(&key, now)).flatten() {
+            match (!refresh).then(|| self.parameters.get(&key, now)).flatten() {
                 Some(p) => {
                     found.insert(key, p);
                 }
@@ -167,11 +229,21 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
         }
         let cache_hits = found.len();
         let mut missing = Vec::new();
-        for chunk in to_fetch.chunks(MAX_BATCH) {
+        // SecureStrings are decrypted only when the response will carry them, or for a Secrets
+        // Manager reference (which Parameter Store reads only with decryption); otherwise they
+        // come back encrypted and are redacted, and KMS is never asked.
+        let expose = self.config.expose_secure_values;
+        let (references, plain): (Vec<String>, Vec<String>) =
+            to_fetch.iter().cloned().partition(|k| !expose && k.starts_with(SECRETS_MANAGER_REFERENCE));
+        let batches = references
+            .chunks(MAX_BATCH)
+            .map(|c| (c, true))
+            .chain(plain.chunks(MAX_BATCH).map(|c| (c, expose)));
+        for (chunk, decrypt) in batches {
             self.calls.fetch_add(1, Ordering::Relaxed);
             let batch = self
                 .source
-                .get_parameters(chunk)
+                .get_parameters(chunk, decrypt)
                 .await
                 .map_err(|e| ReadError::from_source(e, self.config.scope.root()))?;
             missing.extend(batch.missing);
@@ -207,7 +279,7 @@ impl<S: ParameterSource + Sync, C: Clock + Sync> Reader<S, C> {
             self.calls.fetch_add(1, Ordering::Relaxed);
             let page = self
                 .source
-                .get_parameters_by_path(root, token.as_deref())
+                .get_parameters_by_path(root, token.as_deref(), self.config.expose_secure_values)
                 .await
                 .map_err(|e| ReadError::from_source(e, root))?;
             all.extend(page.parameters);
@@ -508,5 +580,110 @@ mod tests {
         let err = reader.read(&Request::default()).await.unwrap_err();
         assert!(matches!(err, ReadError::Pagination { .. }), "{err}");
         assert_eq!(source.calls().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn secure_strings_are_decrypted_only_when_the_response_carries_them() {
+        let source = classic();
+        source.put(
+            "/aws/reference/secretsmanager/my-app/dev/db-credentials",
+            ParameterType::SecureString,
+            "{\"password\":\"x\"}",
+        );
+        let (reader, _) = reader(&source, &[]);
+        let r = reader.read(&Request::default()).await.unwrap();
+        assert_eq!(*source.decrypted.lock().unwrap(), [false], "redacted anyway: KMS is not asked");
+        assert!(r.parameters[1].redacted && r.parameters[1].value.is_none());
+        let reference = "/aws/reference/secretsmanager/my-app/dev/db-credentials";
+        reader.read(&Request { refresh: true, ..names(&["db-url", reference]) }).await.unwrap();
+        assert_eq!(
+            *source.decrypted.lock().unwrap(),
+            [false, true, false],
+            "a reference needs decryption, in a call of its own"
+        );
+        let exposed = classic();
+        let (reader, _) = self::reader(&exposed, &[("EXPOSE_SECURE_VALUES", "true")]);
+        let r = reader.read(&Request::default()).await.unwrap();
+        assert_eq!(*exposed.decrypted.lock().unwrap(), [true]);
+        assert_eq!(r.parameters[1].value.as_deref(), Some("dev-password-s3cr3t"));
+        let (path_reader, _) = self::reader(&exposed, &[("READ_MODE", "path")]);
+        path_reader.read(&Request::default()).await.unwrap();
+        assert_eq!(exposed.decrypted.lock().unwrap().last(), Some(&false));
+    }
+
+    #[tokio::test]
+    async fn refresh_is_limited_per_set_of_names() {
+        let source = classic();
+        let (reader, clock) = reader(&source, &[]);
+        let refresh = Request { refresh: true, ..Request::default() };
+        let first = reader.read(&refresh).await.unwrap();
+        assert_eq!((first.aws_calls, first.refresh_limited), (1, false));
+        for _ in 0..50 {
+            let again = reader.read(&refresh).await.unwrap();
+            assert_eq!((again.aws_calls, again.cache_hits, again.refresh_limited), (0, 2, true));
+        }
+        assert!(
+            serde_json::to_string(&reader.read(&refresh).await.unwrap())
+                .unwrap()
+                .contains("\"refreshLimited\":true")
+        );
+        let other = reader.read(&Request { refresh: true, ..names(&["db-url"]) }).await.unwrap();
+        assert_eq!(
+            (other.aws_calls, other.refresh_limited),
+            (1, false),
+            "another set of names has its own limit"
+        );
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(reader.read(&refresh).await.unwrap().aws_calls, 1, "after the interval");
+        assert_eq!(source.calls().len(), 3);
+        assert!(!serde_json::to_string(&first).unwrap().contains("refreshLimited"));
+    }
+
+    #[tokio::test]
+    async fn a_request_cannot_widen_names_to_the_tree() {
+        let source = classic();
+        let (reader, _) = reader(&source, &[]);
+        let err =
+            reader.read(&Request { mode: Some(ReadMode::Path), ..Request::default() }).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.RequestNotAllowed");
+        assert!(err.to_string().contains("ALLOW_PATH_REQUESTS"), "{err}");
+        assert!(source.calls().is_empty());
+        let (open, _) = self::reader(&source, &[("ALLOW_PATH_REQUESTS", "true")]);
+        assert_eq!(
+            open.read(&Request { mode: Some(ReadMode::Path), ..Request::default() })
+                .await
+                .unwrap()
+                .parameters
+                .len(),
+            2
+        );
+        let (tree, _) = self::reader(&source, &[("READ_MODE", "path")]);
+        let narrowed =
+            tree.read(&Request { mode: Some(ReadMode::Names), ..names(&["db-url"]) }).await.unwrap();
+        assert_eq!(narrowed.parameters.len(), 1, "narrowing is always allowed");
+    }
+
+    #[tokio::test]
+    async fn configured_public_parameters_are_read_with_the_environments_own() {
+        let ami = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+        let source = classic();
+        source.put(ami, ParameterType::String, "ami-0123456789abcdef0");
+        source.put("/aws/service/other/x", ParameterType::String, "y");
+        let (reader, _) = reader(&source, &[("PUBLIC_PARAMETERS", ami)]);
+        let r = reader.read(&Request::default()).await.unwrap();
+        let got: Vec<_> = r.parameters.iter().map(|p| (p.key.as_str(), p.value.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("db-url", Some("postgres://db.dev:5432/app")),
+                ("db-password", None),
+                (ami, Some("ami-0123456789abcdef0"))
+            ]
+        );
+        assert_eq!(r.aws_calls, 1, "one GetParameters for all three");
+        let err = reader.read(&names(&["/aws/service/other/x"])).await.unwrap_err();
+        assert_eq!(err.error_type(), "Config.NameOutOfScope", "only the configured public parameters");
+        let (plain, _) = self::reader(&source, &[]);
+        assert_eq!(plain.read(&names(&[ami])).await.unwrap_err().error_type(), "Config.NameOutOfScope");
     }
 }

@@ -53,13 +53,21 @@ pub struct Page {
 
 /// Where parameters come from. At most [`MAX_BATCH`] names per `get_parameters` call. A failed
 /// call is an [`AwsError`] of [`common::aws::Service::Ssm`], sorted as every function sorts them.
+///
+/// `decrypt` asks for SecureString values in clear (`WithDecryption`); without it a SecureString
+/// comes back as Parameter Store's encrypted form, which the reader only ever redacts.
 pub trait ParameterSource {
-    fn get_parameters(&self, names: &[String]) -> impl Future<Output = Result<Batch, AwsError>> + Send;
+    fn get_parameters(
+        &self,
+        names: &[String],
+        decrypt: bool,
+    ) -> impl Future<Output = Result<Batch, AwsError>> + Send;
 
     fn get_parameters_by_path(
         &self,
         path: &str,
         next_token: Option<&str>,
+        decrypt: bool,
     ) -> impl Future<Output = Result<Page, AwsError>> + Send;
 }
 

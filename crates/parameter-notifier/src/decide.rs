@@ -1,6 +1,7 @@
 //! From an event and what Parameter Store says now, the notification a person acts on.
 
 use notification::notice::Message;
+use notification::text;
 use notification::timefmt::{self, DAY};
 use notification::{Envelope, Kind, Notification, Severity, lookup_failure};
 
@@ -15,20 +16,29 @@ const URGENT_SECS: i64 = 3 * DAY;
 /// The result of the `DescribeParameters` look-up.
 pub type Lookup = notification::Found<ParameterInfo>;
 
-fn console(region: &str, name: &str) -> Option<String> {
-    (!region.is_empty()).then(|| {
+/// The console page of a parameter, only for a region that is a region code (the event's
+/// `region` is not trusted into a link) and a name of Parameter Store's characters.
+fn console(e: &Envelope, name: &str) -> Option<String> {
+    let region = e.region()?;
+    crate::event::is_parameter_name(name).then(|| {
         format!(
-            "https://{region}.console.aws.amazon.com/systems-manager/parameters/{}/description?region={region}&tab=Table",
+            "https://{region}.{}/systems-manager/parameters/{}/description?region={region}&tab=Table",
+            text::console_host(region),
             name.trim_start_matches('/')
         )
     })
 }
+
+/// Beyond this many days, a time is "far in the future" (or past): a policy value no person
+/// meant.
+const FAR_DAYS: i64 = 36_500;
 
 /// Time left, counting a part of a day as a day, as people read an expiry date.
 fn days_left(secs: i64) -> String {
     match timefmt::days_until(0, secs) {
         ..=0 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),
+        d if d > FAR_DAYS => "more than 100 years (far in the future)".to_owned(),
         d => format!("{d} days"),
     }
 }
@@ -37,8 +47,9 @@ fn days_left(secs: i64) -> String {
 fn in_days(secs: i64) -> String {
     let days = secs.div_euclid(DAY);
     match days {
-        0 => "less than a day".to_owned(),
+        ..=0 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),
+        d if d > FAR_DAYS => "more than 100 years".to_owned(),
         d => format!("{d} days"),
     }
 }
@@ -87,8 +98,7 @@ fn enrich<'a>(body: &mut Message, lookup: &'a Lookup, gone_expected: bool) -> Op
 #[allow(clippy::too_many_lines)] // one arm per policy type, each with its notification's text
 pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: i64) -> Option<Notification> {
     let name = action.name.as_str();
-    let mut body =
-        Message { resource: name.to_owned(), console: console(&e.region, name), ..Message::default() };
+    let mut body = Message { resource: name.to_owned(), console: console(e, name), ..Message::default() };
     if !e.time.is_empty() {
         body.when.push(format!("event at {}", e.time));
     }
@@ -138,12 +148,14 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
         PolicyType::ExpirationNotification => {
             let before = action.policy.as_ref().and_then(|p| policy_duration(p, "Before"));
             let (left, exact) = match (expires_at, before) {
-                (Some(at), _) => (Some(at - now), true),
+                (Some(at), _) => (Some(at.saturating_sub(now)), true),
                 (None, Some(b)) => (Some(b), false),
                 (None, None) => (None, false),
             };
             let when = match (left, exact) {
-                (Some(s), true) => format!("in {} ({})", days_left(s), timefmt::format(now + s)),
+                (Some(s), true) => {
+                    format!("in {} ({})", days_left(s), timefmt::format(timefmt::shift(now, s)))
+                }
                 (Some(s), false) => format!("in about {}", days_left(s)),
                 (None, _) => "soon".to_owned(),
             };
@@ -164,7 +176,7 @@ pub fn policy_notice(e: &Envelope, action: &PolicyAction, lookup: &Lookup, now: 
         }
         PolicyType::NoChangeNotification => {
             let after = action.policy.as_ref().and_then(|p| policy_duration(p, "After"));
-            let unchanged = info.and_then(|i| i.last_modified).map(|at| now - at);
+            let unchanged = info.and_then(|i| i.last_modified).map(|at| now.saturating_sub(at));
             let how_long = match (unchanged, after) {
                 (Some(s), _) => in_days(s),
                 (None, Some(a)) => format!("at least {}", in_days(a)),
@@ -198,7 +210,7 @@ pub fn change_notice(e: &Envelope, change: &Change, lookup: &Lookup) -> Option<N
     let deleted = change.operation == ChangeOperation::Delete;
     let mut body = Message {
         resource: name.to_owned(),
-        console: (!deleted).then(|| console(&e.region, name)).flatten(),
+        console: (!deleted).then(|| console(e, name)).flatten(),
         ..Message::default()
     };
     let info = if deleted { None } else { enrich(&mut body, lookup, false) };

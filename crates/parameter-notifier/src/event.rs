@@ -39,6 +39,30 @@ pub enum ParameterEvent {
     Other(String),
 }
 
+/// Parameter Store's longest name (a full path, with its `/aws/reference/...` or
+/// `/aws/service/...` prefix), in characters.
+const MAX_NAME: usize = 2048;
+
+/// Whether `name` is a parameter name of Parameter Store's characters (letters, digits, `_`,
+/// `.`, `-` and `/`), as events of the service carry them: anything else (a line break, a space,
+/// `#`, `?`) did not come from Parameter Store.
+#[must_use]
+pub fn is_parameter_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'))
+}
+
+fn checked_name<'a>(detail_type: &str, field: &str, name: &'a str) -> Result<&'a str, HandlerError> {
+    if is_parameter_name(name) {
+        Ok(name)
+    } else {
+        Err(HandlerError::InvalidEvent(format!(
+            "{detail_type}: detail's {field:?} is not a parameter name (letters, digits and _.-/ only, at most {MAX_NAME} characters)"
+        )))
+    }
+}
+
 fn owned(s: Option<&str>) -> Option<String> {
     s.map(str::to_owned)
 }
@@ -56,6 +80,7 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
             let name = e.detail_str("parameter-name").ok_or_else(|| {
                 HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"parameter-name\""))
             })?;
+            let name = checked_name(POLICY_ACTION, "parameter-name", name)?;
             let raw = e.detail_str("policy-type").ok_or_else(|| {
                 HandlerError::InvalidEvent(format!("{POLICY_ACTION}: detail has no \"policy-type\""))
             })?;
@@ -83,6 +108,7 @@ pub fn read(e: &Envelope) -> Result<ParameterEvent, HandlerError> {
             let name = e
                 .detail_str("name")
                 .ok_or_else(|| HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"name\"")))?;
+            let name = checked_name(CHANGE, "name", name)?;
             let operation = e.detail_str("operation").ok_or_else(|| {
                 HandlerError::InvalidEvent(format!("{CHANGE}: detail has no \"operation\""))
             })?;

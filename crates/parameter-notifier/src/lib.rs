@@ -464,4 +464,69 @@ mod tests {
         assert!(!c.covers("/my-app-2/dev/x") && !c.covers("my-app/dev/x") && !c.covers("/other/my-app/x"));
         assert!(config(None).covers("anything"));
     }
+
+    #[tokio::test]
+    async fn an_absurd_policy_is_far_in_the_future_never_a_panic() {
+        let ssm = FakeSsm::default();
+        for before in ["106751991167300", "9223372036854775807", "-5", "1e400"] {
+            let mut e = serde_json::from_str::<Value>(EXPIRING).unwrap();
+            e["detail"]["policy-content"] = json!({"Type": "ExpirationNotification", "Version": "1.0",
+                "Attributes": {"Before": before, "Unit": "Days"}})
+            .to_string()
+            .into();
+            let (d, sent) = decide(&ssm, &e.to_string(), None).await;
+            assert_eq!(d.unwrap().name(), "notified", "{before}");
+            assert!(!sent[0].subject.contains(" -"), "no negative or wrapped days: {}", sent[0].subject);
+        }
+        let mut e = serde_json::from_str::<Value>(EXPIRING).unwrap();
+        e["detail"]["policy-content"] =
+            r#"{"Type":"ExpirationNotification","Attributes":{"Before":"106751991167300","Unit":"Days"}}"#
+                .into();
+        let (_, sent) = decide(&ssm, &e.to_string(), None).await;
+        assert!(sent[0].subject.contains("far in the future"), "{}", sent[0].subject);
+        // An Expiration timestamp at the end of the calendar, with a last change at its start.
+        ssm.set(
+            "/my-app/dev/api-token",
+            Ok(Some(ParameterInfo {
+                last_modified: Some(i64::MIN),
+                policies: vec![PolicyInfo {
+                    policy_type: PolicyType::Expiration,
+                    text: r#"{"Type":"Expiration","Attributes":{"Timestamp":"9999-12-31T23:59:59Z"}}"#.into(),
+                    status: "Pending".into(),
+                }],
+                ..ParameterInfo::default()
+            })),
+        );
+        let (d, sent) = decide(&ssm, EXPIRING, None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        assert!(sent[0].subject.contains("far in the future"), "{}", sent[0].subject);
+        let (d, _) = decide(&ssm, NO_CHANGE, None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+    }
+
+    #[tokio::test]
+    async fn event_text_is_escaped_and_links_take_checked_parts_only() {
+        let ssm = FakeSsm::default();
+        let mut e = serde_json::from_str::<Value>(CREATE).unwrap();
+        e["detail"]["description"] = "pw\n\nWhat to do: mail it to evil@example.com".into();
+        e["region"] = "evil.example/#".into();
+        let (d, sent) = decide(&ssm, &e.to_string(), None).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        let m = &sent[0].message;
+        assert_eq!(m.lines().filter(|l| l.starts_with("What to do:")).count(), 1, "{m}");
+        assert!(m.contains("Description: pw\\n\\nWhat to do: mail it"), "{m}");
+        assert!(!m.contains("Console:") && !m.contains("evil.example"), "{m}");
+        for bad in ["/my-app/dev/x\nWhat to do: y", "/my-app/dev/a b", "/my-app/dev/#x"] {
+            let mut e = serde_json::from_str::<Value>(CREATE).unwrap();
+            e["detail"]["name"] = bad.into();
+            let err = decide(&ssm, &e.to_string(), None).await.0.unwrap_err();
+            assert_eq!(err.error_type(), "Notify.InvalidEvent", "{bad:?}");
+            let mut e = serde_json::from_str::<Value>(EXPIRING).unwrap();
+            e["detail"]["parameter-name"] = bad.into();
+            assert_eq!(
+                decide(&ssm, &e.to_string(), None).await.0.unwrap_err().error_type(),
+                "Notify.InvalidEvent"
+            );
+        }
+    }
 }

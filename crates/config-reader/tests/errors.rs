@@ -37,7 +37,8 @@ fn reader(http: SharedHttpClient, attempts: u32) -> Reader<SsmSource> {
             TimeoutConfig::builder().operation_attempt_timeout(Duration::from_millis(200)).build(),
         )
         .build();
-    let env = std::collections::HashMap::from([("DEV_OR_PROD", "dev")]);
+    // Path requests are refused unless allowed: these tests drive both modes.
+    let env = std::collections::HashMap::from([("DEV_OR_PROD", "dev"), ("ALLOW_PATH_REQUESTS", "true")]);
     Reader::new(
         SsmSource::from_client(aws_sdk_ssm::Client::from_conf(conf)),
         Config::from_lookup(&env).unwrap(),
@@ -297,4 +298,42 @@ async fn a_success_after_a_throttle_is_served() {
     assert_eq!(r.parameters[0].last_modified.as_deref(), Some("2023-11-14T22:13:20Z"));
     assert!(r.parameters[1].redacted);
     logs.assert_free_of(&["p4ss-w0rd-from-ssm"]);
+}
+
+/// What the reader asks Parameter Store for, as the SDK sends it: decryption only when the
+/// response carries SecureString values or a Secrets Manager reference needs it (the reader
+/// used to send `WithDecryption: true` on every call, so KMS decrypted values it then redacted).
+#[tokio::test]
+async fn decryption_is_asked_for_only_when_the_response_needs_it() {
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let sink = Arc::clone(&bodies);
+    let sdk = common::testing::fake_aws(move |seen| {
+        sink.lock().unwrap().push(serde_json::from_str(&seen.body).unwrap());
+        let mut answer = common::testing::Answer::json_error(200, "", "");
+        answer.body = r#"{"Parameters":[],"InvalidParameters":[]}"#.into();
+        answer
+    });
+    let read = |env: &[(&'static str, &'static str)], request: Request| {
+        let mut vars = std::collections::HashMap::from([("DEV_OR_PROD", "dev")]);
+        vars.extend(env.iter().copied());
+        let reader = Reader::new(SsmSource::new(&sdk), Config::from_lookup(&vars).unwrap());
+        async move { reader.read(&request).await }
+    };
+    let _ = read(&[], Request::default()).await;
+    let _ = read(&[("EXPOSE_SECURE_VALUES", "true")], Request::default()).await;
+    let reference = "/aws/reference/secretsmanager/my-app/dev/db-credentials";
+    let names: &'static str = Box::leak(format!("db-url,{reference}").into_boxed_str());
+    let _ = read(&[("PARAMETER_NAMES", names)], Request::default()).await;
+    let _ = read(&[("READ_MODE", "path")], Request::default()).await;
+    let asked: Vec<(Option<bool>, usize)> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| (b["WithDecryption"].as_bool(), b["Names"].as_array().map_or(0, Vec::len)))
+        .collect();
+    assert_eq!(
+        asked,
+        [(Some(false), 2), (Some(true), 2), (Some(true), 1), (Some(false), 1), (Some(false), 0)],
+        "redacted: no decryption; exposed: decryption; a reference alone with decryption; a tree without"
+    );
 }

@@ -285,3 +285,19 @@ async fn hostile_names_make_no_call() {
     let r = reader.read(&Request::default()).await.unwrap();
     assert_eq!(r.aws_calls, 1, "the refusals made no call and cached nothing");
 }
+
+/// AWS's public parameters (here the latest Amazon Linux 2023 AMI id, which moto publishes as
+/// AWS does) are read with the environment's own when configured, and only those.
+#[tokio::test]
+async fn configured_public_parameters_are_read_and_others_refused() {
+    let app = App::seed().await;
+    let ami = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+    let reader = app.reader(&[("DEV_OR_PROD", "dev"), ("PUBLIC_PARAMETERS", ami)]);
+    let r = reader.read(&Request::default()).await.unwrap();
+    assert_eq!(r.aws_calls, 1, "one GetParameters for the environment's names and the public one");
+    let public = r.parameters.iter().find(|p| p.name == ami).expect("the public parameter");
+    assert_eq!(public.key, ami);
+    assert!(public.value.as_deref().is_some_and(|v| v.starts_with("ami-")), "{public:?}");
+    let other = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
+    assert_eq!(reader.read(&names(&[other])).await.unwrap_err().error_type(), "Config.NameOutOfScope");
+}

@@ -89,6 +89,20 @@ impl CertificateDirectory for AcmDirectory {
             renewal_status: renewal.as_ref().map(|r| renewal_status(&r.renewal_status)),
             renewal_reason: renewal.and_then(|r| r.renewal_status_reason).map(|r| r.as_str().to_owned()),
             in_use_by: c.in_use_by.unwrap_or_default(),
+            exportable: c
+                .options
+                .and_then(|o| o.export)
+                .map(|e| e == aws_sdk_acm::types::CertificateExport::Enabled),
         }))
+    }
+
+    async fn days_before_expiry(&self) -> Result<Option<i64>, AwsError> {
+        let out = self
+            .client
+            .get_account_configuration()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(Service::Acm, &e))?;
+        Ok(out.expiry_events.and_then(|e| e.days_before_expiry).map(i64::from))
     }
 }

@@ -17,6 +17,9 @@ pub struct Config {
     pub renewal_overdue_days: i64,
     /// The AWS Config rule whose compliance changes this function handles (`CONFIG_RULE_NAME`).
     pub config_rule: String,
+    /// The account's `DaysBeforeExpiry` when it is below the largest threshold (read at cold
+    /// start): ACM's first expiry event then comes on that day, which counts as a crossing.
+    pub first_event_day: Option<i64>,
 }
 
 impl Config {
@@ -40,7 +43,7 @@ impl Config {
             i64::try_from(env::ranged_or(lookup, "RENEWAL_OVERDUE_DAYS", 45, 0, 60)?).unwrap_or(45);
         let config_rule = env::optional(lookup, "CONFIG_RULE_NAME")
             .unwrap_or_else(|| "acm-certificate-expiration-check".to_owned());
-        Ok(Self { topic_arn, thresholds, renewal_overdue_days, config_rule })
+        Ok(Self { topic_arn, thresholds, renewal_overdue_days, config_rule, first_event_day: None })
     }
 
     /// # Errors
@@ -48,7 +51,43 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(&env::ProcessEnv)
     }
+
+    /// The largest threshold.
+    #[must_use]
+    pub fn largest_threshold(&self) -> i64 {
+        self.thresholds.first().copied().unwrap_or_default()
+    }
+
+    /// Takes the account's `DaysBeforeExpiry` into account. When it is below the largest
+    /// threshold, ACM never sends an event on that threshold's day: the returned warning says so,
+    /// once, with the command that fixes it, and the first event ACM does send (on
+    /// `DaysBeforeExpiry`) notifies as a crossing.
+    pub fn with_days_before_expiry(&mut self, days: Option<i64>) -> Option<String> {
+        let days = days?;
+        let largest = self.largest_threshold();
+        if days >= largest {
+            return None;
+        }
+        self.first_event_day = Some(days);
+        let fix = largest.min(MAX_DAYS_BEFORE_EXPIRY);
+        let beyond = if largest > MAX_DAYS_BEFORE_EXPIRY {
+            format!(
+                " (ACM allows at most {MAX_DAYS_BEFORE_EXPIRY}: thresholds above it are never reached by ACM's events)"
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "ACM's expiry events start {days} days before expiry (the account's DaysBeforeExpiry), below the largest \
+             threshold of {largest} days: the thresholds above {days} days never get an event of their own. Fix it with: \
+             aws acm put-account-configuration --expiry-events DaysBeforeExpiry={fix} --idempotency-token config-keeper \
+             (or the stack's AcmDaysBeforeExpiry parameter){beyond}"
+        ))
+    }
 }
+
+/// ACM's largest `DaysBeforeExpiry`.
+pub const MAX_DAYS_BEFORE_EXPIRY: i64 = 45;
 
 #[cfg(test)]
 mod tests {

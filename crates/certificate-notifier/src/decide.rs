@@ -25,6 +25,8 @@ pub struct Facts {
     pub not_after: Option<i64>,
     /// `None` when neither ACM nor the event said.
     pub in_use: Option<bool>,
+    /// An exportable public certificate: exported copies must be re-exported after a renewal.
+    pub exportable: bool,
     pub in_use_by: Vec<String>,
     pub renewal_eligible: Option<bool>,
     pub renewal_status: Option<RenewalStatus>,
@@ -56,6 +58,10 @@ impl Facts {
                 .or_else(|| event.and_then(|e| e.days_to_expiry)),
             not_after,
             in_use: info.map(|i| !i.in_use_by.is_empty()).or_else(|| event.and_then(|e| e.in_use)),
+            exportable: info.and_then(|i| i.exportable).unwrap_or(false)
+                || event.is_some_and(|e| {
+                    e.detail.get("Exported").and_then(serde_json::Value::as_str) == Some("TRUE")
+                }),
             in_use_by: info.map(|i| i.in_use_by.clone()).unwrap_or_default(),
             renewal_eligible: info
                 .and_then(|i| i.renewal_eligibility.as_ref())
@@ -129,7 +135,7 @@ pub fn expiry_severity(facts: &Facts, config: &Config) -> Severity {
 /// Whether days left `days` is the first day in a new bucket: a threshold, or expiry.
 #[must_use]
 pub fn crosses(days: i64, config: &Config) -> bool {
-    days <= 0 || config.thresholds.contains(&days)
+    days <= 0 || config.thresholds.contains(&days) || config.first_event_day == Some(days)
 }
 
 /// The certificate's console page, in the certificate's own region: only for an ARN that is
@@ -255,7 +261,12 @@ pub fn acm_verdict(
                 &body(e, facts, what),
             );
             if crosses(days, config) {
-                Verdict::Notify(n, "a days-left threshold was crossed")
+                let reason = if config.thresholds.contains(&days) || days <= 0 {
+                    "a days-left threshold was crossed"
+                } else {
+                    "ACM's first expiry event (the account's DaysBeforeExpiry is below the largest threshold)"
+                };
+                Verdict::Notify(n, reason)
             } else {
                 let next = config
                     .thresholds
@@ -308,8 +319,18 @@ pub fn acm_verdict(
                 "The certificate for {name} is available ({action}); earlier expiry alerts for it are resolved."
             );
             let mut m = body(e, facts, what);
-            "Nothing: clients get the new certificate where ACM deploys it. Re-deploy it yourself where it was exported."
-                .clone_into(&mut m.todo);
+            if facts.exportable && action == "renewal" {
+                m.todo = format!(
+                    "This is an exportable certificate: ACM renewed it in ACM only. Every exported copy still holds the old \
+                     certificate and expires with it: export it again (aws acm export-certificate --certificate-arn {} \
+                     --passphrase fileb://passphrase.txt) and redeploy it on every server, appliance and account it was \
+                     exported to. Where ACM itself deploys it (load balancers, CloudFront, API Gateway), nothing.",
+                    facts.arn
+                );
+            } else {
+                "Nothing: clients get the new certificate where ACM deploys it. Re-deploy it yourself where it was exported."
+                    .clone_into(&mut m.todo);
+            }
             let n = Notification::new(
                 Severity::Info,
                 Kind::CertificateAvailable,

@@ -85,6 +85,31 @@ impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C>
     }
 }
 
+/// At cold start: reads the account's ACM expiry-event setting (`DaysBeforeExpiry`) into
+/// `config`, and, when it is below the largest threshold, says so once (a warning with the
+/// command that fixes it). A failed read is a warning too, never a failed cold start. Returns
+/// the warning, if any.
+pub async fn check_account<C: CertificateDirectory>(certificates: &C, config: &mut Config) -> Option<String> {
+    match certificates.days_before_expiry().await {
+        Ok(days) => {
+            let warning = config.with_days_before_expiry(days);
+            if let Some(text) = &warning {
+                tracing::warn!(
+                    days_before_expiry = days,
+                    largest_threshold = config.largest_threshold(),
+                    "{text}"
+                );
+            }
+            warning
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "ACM's account configuration (GetAccountConfiguration) could not be read: \
+                its DaysBeforeExpiry is not checked against EXPIRY_THRESHOLDS");
+            None
+        }
+    }
+}
+
 /// The function, built once at cold start: the notifier pipeline with this function's rules.
 #[derive(Debug)]
 pub struct Handler<C, N>(Pipeline<CertificateRules<C>, N>);
@@ -152,6 +177,16 @@ mod tests {
     impl CertificateDirectory for &FakeAcm {
         async fn describe(&self, arn: &str) -> Result<Option<CertificateInfo>, AwsError> {
             self.0.lock().unwrap().get(arn).cloned().unwrap_or(Ok(None))
+        }
+
+        async fn days_before_expiry(&self) -> Result<Option<i64>, AwsError> {
+            self.0
+                .lock()
+                .unwrap()
+                .get("account")
+                .cloned()
+                .unwrap_or(Ok(None))
+                .map(|i| i.and_then(|i| i.not_after))
         }
     }
 
@@ -493,5 +528,66 @@ mod tests {
             "the ARN's region: {m}"
         );
         assert!(!sent[0].subject.contains('\n'));
+    }
+
+    #[tokio::test]
+    async fn a_days_before_expiry_below_the_largest_threshold_is_said_once_and_its_first_event_notifies() {
+        let acm = FakeAcm::default();
+        // The fake keeps the account's DaysBeforeExpiry in a pseudo-certificate's NotAfter.
+        let account =
+            |days| Ok(Some(CertificateInfo { not_after: Some(days), ..CertificateInfo::default() }));
+        acm.0.lock().unwrap().insert("account".into(), account(20));
+        let mut cfg = config(&[]);
+        let warning = check_account(&&acm, &mut cfg).await.unwrap();
+        assert!(
+            warning.contains("start 20 days before expiry") && warning.contains("largest threshold of 30"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("aws acm put-account-configuration --expiry-events DaysBeforeExpiry=30"),
+            "{warning}"
+        );
+        assert_eq!(cfg.first_event_day, Some(20));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 20, true))));
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&acm, &notifier, cfg);
+        let d = handler.handle(approaching("first", json!(20)), now()).await.unwrap();
+        assert_eq!((d.name(), severity(&d)), ("notified", Severity::Warning), "{}", d.reason);
+        acm.0.lock().unwrap().insert("account".into(), account(45));
+        let mut cfg = config(&[]);
+        assert!(check_account(&&acm, &mut cfg).await.is_none());
+        assert_eq!(cfg.first_event_day, None);
+        acm.0.lock().unwrap().insert(
+            "account".into(),
+            Err(AwsError::new(
+                Service::Acm,
+                AwsErrorKind::Denied { kms: false },
+                Some("AccessDeniedException"),
+                "no",
+            )),
+        );
+        assert!(
+            check_account(&&acm, &mut config(&[])).await.is_none(),
+            "a failed read is not a failed cold start"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_renewed_exportable_certificate_says_to_re_export_every_copy() {
+        let acm = FakeAcm::default();
+        let mut info = cert(CertificateType::AmazonIssued, 395, true);
+        info.exportable = Some(true);
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(info)));
+        let (d, sent) = decide(&acm, event(AVAILABLE)).await;
+        assert_eq!(d.unwrap().name(), "notified");
+        assert!(
+            sent[0].message.contains("export it again (aws acm export-certificate"),
+            "{}",
+            sent[0].message
+        );
+        assert!(sent[0].message.contains("redeploy it on every server"), "{}", sent[0].message);
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::AmazonIssued, 395, true))));
+        let (_, sent) = decide(&acm, event(AVAILABLE)).await;
+        assert!(!sent[0].message.contains("export it again"), "{}", sent[0].message);
     }
 }

@@ -125,3 +125,28 @@ async fn a_refused_publish_fails_the_invocation_with_its_documented_type() {
         assert_eq!(err.error_type(), error_type, "{}", sns.1);
     }
 }
+
+/// `GetAccountConfiguration` as ACM answers it, and refused: the setting, or the sorted error
+/// (which the cold start only warns about).
+#[tokio::test]
+async fn the_accounts_expiry_event_setting_is_read_or_its_refusal_sorted() {
+    let sdk = testing::fake_aws(|seen| {
+        assert_eq!(seen.target, "CertificateManager.GetAccountConfiguration");
+        let mut answer = Answer::json_error(200, "", "");
+        answer.body = r#"{"ExpiryEvents":{"DaysBeforeExpiry":20}}"#.into();
+        answer
+    });
+    assert_eq!(AcmDirectory::new(&sdk).days_before_expiry().await.unwrap(), Some(20));
+    let mut config = Config::from_lookup(&HashMap::from([("TOPIC_ARN", TOPIC)])).unwrap();
+    let warning = certificate_notifier::check_account(&AcmDirectory::new(&sdk), &mut config).await.unwrap();
+    assert!(warning.contains("DaysBeforeExpiry=30"), "{warning}");
+    let denied = testing::fake_aws(|_| {
+        Answer::json_error(
+            400,
+            "AccessDeniedException",
+            "not authorized to perform: acm:GetAccountConfiguration",
+        )
+    });
+    let err = AcmDirectory::new(&denied).days_before_expiry().await.unwrap_err();
+    assert_eq!((err.service, err.kind), (Service::Acm, AwsErrorKind::Denied { kms: false }));
+}

@@ -17,6 +17,7 @@ use std::time::Duration;
 use aws_sdk_acm::primitives::Blob;
 use aws_sdk_acm::types::ValidationMethod;
 use certificate_notifier::aws::AcmDirectory;
+use certificate_notifier::ports::CertificateDirectory;
 use certificate_notifier::{Config, Handler};
 use common::testing::LocalStack;
 use notification::sns::SnsNotifier;
@@ -176,4 +177,34 @@ async fn a_certificate_acm_does_not_know_is_reported_from_the_event() {
     let got = s.one().await;
     assert!(got.subject.contains("api.example.com"), "the event's CommonName: {}", got.subject);
     assert!(got.message.contains("Could not check: the certificate was not found by ACM"), "{}", got.message);
+}
+
+/// The account's expiry-event setting, put as `AcmDaysBeforeExpiry` or the CLI would
+/// (`PutAccountConfiguration`) and read back at cold start (`GetAccountConfiguration`), both of
+/// which moto keeps.
+#[tokio::test]
+async fn the_accounts_days_before_expiry_is_read_at_cold_start() {
+    let local = LocalStack::load();
+    let sdk = local.sdk_config();
+    let acm = aws_sdk_acm::Client::new(&sdk);
+    let put = |days: i32| {
+        acm.put_account_configuration()
+            .expiry_events(
+                aws_sdk_acm::types::ExpiryEventsConfiguration::builder().days_before_expiry(days).build(),
+            )
+            .idempotency_token(unique("t"))
+            .send()
+    };
+    put(20).await.unwrap();
+    let directory = AcmDirectory::new(&sdk);
+    let mut config = Config::from_lookup(&std::collections::HashMap::from([(
+        "TOPIC_ARN",
+        "arn:aws:sns:us-east-1:123456789012:t",
+    )]))
+    .unwrap();
+    let warning = certificate_notifier::check_account(&directory, &mut config).await.unwrap();
+    assert!(warning.contains("start 20 days before expiry"), "{warning}");
+    assert_eq!(config.first_event_day, Some(20));
+    put(45).await.unwrap();
+    assert_eq!(directory.days_before_expiry().await.unwrap(), Some(45));
 }

@@ -14,6 +14,9 @@ pub enum HandlerError {
     /// SNS did not take the notification.
     #[error("the notification was not sent: {0}")]
     Publish(#[from] AwsError),
+    /// The parameter-hygiene audit could not list the parameters it audits.
+    #[error("the parameter audit could not list {path}: {source}")]
+    Audit { path: String, source: AwsError },
 }
 
 impl ErrorKind for HandlerError {
@@ -28,6 +31,7 @@ impl ErrorKind for HandlerError {
                 AwsErrorKind::Throttled | AwsErrorKind::Unavailable => "Notify.PublishUnavailable",
                 AwsErrorKind::Rejected => "Notify.PublishRefused",
             },
+            Self::Audit { .. } => "Notify.AuditFailed",
         }
     }
 }

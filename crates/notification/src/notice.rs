@@ -48,6 +48,8 @@ pub enum Kind {
     ParameterExpiring,
     /// A parameter's `NoChangeNotification` policy fired.
     ParameterUnchanged,
+    /// The weekly parameter-hygiene audit's findings changed.
+    ParameterAudit,
     /// A secure parameter was created, updated or labelled.
     SecureParameterChanged,
     /// A secure parameter was deleted.
@@ -89,6 +91,7 @@ impl Kind {
             Self::ParameterExpired => "parameter-expired",
             Self::ParameterExpiring => "parameter-expiring",
             Self::ParameterUnchanged => "parameter-unchanged",
+            Self::ParameterAudit => "parameter-audit",
             Self::SecureParameterChanged => "secure-parameter-changed",
             Self::SecureParameterDeleted => "secure-parameter-deleted",
             Self::CertificateExpiring => "certificate-expiring",
@@ -423,6 +426,7 @@ mod tests {
             (Kind::ParameterExpired, "parameter-expired"),
             (Kind::ParameterExpiring, "parameter-expiring"),
             (Kind::ParameterUnchanged, "parameter-unchanged"),
+            (Kind::ParameterAudit, "parameter-audit"),
             (Kind::SecureParameterChanged, "secure-parameter-changed"),
             (Kind::SecureParameterDeleted, "secure-parameter-deleted"),
             (Kind::CertificateExpiring, "certificate-expiring"),

@@ -93,6 +93,12 @@ impl<R: Rules + Sync, N: Notifier + Sync> Pipeline<R, N> {
         Self { rules, notifier, recent: RecentIds::default() }
     }
 
+    /// The rules, the notifier and the ids published: for a function's own invocations that are
+    /// not events of the pipeline's kind (the parameter notifier's scheduled audit).
+    pub fn parts(&self) -> (&R, &N, &RecentIds) {
+        (&self.rules, &self.notifier, &self.recent)
+    }
+
     /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it.
     ///
     /// # Errors

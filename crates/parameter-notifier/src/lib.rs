@@ -5,6 +5,7 @@
 //! `main.rs` wires [`Config`], [`aws::SsmDirectory`] and the SNS notifier at cold start;
 //! [`Handler::handle`] decides for each event.
 
+pub(crate) mod audit;
 pub mod aws;
 pub(crate) mod config;
 pub(crate) mod decide;
@@ -14,11 +15,14 @@ pub mod ports;
 
 pub use config::Config;
 
+use common::invocation::note;
 use lambda_runtime::LambdaEvent;
-use notification::{Decision, Envelope, Found, HandlerError, Notifier, Pipeline, Reading, Verdict};
+use notification::{
+    Decision, Envelope, Found, HandlerError, Notifier, Pipeline, Reading, Verdict, lookup_failure,
+};
 
 use crate::event::{ChangeOperation, ParameterEvent};
-use crate::ports::{ParameterDirectory, ParameterInfo};
+use crate::ports::{ParameterDirectory, ParameterInfo, ParameterInventory};
 
 pub const FUNCTION: &str = "parameter-notifier";
 
@@ -98,18 +102,82 @@ impl<P: ParameterDirectory + Sync> notification::Rules for ParameterRules<P> {
 #[derive(Debug)]
 pub struct Handler<P, N>(Pipeline<ParameterRules<P>, N>);
 
-impl<P: ParameterDirectory + Sync, N: Notifier + Sync> Handler<P, N> {
+impl<P: ParameterDirectory + ParameterInventory + Sync, N: Notifier + Sync> Handler<P, N> {
     pub fn new(parameters: P, notifier: N, config: Config) -> Self {
         Self(Pipeline::new(ParameterRules { parameters, config }, notifier))
     }
 
-    /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it.
+    /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it: a Parameter
+    /// Store event, or the scheduled hygiene audit ([`audit`]).
     ///
     /// # Errors
-    /// [`HandlerError::InvalidEvent`] for a malformed Parameter Store event, and
+    /// [`HandlerError::InvalidEvent`] for a malformed Parameter Store event,
+    /// [`HandlerError::Audit`] when the audit cannot list its path, and
     /// [`HandlerError::Publish`] when SNS does not take the notification.
     pub async fn handle(&self, payload: serde_json::Value, now: i64) -> Result<Decision, HandlerError> {
-        self.0.handle(payload, now).await
+        let is_audit = payload.get("source").and_then(serde_json::Value::as_str) == Some(audit::AUDIT_SOURCE)
+            && payload.get("detail-type").and_then(serde_json::Value::as_str)
+                == Some(audit::AUDIT_DETAIL_TYPE);
+        if is_audit { self.audit().await } else { self.0.handle(payload, now).await }
+    }
+
+    /// The parameter-hygiene audit of `AUDIT_PATH`: notifies its findings when they differ from
+    /// the last ones notified (kept in `AUDIT_STATE_PARAMETER`), else suppresses them (the
+    /// decision still carries them, for `make audit-parameters`).
+    async fn audit(&self) -> Result<Decision, HandlerError> {
+        let (rules, notifier, recent) = self.0.parts();
+        let Some((path, state)) = rules.config.audit() else {
+            return Ok(Decision::ignored("", "no AUDIT_PATH (or PARAMETER_PREFIX) to audit"));
+        };
+        let store = &rules.parameters;
+        let parameters = store
+            .inventory(path)
+            .await
+            .map_err(|source| HandlerError::Audit { path: path.to_owned(), source })?;
+        let mut unchecked = Vec::new();
+        let under = parameters.iter().filter(|p| p.tier.as_deref() != Some("Advanced")).count();
+        let standard = match store.standard_count().await {
+            Ok((count, complete)) => (count.max(under), complete && count >= under),
+            Err(e) => {
+                unchecked.push(format!(
+                    "the account's Standard count (DescribeParameters {})",
+                    lookup_failure(&e)
+                ));
+                (under, false)
+            }
+        };
+        let found = audit::findings(&parameters, standard.0);
+        let digest = audit::digest(&found);
+        let previous = match state {
+            Some(name) => store.audit_state(name).await.unwrap_or_else(|e| {
+                tracing::warn!(parameter = name, error = %e, "the last audit's state could not be read: notifying");
+                None
+            }),
+            None => None,
+        };
+        note("parameters", parameters.len());
+        note("findings", found.len());
+        let n = audit::notice(path, &found, parameters.len(), standard, &digest, unchecked);
+        let unchanged = match previous.as_deref() {
+            Some(last) => last == digest,
+            None => found.is_empty(),
+        };
+        if unchanged {
+            return Ok(Decision::suppressed(
+                n,
+                "the audit's findings have not changed since they were last notified",
+            ));
+        }
+        let decision =
+            notification::notice::deliver(notifier, recent, n, "the audit's findings changed").await?;
+        if let Some(name) = state
+            && let Err(e) = store.save_audit_state(name, &digest).await
+        {
+            // The notification went out; next week's audit repeats it.
+            tracing::warn!(parameter = name, error = %e, "the audit's state could not be saved");
+            note("state_saved", false);
+        }
+        Ok(decision)
     }
 }
 
@@ -122,10 +190,12 @@ pub async fn handle<P, N>(
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<Decision, HandlerError>
 where
-    P: ParameterDirectory + Sync,
+    P: ParameterDirectory + ParameterInventory + Sync,
     N: Notifier + Sync,
 {
-    handler.0.invoke(event).await
+    let decision = handler.handle(event.payload, notification::timefmt::now()).await?;
+    decision.report(FUNCTION);
+    Ok(decision)
 }
 
 #[cfg(test)]
@@ -141,7 +211,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::ports::{ParameterInfo, ParameterType, PolicyInfo, PolicyType};
+    use crate::ports::{AuditedParameter, ParameterInfo, ParameterType, PolicyInfo, PolicyType};
 
     const EXPIRATION: &str = include_str!("../../../events/parameter-notifier/expiration.json");
     const EXPIRING: &str = include_str!("../../../events/parameter-notifier/expiration-notification.json");
@@ -166,6 +236,25 @@ mod tests {
     impl ParameterDirectory for &FakeSsm {
         async fn describe(&self, name: &str) -> Result<Option<ParameterInfo>, AwsError> {
             self.0.lock().unwrap().get(name).cloned().unwrap_or(Ok(None))
+        }
+    }
+
+    /// No inventory: these tests are about events (the audit's are below).
+    impl ParameterInventory for &FakeSsm {
+        async fn inventory(&self, _: &str) -> Result<Vec<AuditedParameter>, AwsError> {
+            Ok(Vec::new())
+        }
+
+        async fn standard_count(&self) -> Result<(usize, bool), AwsError> {
+            Ok((0, true))
+        }
+
+        async fn audit_state(&self, _: &str) -> Result<Option<String>, AwsError> {
+            Ok(None)
+        }
+
+        async fn save_audit_state(&self, _: &str, _: &str) -> Result<(), AwsError> {
+            Ok(())
         }
     }
 
@@ -528,5 +617,146 @@ mod tests {
                 "Notify.InvalidEvent"
             );
         }
+    }
+
+    /// Parameter Store as the audit sees it, and the state parameter.
+    #[derive(Debug, Default)]
+    struct FakeInventory {
+        parameters: Mutex<Vec<AuditedParameter>>,
+        state: Mutex<Option<String>>,
+        fail_listing: Mutex<Option<AwsError>>,
+        fail_state: Mutex<Option<AwsError>>,
+    }
+
+    impl ParameterDirectory for &FakeInventory {
+        async fn describe(&self, _: &str) -> Result<Option<ParameterInfo>, AwsError> {
+            Ok(None)
+        }
+    }
+
+    impl ParameterInventory for &FakeInventory {
+        async fn inventory(&self, path: &str) -> Result<Vec<AuditedParameter>, AwsError> {
+            if let Some(e) = self.fail_listing.lock().unwrap().clone() {
+                return Err(e);
+            }
+            Ok(self.parameters.lock().unwrap().iter().filter(|p| p.name.starts_with(path)).cloned().collect())
+        }
+
+        async fn standard_count(&self) -> Result<(usize, bool), AwsError> {
+            Ok((0, true))
+        }
+
+        async fn audit_state(&self, name: &str) -> Result<Option<String>, AwsError> {
+            assert_eq!(name, "/config-keeper/my-app/dev/parameter-audit");
+            match self.fail_state.lock().unwrap().clone() {
+                Some(e) => Err(e),
+                None => Ok(self.state.lock().unwrap().clone()),
+            }
+        }
+
+        async fn save_audit_state(&self, _: &str, digest: &str) -> Result<(), AwsError> {
+            *self.state.lock().unwrap() = Some(digest.to_owned());
+            Ok(())
+        }
+    }
+
+    const AUDIT: &str = include_str!("../../../events/parameter-notifier/audit.json");
+
+    fn audit_config() -> Config {
+        Config::from_lookup(&HashMap::from([
+            ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:alerts"),
+            ("PARAMETER_PREFIX", "/my-app"),
+            ("AUDIT_PATH", "/my-app/dev/"),
+            ("AUDIT_STATE_PARAMETER", "/config-keeper/my-app/dev/parameter-audit"),
+        ]))
+        .unwrap()
+    }
+
+    fn plain(name: &str, tier: &str, value: &str) -> AuditedParameter {
+        AuditedParameter {
+            name: name.into(),
+            parameter_type: Some(ParameterType::String),
+            tier: Some(tier.into()),
+            policies: Vec::new(),
+            stored_len: value.len(),
+            value: Some(common::SecretString::new(value)),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_weekly_audit_notifies_only_when_its_findings_change() {
+        let store = FakeInventory::default();
+        store.parameters.lock().unwrap().extend([
+            plain("/my-app/dev/db-url", "Standard", "postgres://app:hunter2-pw@db:5432/app"),
+            plain("/my-app/dev/flags", "Advanced", "a,b"),
+            plain("/my-app/prod/other", "Advanced", "outside the audited path"),
+        ]);
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&store, &notifier, audit_config());
+        let run = || async { handler.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap() };
+
+        let first = run().await;
+        assert_eq!(first.name(), "notified", "{}", first.reason);
+        let n = &notifier.sent()[0];
+        assert_eq!(
+            (n.kind.as_str(), n.severity, n.resource.as_str()),
+            ("parameter-audit", Severity::High, "/my-app/dev/")
+        );
+        for part in [
+            "Secret stored as String: /my-app/dev/db-url holds what looks like a URL with a password",
+            "Advanced for nothing: /my-app/dev/flags",
+            "Parameters audited: 2",
+        ] {
+            assert!(n.message.contains(part), "{part}\n{}", n.message);
+        }
+        assert!(!n.message.contains("hunter2-pw") && !n.message.contains("/my-app/prod/"), "{}", n.message);
+        let saved = store.state.lock().unwrap().clone().unwrap();
+        assert_eq!(saved.len(), 64, "the digest is kept");
+
+        // A cold start later (a new handler), the same findings: nothing new to say.
+        let again = Handler::new(&store, &notifier, audit_config());
+        let d = again.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap();
+        assert_eq!(d.name(), "suppressed", "{}", d.reason);
+        assert!(
+            d.notification.unwrap().message.contains("Advanced for nothing"),
+            "still shown to whoever runs it"
+        );
+        assert_eq!(notifier.sent().len(), 1);
+
+        // A finding fixed: notified again; all fixed: resolved, then quiet.
+        store.parameters.lock().unwrap().retain(|p| p.name != "/my-app/dev/db-url");
+        assert_eq!(run().await.name(), "notified");
+        store.parameters.lock().unwrap().clear();
+        let resolved = run().await;
+        assert_eq!(resolved.name(), "notified");
+        assert_eq!(resolved.notification.unwrap().status.as_str(), "resolved");
+        assert_eq!(store.state.lock().unwrap().as_deref(), Some("none"));
+        assert_eq!(run().await.name(), "suppressed");
+        assert_eq!(notifier.sent().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_audit_that_cannot_list_fails_and_one_that_cannot_read_its_state_notifies() {
+        let store = FakeInventory::default();
+        store.parameters.lock().unwrap().push(plain("/my-app/dev/idle", "Advanced", "x"));
+        *store.state.lock().unwrap() = Some("stale".into());
+        let denied = AwsError::new(
+            Service::Ssm,
+            AwsErrorKind::Denied { kms: false },
+            Some("AccessDeniedException"),
+            "no",
+        );
+        *store.fail_state.lock().unwrap() = Some(denied.clone());
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&store, &notifier, audit_config());
+        let d = handler.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap();
+        assert_eq!(d.name(), "notified", "better a repeat than a miss");
+        *store.fail_listing.lock().unwrap() = Some(denied);
+        let err = handler.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap_err();
+        assert_eq!(err.error_type(), "Notify.AuditFailed");
+        assert!(err.to_string().contains("/my-app/dev/"), "{err}");
+        // Without an audit path, the scheduled event is ignored, never an error.
+        let none = Handler::new(&store, &notifier, config(None));
+        assert_eq!(none.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap().name(), "ignored");
     }
 }

@@ -111,3 +111,47 @@ async fn a_refused_publish_fails_the_invocation_with_its_documented_type() {
         assert_eq!(err.error_type(), error_type, "{}", sns.1);
     }
 }
+
+/// The audit as it asks Parameter Store: `GetParametersByPath` without decryption (a
+/// SecureString's value is never read), `DescribeParameters` for the path and for the
+/// account's Standard count; and a refused listing fails the audit with its type.
+#[tokio::test]
+async fn the_audit_never_asks_for_decryption_and_a_refused_listing_fails_it() {
+    use parameter_notifier::ports::ParameterInventory;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, serde_json::Value)>::new()));
+    let sink = std::sync::Arc::clone(&asked);
+    let sdk = testing::fake_aws(move |seen| {
+        sink.lock()
+            .unwrap()
+            .push((seen.target.clone(), serde_json::from_str(&seen.body).unwrap_or_default()));
+        let mut answer = Answer::json_error(200, "", "");
+        answer.body = if seen.target.ends_with("GetParametersByPath") {
+            r#"{"Parameters":[{"Name":"/my-app/dev/pw","Type":"SecureString","Value":"AQICAHhencrypted"}]}"#
+                .into()
+        } else {
+            r#"{"Parameters":[{"Name":"/my-app/dev/pw","Type":"SecureString","Tier":"Advanced","Version":1}]}"#.into()
+        };
+        answer
+    });
+    let ssm = SsmDirectory::new(&sdk);
+    let listed = ssm.inventory("/my-app/dev/").await.unwrap();
+    assert_eq!((listed.len(), listed[0].stored_len, listed[0].value.is_none()), (1, 16, true));
+    assert_eq!(ssm.standard_count().await.unwrap(), (1, true));
+    let asked = asked.lock().unwrap().clone();
+    let by_path: Vec<_> = asked.iter().filter(|(t, _)| t.ends_with("GetParametersByPath")).collect();
+    assert!(!by_path.is_empty() && by_path.iter().all(|(_, b)| b["WithDecryption"] == false), "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .any(|(t, b)| t.ends_with("DescribeParameters") && b["ParameterFilters"][0]["Key"] == "Tier")
+    );
+    assert!(!asked.iter().any(|(t, _)| t.ends_with("GetParameters") || t.contains("Kms")));
+
+    let denied = testing::fake_aws(|_| Answer::json_error(400, "AccessDeniedException", "not authorized"));
+    let config =
+        Config::from_lookup(&HashMap::from([("TOPIC_ARN", TOPIC), ("AUDIT_PATH", "/my-app/dev/")])).unwrap();
+    let handler = Handler::new(SsmDirectory::new(&denied), SnsNotifier::new(&denied, TOPIC), config);
+    let audit = serde_json::from_str(include_str!("../../../events/parameter-notifier/audit.json")).unwrap();
+    let err = handler.handle(audit, timefmt::now()).await.unwrap_err();
+    assert_eq!(err.error_type(), "Notify.AuditFailed");
+}

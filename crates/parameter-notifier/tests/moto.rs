@@ -222,3 +222,93 @@ async fn a_topic_that_does_not_exist_fails_the_invocation_with_its_type() {
     let err = handler.handle(serde_json::from_str(EXPIRING).unwrap(), timefmt::now()).await.unwrap_err();
     assert_eq!(common::ErrorKind::error_type(&err), "Notify.TopicNotFound", "{err}");
 }
+
+/// The scheduled hygiene audit on real parameters: a secret-looking String, an Advanced one that
+/// uses nothing Advanced offers, an expiring SecureString without an `ExpirationNotification`, and
+/// a clean one. Its notification reaches the topic once; the same findings a cold start later are
+/// suppressed, thanks to the digest kept in the state parameter; the SecureString's value never
+/// appears (moto's encrypted form carries it in the clear, so this also proves it is dropped).
+#[tokio::test]
+async fn the_parameter_audit_reaches_the_topic_once_per_change_of_findings() {
+    let local = LocalStack::load();
+    let sdk = local.sdk_config();
+    let s = Stack::new().await;
+    let path = format!("/{}/dev/", s.app);
+    let put =
+        |name: &str, kind: ParameterType, tier: ParameterTier, value: &str, policies: Option<String>| {
+            s.ssm
+                .put_parameter()
+                .name(format!("{path}{name}"))
+                .value(value)
+                .r#type(kind)
+                .tier(tier)
+                .set_policies(policies)
+                .overwrite(true)
+                .send()
+        };
+    put(
+        "db-url",
+        ParameterType::String,
+        ParameterTier::Standard,
+        "postgres://app:pw-in-clear-42@db:5432/app",
+        None,
+    )
+    .await
+    .unwrap();
+    put("flags", ParameterType::String, ParameterTier::Advanced, "a,b", None).await.unwrap();
+    put("plain", ParameterType::String, ParameterTier::Standard, "fine", None).await.unwrap();
+    let expiry = serde_json::json!([{"Type": "Expiration", "Version": "1.0",
+        "Attributes": {"Timestamp": timefmt::format(timefmt::now() + 30 * DAY)}}]);
+    put(
+        "api-token",
+        ParameterType::SecureString,
+        ParameterTier::Advanced,
+        SECRET_VALUE,
+        Some(expiry.to_string()),
+    )
+    .await
+    .unwrap();
+    let state = format!("/config-keeper/{}/dev/parameter-audit", s.app);
+    let handler = || {
+        let env = std::collections::HashMap::from([
+            ("TOPIC_ARN", s.inbox.topic_arn.as_str()),
+            ("PARAMETER_PREFIX", s.app.as_str()),
+            ("AUDIT_PATH", path.as_str()),
+            ("AUDIT_STATE_PARAMETER", state.as_str()),
+        ]);
+        Handler::new(
+            SsmDirectory::new(&sdk),
+            SnsNotifier::new(&sdk, s.inbox.topic_arn.clone()),
+            Config::from_lookup(&env).unwrap(),
+        )
+    };
+    let audit: Value =
+        serde_json::from_str(include_str!("../../../events/parameter-notifier/audit.json")).unwrap();
+    let d = handler().handle(audit.clone(), timefmt::now()).await.unwrap();
+    assert_eq!(d.name(), "notified", "{}", d.reason);
+    let got = s.one().await;
+    assert_eq!(got.attributes.get("kind").map(String::as_str), Some("parameter-audit"));
+    for part in [
+        "Secret stored as String: /",
+        "db-url holds what looks like a URL with a password",
+        "Advanced for nothing: /",
+        "api-token has an Expiration policy but no ExpirationNotification",
+        "Parameters audited: 4",
+    ] {
+        assert!(got.message.contains(part), "{part}\n{}", got.message);
+    }
+    assert!(
+        !got.message.contains("pw-in-clear-42") && !got.message.contains(SECRET_VALUE),
+        "{}",
+        got.message
+    );
+    let kept = s.ssm.get_parameter().name(&state).send().await.unwrap().parameter.unwrap().value.unwrap();
+    assert_eq!(kept.len(), 64, "the digest, in the stack's state parameter");
+
+    let again = handler().handle(audit.clone(), timefmt::now()).await.unwrap();
+    assert_eq!(again.name(), "suppressed", "{}", again.reason);
+    assert!(s.inbox.receive(1, Duration::from_millis(500)).await.is_empty());
+    s.ssm.delete_parameter().name(format!("{path}flags")).send().await.unwrap();
+    assert_eq!(handler().handle(audit, timefmt::now()).await.unwrap().name(), "notified");
+    assert!(!s.one().await.message.contains("Advanced for nothing"));
+}

@@ -71,7 +71,7 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || packages+=
 # openssl: the local stack makes its TLS certificates with it, and the certificate tests and the
 # demo make the certificates they import into ACM.
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
-# shellcheck for `make test`, the distribution's version (Debian 12 and Ubuntu 24.04: 0.9.0,
+# For `make test`, ShellCheck in the distribution's version (Debian 12 and Ubuntu 24.04: 0.9.0,
 # Debian 13: 0.10.0): no arm64 build of it is on PyPI, so it cannot be in the lock.
 command -v shellcheck >/dev/null 2>&1 || packages+=(shellcheck)
 if [ "${#packages[@]}" -gt 0 ]; then

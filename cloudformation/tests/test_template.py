@@ -475,7 +475,7 @@ def test_rotation_health_reads_its_states_and_the_list_only_when_given(params, r
     variables = t["Resources"]["RotationHealth"]["Properties"]["Environment"]["Variables"]
     assert ("SECRETS_PARAMETER" in variables) is reads_list
     # the function reads the same path the role may write
-    assert rules.HEALTH_STATES == rules.ARN % ("ssm", "parameter" + variables["STATE_PATH"]["Fn::Sub"] + "/*")
+    assert rules.ARN % ("ssm", "parameter" + variables["STATE_PATH"]["Fn::Sub"] + "/*") == rules.HEALTH_STATES
 
 
 @pytest.mark.parametrize("value,ok", [("", True), ("/ops/rotation-health-secrets", True), ("/a", True), ("ops/list", False),

@@ -47,8 +47,10 @@ ROLE_ACTIONS = {
         "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
         "kms:Decrypt", "kms:GenerateDataKey"},
-    "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "sns:Publish", "sqs:SendMessage"},
-    "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "sns:Publish", "sqs:SendMessage"},
+    "ParameterNotifierRole": LOG_ACTIONS | {"ssm:DescribeParameters", "ssm:GetParametersByPath", "ssm:GetParameter",
+                                            "ssm:PutParameter", "sns:Publish", "sqs:SendMessage"},
+    "CertificateNotifierRole": LOG_ACTIONS | {"acm:DescribeCertificate", "acm:GetAccountConfiguration", "sns:Publish",
+                                              "sqs:SendMessage"},
     "RotationHealthRole": LOG_ACTIONS | {"lambda:InvokeFunction", "ssm:GetParameter", "ssm:PutParameter", "sns:Publish",
                                          "sqs:SendMessage"},
 }
@@ -62,7 +64,8 @@ ROLE_REQUIRED = {
     "RotationHealthRole": {"lambda:InvokeFunction", "ssm:GetParameter", "ssm:PutParameter", "sns:Publish"},
 }
 # Actions with no resource-level permissions: the only ones allowed on Resource "*".
-NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"} | set(XRAY_ACTIONS)
+NO_RESOURCE_ACTIONS = {"ssm:DescribeParameters", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                       "acm:GetAccountConfiguration"} | set(XRAY_ACTIONS)
 # The EC2 actions of the managed policy AWSLambdaVPCAccessExecutionRole (v3, January 2024): what
 # Lambda needs from the role of a function in a VPC.
 LAMBDA_VPC_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
@@ -73,7 +76,20 @@ READER_PARAMETERS = ARN % ("ssm", "parameter/${AppPrefix}/${Environment}/*")
 READER_REFERENCE = ARN % ("ssm", "parameter/aws/reference/secretsmanager/${ReaderSecretName}")
 READER_SECRET = ARN % ("secretsmanager", "secret:${ReaderSecretName}-??????")
 CRYPTO_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt", "kms:GenerateDataKey", "kms:*", "*")
-CONFIG_RULE_NAME = "acm-certificate-expiration-check"
+# The Config rule's name is a parameter (Security Hub and conformance packs prefix it) whose
+# default is the managed rule's own name.
+CONFIG_RULE_NAME = {"Ref": "CertificateConfigRuleName"}
+CONFIG_RULE_DEFAULT = "acm-certificate-expiration-check"
+# AWS's public parameters the reader may read: exact ARNs (AWS owns them: no account), one per
+# configured name, each the i-th of ReaderPublicParameters.
+PUBLIC_PARAMETER = "arn:${AWS::Partition}:ssm:${AWS::Region}::parameter${Name}"
+PUBLIC_NAMES = {"Fn::Split": [",", {"Fn::Join": ["", [{"Ref": "ReaderPublicParameters"}, ",,"]]}]}
+# The parameter audit: its environment's path (listed without decryption), its one state
+# parameter (the stack's, outside /<prefix>/), its schedule's constant input.
+AUDIT_PATH_ARNS = [ARN % ("ssm", "parameter/${AppPrefix}/${Environment}"), ARN % ("ssm", "parameter/${AppPrefix}/${Environment}/*")]
+AUDIT_STATE = "/config-keeper/${AppPrefix}-${Environment}/parameter-audit"
+AUDIT_STATE_ARN = ARN % ("ssm", "parameter" + AUDIT_STATE)
+AUDIT_INPUT = {"id": "parameter-hygiene-audit", "source": "aws-config-keeper", "detail-type": "Parameter Hygiene Audit", "detail": {}}
 REQUIRED_OUTPUTS = {"ConfigReaderArn", "SecretRotationArn", "ParameterNotifierArn", "CertificateNotifierArn",
                     "RotationHealthArn", "TopicArn", "KeyArn", "SecretArn"}
 # Rotation health: the one function it may invoke, the path of its states (outside /<prefix>/, and
@@ -174,6 +190,17 @@ def role_statements(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                     yield "".join(texts(role)).strip("${}"), s
 
 
+def walk_values(value: Any) -> Iterator[Any]:
+    """Every dict and scalar inside `value`, depth first."""
+    yield value
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from walk_values(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk_values(v)
+
+
 def arn_parts(arn: str) -> list[str]:
     """An ARN's fields, with the pseudo parameters (which hold "::") kept whole."""
     pseudo = ("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")
@@ -223,6 +250,8 @@ def check_role_statements(t: dict[str, Any]) -> list[str]:
                 extra = sorted(set(acts) - NO_RESOURCE_ACTIONS)
                 if extra:
                     problems.append(f"{where}: Resource \"*\" for {extra}, which have resource-level permissions")
+            elif r == PUBLIC_PARAMETER and role == "ConfigReaderRole":
+                pass  # AWS's own parameters, by exact name: check_reader_scope
             elif r.startswith("arn:"):
                 parts = arn_parts(r)
                 if len(parts) < 6 or parts[3] != "${AWS::Region}" or parts[4] != "${AWS::AccountId}":
@@ -281,6 +310,13 @@ def check_reader_scope(t: dict[str, Any]) -> list[str]:
         if role != "ConfigReaderRole":
             continue
         for r in texts(s.get("Resource", [])):
+            if r == PUBLIC_PARAMETER:
+                subs = [v["Fn::Sub"] for v in walk_values(s["Resource"])
+                        if isinstance(v, dict) and isinstance(v.get("Fn::Sub"), list) and v["Fn::Sub"][0] == PUBLIC_PARAMETER]
+                named = [sub[1].get("Name") == {"Fn::Select": [i, PUBLIC_NAMES]} for i, sub in enumerate(subs)]
+                if actions(s) != ["ssm:GetParameters"] or s.get("Sid") != "ReadItsPublicParameters" or not named or not all(named):
+                    problems.append(f"config reader's public parameters: {s.get('Sid')} is not GetParameters on the configured names")
+                continue
             if (any(a.startswith("ssm:") for a in actions(s)) and r.startswith("arn:") and ":ssm:" in r
                     and r not in (READER_PARAMETERS, READER_REFERENCE)):
                 problems.append(f"config reader may read {r}, outside {READER_PARAMETERS}")
@@ -288,7 +324,17 @@ def check_reader_scope(t: dict[str, Any]) -> list[str]:
                 problems.append(f"config reader may read the secret {r}, not only {READER_SECRET}")
         if "secretsmanager:GetSecretValue" in actions(s) and READER_SECRET not in texts(s.get("Resource", [])):
             problems.append("config reader's GetSecretValue is not on its configured secret")
+    items = [item for policy in t["Resources"]["ConfigReaderRole"]["Properties"]["Policies"]
+             for item in as_list(policy["PolicyDocument"].get("Statement", []))]
+    public = [i for i in items if any(isinstance(b, dict) and PUBLIC_PARAMETER in texts(b.get("Resource", []))
+                                      for b in branches(i))]
+    if len(public) != 1 or not (isinstance(public[0], dict) and "Fn::If" in public[0]
+                                and public[0]["Fn::If"][0] == "HasPublicParameter1" and public[0]["Fn::If"][2] == NO_VALUE):
+        problems.append("config reader's public parameters: not one statement conditional on HasPublicParameter1")
     env = t["Resources"]["ConfigReader"]["Properties"]["Environment"]["Variables"]
+    for key, want in (("PUBLIC_PARAMETERS", {"Ref": "ReaderPublicParameters"}), ("ALLOW_PATH_REQUESTS", "false")):
+        if env.get(key) != want:
+            problems.append(f"config reader's {key} is {env.get(key)!r}, want {want!r}")
     if env.get("DEV_OR_PROD") != {"Ref": "Environment"}:
         problems.append("config reader's DEV_OR_PROD is not the stack's Environment")
     if env.get("PARAMETER_PREFIX") != {"Fn::Sub": "/${AppPrefix}"}:
@@ -711,6 +757,10 @@ def evaluate(t: dict[str, Any], value: Any, params: dict[str, Any]) -> Any:
         return args[0].join(args[1])
     if fn == "Fn::Contains":
         return args[1] in args[0]
+    if fn == "Fn::Split":
+        return args[1].split(args[0])
+    if fn == "Fn::Select":
+        return args[1][int(args[0])]
     raise ValueError(f"cannot evaluate {fn}")
 
 
@@ -771,6 +821,8 @@ def check_notifications(t: dict[str, Any]) -> list[str]:
                and {"Name": "FunctionName", "Value": {"Ref": "SecretRotation"}} in a.get("Dimensions", [])
                and {"Ref": "NotificationTopic"} in a.get("AlarmActions", []) for a in alarms):
         problems.append("no alarm on the rotation function's errors notifying the topic")
+    if t["Parameters"].get("CertificateConfigRuleName", {}).get("Default") != CONFIG_RULE_DEFAULT:
+        problems.append(f"CertificateConfigRuleName: the default is not {CONFIG_RULE_DEFAULT}")
     rules = resources(t, "AWS::Config::ConfigRule")
     if len(rules) != 1:
         problems.append(f"{len(rules)} Config rules, want one")
@@ -848,6 +900,68 @@ def check_rotation_health(t: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_parameter_audit(t: dict[str, Any]) -> list[str]:
+    """The parameter notifier's weekly audit: it lists its environment's path only, never with a
+    KMS right (SecureStrings come back encrypted), reads and writes its one state parameter, which
+    the stack creates outside /<prefix>/; its rule is the schedule with the constant input the
+    function recognises, retried, with the rules' dead-letter queue."""
+    problems = []
+    r = t["Resources"]
+    for role, s in role_statements(t):
+        if role != "ParameterNotifierRole":
+            continue
+        acts, where = actions(s), texts(s.get("Resource", []))
+        if "ssm:GetParametersByPath" in acts and where != AUDIT_PATH_ARNS:
+            problems.append(f"ParameterNotifierRole {s.get('Sid')}: lists {where}, not only its environment")
+        if {"ssm:GetParameter", "ssm:PutParameter"} & set(acts) and where != [AUDIT_STATE_ARN]:
+            problems.append(f"ParameterNotifierRole {s.get('Sid')}: reads or writes {where}, not only the audit's state")
+        if any(a.startswith("kms:") for a in acts):
+            problems.append(f"ParameterNotifierRole {s.get('Sid')}: a KMS right (the audit never decrypts)")
+    state = r.get("ParameterAuditState", {}).get("Properties", {})
+    if texts(state.get("Name")) != [AUDIT_STATE] or state.get("Type") != "String" or state.get("Value") != "none":
+        problems.append(f"ParameterAuditState: {state}, want the String {AUDIT_STATE} = none")
+    if AUDIT_STATE.startswith("/${AppPrefix}/") or AUDIT_STATE.lower().startswith(("/aws", "/ssm")):
+        problems.append(f"{AUDIT_STATE}: inside /<prefix>/ or a reserved path")
+    env = r.get("ParameterNotifier", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    for key, want in (("AUDIT_PATH", {"Fn::Sub": "/${AppPrefix}/${Environment}/"}), ("AUDIT_STATE_PARAMETER", {"Fn::Sub": AUDIT_STATE})):
+        if env.get(key) != want:
+            problems.append(f"ParameterNotifier: {key} is {env.get(key)!r}, want {want!r}")
+    rule = r.get("ParameterAuditRule", {}).get("Properties", {})
+    if rule.get("ScheduleExpression") != {"Ref": "ParameterAuditSchedule"}:
+        problems.append("ParameterAuditRule: ScheduleExpression is not ParameterAuditSchedule")
+    targets = rule.get("Targets", [])
+    if [json.loads(x.get("Input", "null")) for x in targets] != [AUDIT_INPUT]:
+        problems.append(f"ParameterAuditRule: Input is not {AUDIT_INPUT}")
+    if [x.get("Arn") for x in targets] != [{"Fn::GetAtt": ["ParameterNotifier", "Arn"]}]:
+        problems.append("ParameterAuditRule: the target is not the parameter notifier")
+    return problems
+
+
+def check_acm_account(t: dict[str, Any]) -> list[str]:
+    """ACM's account setting: set only when AcmDaysBeforeExpiry is given (1 to 45), to it; the
+    certificate notifier reads it (a no-resource action)."""
+    problems = []
+    account = resources(t, "AWS::CertificateManager::Account")
+    if list(account) != ["AcmAccountConfiguration"]:
+        problems.append(f"ACM account configuration resources: {list(account)}")
+    for name, res in account.items():
+        if res.get("Condition") != "HasAcmDaysBeforeExpiry":
+            problems.append(f"{name}: not conditional on HasAcmDaysBeforeExpiry")
+        if res["Properties"].get("ExpiryEventsConfiguration") != {"DaysBeforeExpiry": {"Ref": "AcmDaysBeforeExpiry"}}:
+            problems.append(f"{name}: DaysBeforeExpiry is not AcmDaysBeforeExpiry")
+    if t["Conditions"].get("HasAcmDaysBeforeExpiry") != {"Fn::Not": [{"Fn::Equals": [{"Ref": "AcmDaysBeforeExpiry"}, ""]}]}:
+        problems.append("HasAcmDaysBeforeExpiry is not AcmDaysBeforeExpiry given")
+    import re
+    pattern = t["Parameters"].get("AcmDaysBeforeExpiry", {}).get("AllowedPattern", "")
+    accepted = [v for v in ["", *map(str, range(0, 61)), "045", "4 5"] if re.fullmatch(pattern, v)]
+    if accepted != ["", *map(str, range(1, 46))]:
+        problems.append(f"AcmDaysBeforeExpiry: the pattern accepts {accepted}, want empty or 1 to 45")
+    read = [s for role, s in role_statements(t) if role == "CertificateNotifierRole" and "acm:GetAccountConfiguration" in actions(s)]
+    if len(read) != 1:
+        problems.append("CertificateNotifierRole: acm:GetAccountConfiguration is not in one statement")
+    return problems
+
+
 def check_outputs(t: dict[str, Any]) -> list[str]:
     missing = REQUIRED_OUTPUTS - set(t.get("Outputs", {}))
     return [f"missing outputs {sorted(missing)}"] if missing else []
@@ -855,7 +969,7 @@ def check_outputs(t: dict[str, Any]) -> list[str]:
 
 CHECKS = [check_role_statements, check_wildcard_comments, check_roles_trust, check_reader_scope, check_key_policy, check_functions,
           check_async_failures, check_rules, check_rotation, check_rotation_network, check_tracing, check_parameter_groups,
-          check_notifications, check_rotation_health, check_outputs]
+          check_notifications, check_rotation_health, check_parameter_audit, check_acm_account, check_outputs]
 
 
 def policy(document: Any) -> dict[str, Any]:

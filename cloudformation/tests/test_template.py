@@ -225,6 +225,34 @@ MUTATIONS: list[tuple[Callable, Callable[[dict], Any], str]] = [
     (rules.check_functions, lambda t: props(t, "RotationHealth").update(Timeout=900), "RotationHealth (rotation-health): Timeout"),
     (rules.check_notifications, lambda t: statement(t, "RotationHealthRole", "PublishToItsTopic").update(Resource="*"), "RotationHealthRole: publishes"),
     (rules.check_key_policy, lambda t: key_statement(t, "NotifiersPublishToTheEncryptedTopic")["Principal"]["AWS"].append("*"), "wildcard principal"),
+    # Public parameters: exact ARNs of the configured names only, GetParameters only, only when configured.
+    (rules.check_reader_scope, lambda t: statement(t, "ConfigReaderRole", "ReadItsPublicParameters").update(Resource={"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/aws/service/*"}), "outside"),
+    (rules.check_role_statements, lambda t: statement(t, "ConfigReaderRole", "ReadItsPublicParameters").update(Resource={"Fn::Sub": "arn:${AWS::Partition}:ssm:*::parameter/aws/service/*"}), "not scoped to this account and region"),
+    (rules.check_reader_scope, lambda t: statement(t, "ConfigReaderRole", "ReadItsPublicParameters").update(Action=["ssm:GetParameters", "ssm:GetParametersByPath"]), "is not GetParameters on the configured names"),
+    (rules.check_reader_scope, lambda t: statement(t, "ConfigReaderRole", "ReadItsPublicParameters")["Resource"][0]["Fn::Sub"][1].update(Name="/aws/service/x"), "is not GetParameters on the configured names"),
+    (rules.check_reader_scope, lambda t: unconditional(t, "ReadItsPublicParameters", "ConfigReaderRole"), "not one statement conditional on HasPublicParameter1"),
+    (rules.check_reader_scope, lambda t: props(t, "ConfigReader")["Environment"]["Variables"].update(ALLOW_PATH_REQUESTS="true"), "ALLOW_PATH_REQUESTS"),
+    (rules.check_reader_scope, lambda t: props(t, "ConfigReader")["Environment"]["Variables"].pop("PUBLIC_PARAMETERS"), "PUBLIC_PARAMETERS"),
+    # The Config rule's name is a parameter everywhere it is used.
+    (rules.check_notifications, lambda t: props(t, "CertificateNotifier")["Environment"]["Variables"].update(CONFIG_RULE_NAME="acm-certificate-expiration-check"), "CONFIG_RULE_NAME"),
+    (rules.check_notifications, lambda t: t["Parameters"]["CertificateConfigRuleName"].update(Default="securityhub-acm"), "the default is not"),
+    # The parameter audit.
+    (rules.check_parameter_audit, lambda t: statement(t, "ParameterNotifierRole", "AuditItsEnvironmentsParameters").update(Resource={"Fn::Sub": rules.ARN % ("ssm", "parameter/*")}), "not only its environment"),
+    (rules.check_parameter_audit, lambda t: statement(t, "ParameterNotifierRole", "KeepTheAuditState").update(Resource={"Fn::Sub": rules.ARN % ("ssm", "parameter/${AppPrefix}/*")}), "not only the audit's state"),
+    (rules.check_parameter_audit, lambda t: statement(t, "ParameterNotifierRole", "AuditItsEnvironmentsParameters").update(Action=["ssm:GetParametersByPath", "kms:Decrypt"]), "a KMS right"),
+    (rules.check_parameter_audit, lambda t: props(t, "ParameterAuditState").update(Name={"Fn::Sub": "/${AppPrefix}/${Environment}/parameter-audit"}), "ParameterAuditState"),
+    (rules.check_parameter_audit, lambda t: props(t, "ParameterNotifier")["Environment"]["Variables"].pop("AUDIT_STATE_PARAMETER"), "AUDIT_STATE_PARAMETER"),
+    (rules.check_parameter_audit, lambda t: target(t, "ParameterAuditRule").update(Input='{"source": "aws.events"}'), "ParameterAuditRule: Input"),
+    (rules.check_parameter_audit, lambda t: props(t, "ParameterAuditRule").update(ScheduleExpression="rate(1 minute)"), "ScheduleExpression"),
+    (rules.check_parameter_audit, lambda t: target(t, "ParameterAuditRule").update(Arn={"Fn::GetAtt": ["CertificateNotifier", "Arn"]}), "not the parameter notifier"),
+    (rules.check_rules, lambda t: target(t, "ParameterAuditRule").pop("RetryPolicy"), "ParameterAuditRule -> parameter-notifier: no RetryPolicy"),
+    (rules.check_rules, lambda t: t["Resources"].pop("ParameterAuditPermission"), "ParameterAuditRule -> parameter-notifier: no lambda:InvokeFunction permission"),
+    # ACM's account setting.
+    (rules.check_acm_account, lambda t: t["Resources"]["AcmAccountConfiguration"].pop("Condition"), "not conditional on HasAcmDaysBeforeExpiry"),
+    (rules.check_acm_account, lambda t: props(t, "AcmAccountConfiguration").update(ExpiryEventsConfiguration={"DaysBeforeExpiry": 45}), "DaysBeforeExpiry is not"),
+    (rules.check_acm_account, lambda t: t["Parameters"]["AcmDaysBeforeExpiry"].update(AllowedPattern="^[0-9]*$"), "want empty or 1 to 45"),
+    (rules.check_acm_account, lambda t: statement(t, "CertificateNotifierRole", "ReadAcmAccountConfigurationHasNoResource").update(Action="acm:DescribeCertificate"), "acm:GetAccountConfiguration is not in one statement"),
+    (rules.check_role_statements, lambda t: statement(t, "CertificateNotifierRole", "ReadAcmAccountConfigurationHasNoResource").update(Action="acm:PutAccountConfiguration"), "not an action"),
 ]
 
 
@@ -488,3 +516,18 @@ def test_the_list_parameter_is_a_parameter_name(value, ok):
                                       ("rate(30 minutes)", False), ("daily", False), ("", False)])
 def test_the_sweep_schedule_is_a_rate_or_a_cron(value, ok):
     assert bool(pattern("RotationHealthSchedule").fullmatch(value)) is ok
+
+
+def test_public_parameters_become_exact_arns_of_the_configured_names():
+    names = ["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+             "/aws/service/global-infrastructure/regions/us-east-1/longName"]
+    deployed = rules.resolve(TEMPLATE, {"ReaderPublicParameters": ",".join(names)})
+    params = rules.parameter_values(TEMPLATE, {"ReaderPublicParameters": ",".join(names)})
+    s = next(s for r, s in rules.role_statements(deployed) if s.get("Sid") == "ReadItsPublicParameters")
+    arns = [sub["Fn::Sub"][0].replace("${Name}", rules.evaluate(TEMPLATE, sub["Fn::Sub"][1]["Name"], params))
+            for sub in s["Resource"]]
+    assert arns == [f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}::parameter{n}" for n in names]
+    assert not any(s.get("Sid") == "ReadItsPublicParameters" for _, s in rules.role_statements(rules.resolve(TEMPLATE)))
+    pattern = TEMPLATE["Parameters"]["ReaderPublicParameters"]["AllowedPattern"]
+    for bad in ["/my-app/prod/db-password", "/aws/service/*", ",".join(names * 2), "/aws/service/a b"]:
+        assert not re.fullmatch(pattern, bad), bad

@@ -54,7 +54,7 @@ for i in $(seq 1 "$runs"); do
 done
 python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev --env CACHE_TTL_SECONDS=0 \
     --event events/config-reader/default.json --repeat "$warm" --count-aws --quiet --report "$out/uncached.json"
-python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev \
+python3 scripts/lambda_local.py --binary "$bin" --env-file "$STACK_ENV_FILE" --env DEV_OR_PROD=dev --env ALLOW_PATH_REQUESTS=true \
     --event events/config-reader/path.json --repeat 3 --count-aws --quiet --report "$out/path.json"
 
 # The notifiers: a topic, an advanced parameter with policies and an imported certificate, and

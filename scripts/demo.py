@@ -153,7 +153,8 @@ def main() -> int:
         with Step(f"Config reader, DEV_OR_PROD={env_name}: its parameters, SecureString values decrypted and redacted"):
             events = [json.loads((ROOT / "events/config-reader/default.json").read_text()),
                       json.loads((ROOT / "events/config-reader/path.json").read_text())]
-            results = run_function(binary("config-reader"), {**base_env, "DEV_OR_PROD": env_name, "PARAMETER_PREFIX": f"/{PREFIX}"},
+            results = run_function(binary("config-reader"), {**base_env, "DEV_OR_PROD": env_name, "PARAMETER_PREFIX": f"/{PREFIX}",
+                                                                   "ALLOW_PATH_REQUESTS": "true"},
                                    events, log(f"config-reader-{env_name}"))
             for r, label in zip(results, ("the configured names (GetParameters)", "the whole tree (GetParametersByPath)"), strict=True):
                 assert r["outcome"] == "response", r

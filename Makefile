@@ -16,7 +16,7 @@ CHECKOV_VENV ?= $(CARGO_TARGET_DIR)/tools/checkov
 export PYTHON_VENV CHECKOV_VENV
 export PATH := $(PYTHON_VENV)/bin:$(PATH)
 
-.PHONY: help setup lock verify-setup stack-up stack-down stack-status test unit lint demo bench build invoke rotate watch clean \
+.PHONY: help setup lock verify-setup stack-up stack-down stack-status test unit lint demo bench build invoke audit-parameters rotate watch clean \
 	package deploy outputs destroy logs put-secure-parameter put-policy-parameter invoke-watch invoke-deployed doctor doctor-deployed
 
 help: ## List the targets
@@ -70,6 +70,12 @@ build: setup ## Release arm64 zips for Lambda: target/lambda/<function>/bootstra
 invoke: setup ## Run the built function FN locally with EVENT (ENV=dev|prod, FNENV="K=V ...") against the local stack
 	cargo build --locked -p $(FN)
 	@FN=$(FN) EVENT=$(EVENT) ENV=$(ENV) FNENV="$(FNENV)" scripts/with-stack.sh scripts/invoke-local.sh
+
+audit-parameters: setup ## Run the parameter-hygiene audit of /<APP_PREFIX>/<ENV>/ on the local stack and print its findings
+	cargo build --locked -p parameter-notifier
+	@FN=parameter-notifier EVENT=events/parameter-notifier/audit.json ENV=$(ENV) \
+		FNENV="PARAMETER_PREFIX=/$(APP_PREFIX) AUDIT_PATH=/$(APP_PREFIX)/$(ENV)/ AUDIT_STATE_PARAMETER=/config-keeper/$(APP_PREFIX)-$(ENV)/parameter-audit $(FNENV)" \
+		scripts/with-stack.sh scripts/invoke-local.sh | python3 scripts/audit_report.py
 
 SECRET       ?= my-app/dev/db-credentials
 rotate: setup ## Rotate SECRET on the local stack with the built function, as Secrets Manager would

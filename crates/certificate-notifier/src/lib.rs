@@ -590,4 +590,47 @@ mod tests {
         let (_, sent) = decide(&acm, event(AVAILABLE)).await;
         assert!(!sent[0].message.contains("export it again"), "{}", sent[0].message);
     }
+
+    /// Every sample event, mutated at random, and random JSON, with ACM answering or not: never a
+    /// panic, always a decision or `Notify.InvalidEvent`; every notification stays SNS-safe.
+    #[tokio::test]
+    async fn random_and_mutated_events_get_a_decision_or_a_typed_error() {
+        let samples: Vec<Value> = [
+            APPROACHING,
+            EXPIRED,
+            RENEWAL,
+            AVAILABLE,
+            REVOKED,
+            NONCOMPLIANT,
+            COMPLIANT,
+            OTHER_RULE,
+            MALFORMED,
+        ]
+        .iter()
+        .map(|s| event(s))
+        .collect();
+        let acm = FakeAcm::default();
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&acm, &notifier, config(&[]));
+        let seed = 0x5eed_0003;
+        let mut m = common::fuzz::Mutator::new(seed);
+        for case in 0..3000 {
+            let answer = match m.below(3) {
+                0 => Ok(None),
+                1 => Ok(Some(cert(
+                    CertificateType::Imported,
+                    [i64::from(i32::MIN), -3, 0, 14, 400_000][m.below(5)],
+                    m.below(2) == 0,
+                ))),
+                _ => Err(AwsError::new(Service::Acm, AwsErrorKind::Unavailable, None, m.text())),
+            };
+            acm.0.lock().unwrap().insert(ARN.into(), answer);
+            let payload = if case % 5 == 0 { m.value(3) } else { m.mutate_one_of(&samples) };
+            let outcome = handler.handle(payload.clone(), now()).await;
+            notification::testing::assert_decision_or_invalid_event(
+                &outcome,
+                &format!("seed {seed} case {case}: {payload}"),
+            );
+        }
+    }
 }

@@ -7,6 +7,8 @@
 pub mod aws;
 pub mod diagnostic;
 pub mod env;
+#[cfg(feature = "testing")]
+pub mod fuzz;
 pub mod invocation;
 pub mod logging;
 pub mod payload;

@@ -190,4 +190,46 @@ mod tests {
             assert_eq!(err.error_type(), "Config.InvalidRequest", "{bad}");
         }
     }
+
+    /// Random and mutated requests, as JSON and as raw payload text: never a panic, always a
+    /// response or one of the documented errors, and never a SecureString value in either.
+    #[tokio::test]
+    async fn random_and_mutated_requests_get_a_response_or_a_typed_error() {
+        const DOCUMENTED: &[&str] = &[
+            "Config.InvalidRequest",
+            "Config.RequestTooLarge",
+            "Config.RequestNotAllowed",
+            "Config.MalformedName",
+            "Config.NameOutOfScope",
+            "Config.MissingParameter",
+        ];
+        let samples: Vec<serde_json::Value> = [
+            include_str!("../../../events/config-reader/default.json"),
+            include_str!("../../../events/config-reader/names.json"),
+            include_str!("../../../events/config-reader/path.json"),
+            include_str!("../../../events/config-reader/refresh.json"),
+            include_str!("../../../events/config-reader/selectors.json"),
+            include_str!("../../../events/config-reader/out-of-scope.json"),
+        ]
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+        let (reader, _) = dev_reader();
+        let seed = 0x5eed_0001;
+        let mut m = common::fuzz::Mutator::new(seed);
+        for case in 0..3000 {
+            let event = if case % 4 == 0 { m.value(3) } else { m.mutate_one_of(&samples) };
+            let text = event.to_string();
+            let payload = common::payload::Payload::from_json(&text).unwrap();
+            match handle_payload(&reader, LambdaEvent::new(payload, Context::default())).await {
+                Ok(r) => {
+                    let json = serde_json::to_string(&r).unwrap();
+                    assert!(!json.contains("dev-s3cr3t"), "seed {seed} case {case}: {json}");
+                }
+                Err(e) => {
+                    assert!(DOCUMENTED.contains(&e.error_type()), "seed {seed} case {case}: {e} for {text}");
+                }
+            }
+        }
+    }
 }

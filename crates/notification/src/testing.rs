@@ -171,3 +171,32 @@ pub fn publish_answer(
         )),
     })
 }
+
+/// For the notifiers' property tests: `outcome` is a decision whose notification (if any) is
+/// SNS-safe (a subject under 100 characters, a message within the limit, no control character
+/// but its line breaks), or `Notify.InvalidEvent`; `context` (the seed, the case, the event) is
+/// in the panic message.
+///
+/// # Panics
+/// When it is neither.
+#[allow(clippy::panic)]
+pub fn assert_decision_or_invalid_event(
+    outcome: &Result<crate::Decision, crate::HandlerError>,
+    context: &str,
+) {
+    use common::ErrorKind;
+    match outcome {
+        Ok(decision) => {
+            if let Some(n) = &decision.notification {
+                assert!(n.subject.len() < 100, "{context}: subject {}", n.subject);
+                assert!(
+                    n.message.len() <= crate::text::MAX_MESSAGE_BYTES,
+                    "{context}: message of {} bytes",
+                    n.message.len()
+                );
+                assert!(!n.message.chars().any(|c| c.is_control() && c != '\n'), "{context}: {}", n.message);
+            }
+        }
+        Err(e) => assert_eq!(e.error_type(), "Notify.InvalidEvent", "{context}: {e}"),
+    }
+}

@@ -226,7 +226,7 @@ pub fn digest(findings: &[Finding]) -> String {
     for f in findings {
         let canonical = match f {
             // By band of 5%, so that one parameter more or less is not a change.
-            Finding::StandardQuota { count } => format!("quota:{}", count * 20 / STANDARD_QUOTA),
+            Finding::StandardQuota { count } => format!("quota:{}", count / (STANDARD_QUOTA / 20)),
             other => format!("{other:?}"),
         };
         hasher.update(canonical.as_bytes());

@@ -759,4 +759,69 @@ mod tests {
         let none = Handler::new(&store, &notifier, config(None));
         assert_eq!(none.handle(serde_json::from_str(AUDIT).unwrap(), now()).await.unwrap().name(), "ignored");
     }
+
+    /// Every sample event, mutated at random, and random JSON: never a panic, always a decision
+    /// or `Notify.InvalidEvent`; every notification sent stays SNS-safe (a subject under 100
+    /// characters, a message under the limit with no control character but its line breaks).
+    #[tokio::test]
+    async fn random_and_mutated_events_get_a_decision_or_a_typed_error() {
+        let samples: Vec<Value> = [
+            EXPIRATION,
+            EXPIRING,
+            NO_CHANGE,
+            OTHER_PREFIX,
+            CREATE,
+            UPDATE,
+            DELETE,
+            LABEL,
+            MALFORMED,
+            UNKNOWN,
+            AUDIT,
+        ]
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+        let ssm = FakeSsm::default();
+        ssm.set("/my-app/dev/api-token", Ok(Some(info(ParameterType::SecureString, Some(15), 3))));
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&ssm, &notifier, config(Some("my-app")));
+        let seed = 0x5eed_0002;
+        let mut m = common::fuzz::Mutator::new(seed);
+        for case in 0..3000 {
+            let event = if case % 5 == 0 { m.value(3) } else { m.mutate_one_of(&samples) };
+            let outcome = handler.handle(event.clone(), now()).await;
+            notification::testing::assert_decision_or_invalid_event(
+                &outcome,
+                &format!("seed {seed} case {case}: {event}"),
+            );
+        }
+        // The audit's decision logic over random inventories.
+        for case in 0..2000 {
+            let parameters: Vec<AuditedParameter> = (0..m.below(6))
+                .map(|_| AuditedParameter {
+                    name: m.text(),
+                    parameter_type: Some(ParameterType::parse(&m.text())),
+                    tier: Some(["Standard", "Advanced", "Intelligent-Tiering", ""][m.below(4)].to_owned()),
+                    policies: (0..m.below(3))
+                        .map(|_| PolicyType::parse(["Expiration", "ExpirationNotification", "x"][m.below(3)]))
+                        .collect(),
+                    stored_len: [0, 3686, 4096, 4097, 8192, 9000, usize::MAX][m.below(7)],
+                    value: Some(common::SecretString::new(m.text())),
+                })
+                .collect();
+            let found = audit::findings(&parameters, [0, 8000, usize::MAX][m.below(3)]);
+            let n = audit::notice(
+                "/my-app/dev/",
+                &found,
+                parameters.len(),
+                (m.below(20_000), true),
+                &audit::digest(&found),
+                Vec::new(),
+            );
+            assert!(
+                n.subject.len() < 100 && n.message.len() <= notification::text::MAX_MESSAGE_BYTES,
+                "seed {seed} audit case {case}"
+            );
+        }
+    }
 }

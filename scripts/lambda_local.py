@@ -56,6 +56,8 @@ class Runtime:
         self.first_next_at: float | None = None
         self.handed_out: dict[str, float] = {}
         self.init_error: bytes | None = None
+        # The ARN each invocation's context carries (the local stack's account and region).
+        self.function_arn = "arn:aws:lambda:us-east-1:123456789012:function:local"
 
 
 def runtime_handler(rt: Runtime):
@@ -91,7 +93,7 @@ def runtime_handler(rt: Runtime):
                 "Content-Type": "application/json",
                 "Lambda-Runtime-Aws-Request-Id": request_id,
                 "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-                "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:local",
+                "Lambda-Runtime-Invoked-Function-Arn": rt.function_arn,
                 "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000;Sampled=0",
             })
 
@@ -230,6 +232,7 @@ class LocalFunction:
             self.proxy, proxy_port = serve(proxy_handler(env["AWS_ENDPOINT_URL"], self.counter))
             env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy_port}"
         name = os.path.basename(binary)
+        self.rt.function_arn = f"arn:aws:lambda:{env.get('AWS_REGION', 'us-east-1')}:123456789012:function:{name}"
         env.update({
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
             "AWS_LAMBDA_FUNCTION_NAME": name,

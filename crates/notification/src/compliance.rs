@@ -123,7 +123,7 @@ mod tests {
 
     use super::*;
 
-    fn change(detail: Value) -> Result<Option<ConfigChange>, HandlerError> {
+    fn change(detail: &Value) -> Result<Option<ConfigChange>, HandlerError> {
         read(
             &Envelope::parse(json!({"source": "aws.config", "detail-type": CONFIG_CHANGE, "detail": detail}))
                 .unwrap(),
@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn reads_the_rule_resource_and_both_compliances() {
-        let c = change(json!({
+        let c = change(&json!({
             "configRuleName": "r", "resourceId": "arn:x",
             "newEvaluationResult": {"complianceType": "COMPLIANT"},
             "oldEvaluationResult": {"complianceType": "NON_COMPLIANT"}
@@ -141,7 +141,7 @@ mod tests {
         .unwrap();
         assert_eq!((c.rule.as_str(), c.resource_id.as_str(), &c.new), ("r", "arn:x", &Compliance::Compliant));
         assert!(c.was_noncompliant());
-        let first = change(json!({
+        let first = change(&json!({
             "newEvaluationResult": {"complianceType": "NOT_APPLICABLE",
                 "evaluationResultIdentifier": {"evaluationResultQualifier": {"resourceId": "arn:y"}}}
         }))
@@ -155,7 +155,7 @@ mod tests {
     fn other_events_are_none_and_incomplete_changes_are_refused() {
         let other = Envelope::parse(json!({"source": "aws.acm", "detail-type": "X"})).unwrap();
         assert!(read(&other).unwrap().is_none());
-        assert!(change(json!({"newEvaluationResult": {"complianceType": "COMPLIANT"}})).is_err());
-        assert!(change(json!({"resourceId": "arn:x"})).is_err());
+        assert!(change(&json!({"newEvaluationResult": {"complianceType": "COMPLIANT"}})).is_err());
+        assert!(change(&json!({"resourceId": "arn:x"})).is_err());
     }
 }

@@ -14,6 +14,7 @@
 # Takes minutes and downloads the releases' packages and the Python wheels: not part of
 # `make test`; run it as root with `make verify-setup` (RELEASES="bookworm trixie noble" by
 # default). Work and logs go to $CARGO_TARGET_DIR/verify-setup; a summary with timings ends it.
+# Each root file system (about 2.5 GB) is removed once verified, or on failure, unless KEEP_ROOTFS=1.
 # It runs on Debian (the host needs apt, mmdebstrap, unshare and chroot).
 # shellcheck disable=SC2016 # single quotes on purpose: dpkg-query formats, and a script run in the chroot
 set -euo pipefail
@@ -100,6 +101,17 @@ in_rootfs() { # dir user command
     ' _ "$1" "$2" "$3" 2>&1
 }
 
+# Removes a root file system, after making sure nothing is mounted below it (the mounts live in
+# in_rootfs's own namespace and end with it; this guards against one that did not).
+remove_rootfs() {
+    [ -d "$1" ] || return 0
+    if grep -qF " $1/" /proc/self/mounts; then die "something is still mounted below $1: not removing it"; fi
+    rm -rf "$1"
+}
+current=""
+cleanup() { if [ -n "$current" ] && [ "${KEEP_ROOTFS:-0}" != 1 ]; then remove_rootfs "$current"; fi; }
+trap cleanup EXIT
+
 elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN{printf "%.0f", e - s}'; }
 
 verify() { # release
@@ -123,7 +135,8 @@ verify() { # release
     summary="$work/$release.summary.txt"
     : >"$summary"
     say "$release: building a clean root file system (mmdebstrap, minbase + $include)"
-    rm -rf "$dir"
+    remove_rootfs "$dir"
+    current="$dir"
     local t; t=$(date +%s.%N)
     mmdebstrap --mode=root --variant=minbase --include="$include" "${keyring[@]}" \
         "$release" "$dir" "${sources[@]}" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "$release: mmdebstrap failed ($log)"; }
@@ -175,6 +188,8 @@ verify() { # release
     record "  installed by setup: $venv_pkg (absent before), $(chroot "$dir" dpkg-query -W -f='${Package} ${Version}\n' \
         postgresql mariadb-server pgbouncer shellcheck 2>/dev/null | paste -sd, | sed 's/,/, /g')"
     printf '%s\n' "$checks" | sed 's/^/  /' >>"$summary"
+    cleanup
+    current=""
 }
 
 for release in $RELEASES; do verify "$release"; done

@@ -953,7 +953,7 @@ def check_acm_account(t: dict[str, Any]) -> list[str]:
         problems.append("HasAcmDaysBeforeExpiry is not AcmDaysBeforeExpiry given")
     import re
     pattern = t["Parameters"].get("AcmDaysBeforeExpiry", {}).get("AllowedPattern", "")
-    accepted = [v for v in ["", *map(str, range(0, 61)), "045", "4 5"] if re.fullmatch(pattern, v)]
+    accepted = [v for v in ["", *map(str, range(61)), "045", "4 5"] if re.fullmatch(pattern, v)]
     if accepted != ["", *map(str, range(1, 46))]:
         problems.append(f"AcmDaysBeforeExpiry: the pattern accepts {accepted}, want empty or 1 to 45")
     read = [s for role, s in role_statements(t) if role == "CertificateNotifierRole" and "acm:GetAccountConfiguration" in actions(s)]

@@ -37,6 +37,9 @@ shell_scripts() {
     done
     return 0
 }
+for tool in shellcheck ruff; do
+    command -v "$tool" >/dev/null || { echo "check: $tool is missing: run make setup" >&2; exit 1; }
+done
 mapfile -t scripts < <(shell_scripts)
 hygiene "shellcheck $(shellcheck --version | sed -n 's/^version: //p') (${#scripts[@]} shell scripts)" \
     "fix the findings above, or disable one on its line with the reason (# shellcheck disable=SCxxxx # why)" \

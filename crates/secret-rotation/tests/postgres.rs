@@ -1,5 +1,5 @@
 //! The rotation function against the local stack: moto as Secrets Manager (`RotateSecret` creates
-//! the AWSPENDING version as the service does) and PostgreSQL 15 with TLS and SCRAM. Each test
+//! the AWSPENDING version as the service does) and PostgreSQL (the distribution's, 15 to 17) with TLS and SCRAM. Each test
 //! drives the four steps like the service, with its own users and secrets.
 //!
 //! Needs the local stack (`make stack-up`; `make test` starts it). Fails, never skips, without it.

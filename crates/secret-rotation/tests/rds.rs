@@ -1,6 +1,6 @@
 //! RDS-managed secrets against the local stack: moto's RDS API for the look-ups (instances,
 //! read replicas, Aurora clusters and their reader endpoints), moto's Secrets Manager with the
-//! `aws:rds:*` tags RDS puts on the secrets it manages, and the local PostgreSQL 15 for the
+//! `aws:rds:*` tags RDS puts on the secrets it manages, and the local PostgreSQL (15 to 17) for the
 //! logins. moto's endpoints are names under `rds.amazonaws.com` that do not resolve here, so the
 //! tests' database adapter connects to the local server in their place, after checking that the
 //! rotation asked for exactly the endpoint the RDS API gave. RDS API refusals that moto cannot

@@ -57,7 +57,8 @@ lint: ## fmt check and clippy only
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-demo: setup ## End to end on a local stack: build, deploy into moto, seed, read config, rotate, events to notifications
+demo: ## End to end on a local stack: build what it runs, deploy into moto, seed, read config, rotate, doctor, events to notifications
+	@SETUP_FOR=demo scripts/setup.sh
 	@scripts/with-stack.sh scripts/demo.sh
 
 bench: setup ## Cold start, warm latency, peak memory, zip size and AWS calls per invocation

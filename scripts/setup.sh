@@ -8,7 +8,8 @@
 #        requirements-checkov.lock), with `pip install --require-hashes --only-binary=:all:`;
 #   Rust: the aarch64 target of the pinned toolchain, and cargo-deny (built once, a few minutes).
 # Safe to run again: each step checks first and does nothing when it is already satisfied.
-# SETUP_SKIP_RUST=1 runs the system and Python steps only (a machine without rustup).
+# SETUP_SKIP_RUST=1 runs the system and Python steps only (a machine without rustup); SETUP_FOR=demo
+# stops after the Python tools (what `make demo` needs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -107,6 +108,12 @@ make_venv() { # venv lock what
     lock_sum "$lock" >"$venv/.lock.sha256"
 }
 make_venv "$PYTHON_VENV" requirements-dev.lock "the Python tools"
+# SETUP_FOR=demo (make demo): only what the demo runs. checkov, the arm64 target and cargo-deny
+# serve make test and make build, and cost minutes on a first run.
+if [ "${SETUP_FOR:-}" = demo ]; then
+    say "ready (for the demo: checkov, the arm64 target and cargo-deny come with make test or make build)"
+    exit 0
+fi
 # checkov in its own: its pins of boto3 and packaging conflict with moto's, awscli's and pytest's.
 make_venv "$CHECKOV_VENV" requirements-checkov.lock checkov
 

@@ -92,12 +92,18 @@ impl App {
         let secret_json = format!(r#"{{"username":"app","password":"sm-pw-{nanos}-Xy7#"}}"#);
         let sm = aws_sdk_secretsmanager::Client::new(&sdk);
         for env in ["dev", "prod"] {
-            sm.create_secret()
+            let created = sm
+                .create_secret()
                 .name(format!("{}/{env}/db-credentials", &prefix[1..]))
                 .secret_string(&secret_json)
                 .send()
-                .await
-                .unwrap();
+                .await;
+            // The name is this test's own: "already exists" is the SDK's retry of a first attempt
+            // that moto completed late (moto ignores the request's idempotency token).
+            if let Err(e) = created {
+                let code = aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(&e).map(str::to_owned);
+                assert_eq!(code.as_deref(), Some("ResourceExistsException"), "{e:?}");
+            }
         }
         secrets.push(format!("sm-pw-{nanos}-Xy7#"));
         Self { stack, prefix, secrets }

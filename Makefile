@@ -90,11 +90,13 @@ doctor: setup ## The rotation doctor's report on SECRET, with the built function
 doctor-deployed: ## The deployed rotation function's doctor report on SECRET (ENV, APP_PREFIX), as a table
 	@scripts/doctor.py deployed --function "$(APP_PREFIX)-$(ENV)-secret-rotation" --secret "$(SECRET)"
 
-watch: setup ## cargo lambda watch with the local stack's endpoints (invoke with cargo lambda invoke)
-	KEEP_STACK=1 scripts/with-stack.sh cargo lambda watch --env-var DEV_OR_PROD=$(ENV)
+WATCH_PORT   ?= 9000
+export WATCH_PORT
+watch: setup ## cargo lambda watch over the five functions on the local stack (ENV, WATCH_PORT); invoke with make invoke-watch
+	@KEEP_STACK=1 scripts/with-stack.sh scripts/watch.sh
 
 invoke-watch: ## Send EVENT to FN under `make watch` (cargo lambda invoke --data-file)
-	cargo lambda invoke $(FN) --data-file $(EVENT)
+	cargo lambda invoke $(FN) --invoke-address 127.0.0.1 --invoke-port $(WATCH_PORT) --data-file $(EVENT)
 
 # Deployment (scripts/deploy.sh): to the account of the current AWS credentials, or with LOCAL=1 to
 # the local stack (started when needed, and left running). STACK defaults to <APP_PREFIX>-<ENV>;

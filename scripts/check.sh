@@ -89,7 +89,9 @@ if [ -f cloudformation/template.yaml ]; then
         MasterSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:master-AbCdEf \
         RotationSubnetIds=subnet-0123456789abcdef0 RotationVpcId=vpc-0123456789abcdef0 \
         CreateSecretsManagerEndpoint=true CreateRdsEndpoint=true \
-        RotationHealthSecretsParameter=/ops/rotation-health-secrets
+        RotationHealthSecretsParameter=/ops/rotation-health-secrets \
+        ReaderPublicParameters=/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 \
+        AcmDaysBeforeExpiry=45
     for t in "$resolved"/*.json; do
         "$CHECKOV_VENV/bin/checkov" -f "$t" \
             --framework cloudformation --quiet --compact --skip-download

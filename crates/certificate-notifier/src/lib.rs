@@ -15,6 +15,8 @@ pub mod ports;
 
 pub use config::Config;
 
+use std::sync::OnceLock;
+
 use lambda_runtime::LambdaEvent;
 use notification::{Decision, Envelope, Found, HandlerError, Notifier, Pipeline, Reading, Verdict};
 
@@ -30,6 +32,27 @@ pub const FUNCTION: &str = "certificate-notifier";
 pub(crate) struct CertificateRules<C> {
     certificates: C,
     config: Config,
+    /// `config` with the account's `DaysBeforeExpiry` taken into account ([`check_account`]):
+    /// read once per instance, beside the first event's `DescribeCertificate` rather than before
+    /// it at init, so that a cold start waits for one round trip instead of two.
+    checked: OnceLock<Config>,
+}
+
+impl<C: CertificateDirectory + Sync> CertificateRules<C> {
+    /// The configuration the rules decide with: the checked one once the account has been read.
+    fn config(&self) -> &Config {
+        self.checked.get().unwrap_or(&self.config)
+    }
+
+    /// The first call reads the account's setting; later ones find it read.
+    async fn check_account_once(&self) {
+        if self.checked.get().is_none() {
+            let mut config = self.config.clone();
+            check_account(&self.certificates, &mut config).await;
+            // Another invocation of the same instance may have got there first: the same answer.
+            let _ = self.checked.set(config);
+        }
+    }
 }
 
 fn arn(event: &CertificateEvent) -> Option<&str> {
@@ -53,8 +76,11 @@ impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C>
     }
 
     async fn look_up(&self, event: &CertificateEvent) -> Found<CertificateInfo> {
-        let Some(arn) = arn(event) else { return Ok(None) };
-        let found = self.certificates.describe(arn).await;
+        let Some(arn) = arn(event) else {
+            self.check_account_once().await;
+            return Ok(None);
+        };
+        let (found, ()) = tokio::join!(self.certificates.describe(arn), self.check_account_once());
         if let Ok(None) = found {
             tracing::warn!(
                 certificate_arn = arn,
@@ -74,21 +100,21 @@ impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C>
         Ok(match event {
             CertificateEvent::Acm(a) => {
                 let facts = Facts::gather(&a.arn, Some(a), found, now);
-                decide::acm_verdict(e, a, &facts, &self.config)
+                decide::acm_verdict(e, a, &facts, self.config())
                     .map_err(|reason| HandlerError::InvalidEvent(format!("{}: {reason}", e.detail_type)))?
             }
             CertificateEvent::Compliance(c) => {
-                decide::compliance_verdict(e, c, &Facts::gather(&c.arn, None, found, now), &self.config)
+                decide::compliance_verdict(e, c, &Facts::gather(&c.arn, None, found, now), self.config())
             }
             CertificateEvent::Other(reason) => Verdict::Ignore(reason.clone()),
         })
     }
 }
 
-/// At cold start: reads the account's ACM expiry-event setting (`DaysBeforeExpiry`) into
-/// `config`, and, when it is below the largest threshold, says so once (a warning with the
-/// command that fixes it). A failed read is a warning too, never a failed cold start. Returns
-/// the warning, if any.
+/// Once per instance, beside its first event's look-up: reads the account's ACM expiry-event
+/// setting (`DaysBeforeExpiry`) into `config`, and, when it is below the largest threshold, says
+/// so once (a warning with the command that fixes it). A failed read is a warning too, never a
+/// failed invocation. Returns the warning, if any.
 pub async fn check_account<C: CertificateDirectory>(certificates: &C, config: &mut Config) -> Option<String> {
     match certificates.days_before_expiry().await {
         Ok(days) => {
@@ -116,7 +142,7 @@ pub struct Handler<C, N>(Pipeline<CertificateRules<C>, N>);
 
 impl<C: CertificateDirectory + Sync, N: Notifier + Sync> Handler<C, N> {
     pub fn new(certificates: C, notifier: N, config: Config) -> Self {
-        Self(Pipeline::new(CertificateRules { certificates, config }, notifier))
+        Self(Pipeline::new(CertificateRules { certificates, config, checked: OnceLock::new() }, notifier))
     }
 
     /// Decides what `payload` calls for at `now` (Unix seconds) and publishes it.
@@ -148,6 +174,7 @@ where
 mod tests {
     use std::collections::HashMap;
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use common::ErrorKind;
     use common::aws::{AwsError, AwsErrorKind, Service};
@@ -171,8 +198,10 @@ mod tests {
     const OTHER_RULE: &str = include_str!("../../../events/certificate-notifier/config-other-rule.json");
     const MALFORMED: &str = include_str!("../../../events/certificate-notifier/malformed.json");
 
+    /// Certificates by ARN (the account's setting under "account"), and how often the account's
+    /// setting was read.
     #[derive(Debug, Default)]
-    struct FakeAcm(Mutex<HashMap<String, Result<Option<CertificateInfo>, AwsError>>>);
+    struct FakeAcm(Mutex<HashMap<String, Result<Option<CertificateInfo>, AwsError>>>, AtomicUsize);
 
     impl CertificateDirectory for &FakeAcm {
         async fn describe(&self, arn: &str) -> Result<Option<CertificateInfo>, AwsError> {
@@ -180,6 +209,7 @@ mod tests {
         }
 
         async fn days_before_expiry(&self) -> Result<Option<i64>, AwsError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
             self.0
                 .lock()
                 .unwrap()
@@ -570,6 +600,24 @@ mod tests {
             check_account(&&acm, &mut config(&[])).await.is_none(),
             "a failed read is not a failed cold start"
         );
+    }
+
+    #[tokio::test]
+    async fn the_accounts_setting_is_read_once_beside_the_first_events_look_up_not_at_cold_start() {
+        let acm = FakeAcm::default();
+        let account = CertificateInfo { not_after: Some(20), ..CertificateInfo::default() };
+        acm.0.lock().unwrap().insert("account".into(), Ok(Some(account)));
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 20, true))));
+        let notifier = FakeNotifier::default();
+        let handler = Handler::new(&acm, &notifier, config(&[]));
+        assert_eq!(acm.1.load(Ordering::SeqCst), 0, "nothing is read before the first event");
+        // ACM's first event comes 20 days before expiry, past the 30-day threshold: it notifies
+        // only because the account's setting was read for it.
+        let d = handler.handle(approaching("first", json!(20)), now()).await.unwrap();
+        assert_eq!((d.name(), severity(&d)), ("notified", Severity::Warning), "{}", d.reason);
+        handler.handle(approaching("second", json!(19)), now()).await.unwrap();
+        handler.handle(serde_json::from_str(COMPLIANT).unwrap(), now()).await.unwrap();
+        assert_eq!(acm.1.load(Ordering::SeqCst), 1, "read once per instance");
     }
 
     #[tokio::test]

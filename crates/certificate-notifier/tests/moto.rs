@@ -180,10 +180,10 @@ async fn a_certificate_acm_does_not_know_is_reported_from_the_event() {
 }
 
 /// The account's expiry-event setting, put as `AcmDaysBeforeExpiry` or the CLI would
-/// (`PutAccountConfiguration`) and read back at cold start (`GetAccountConfiguration`), both of
+/// (`PutAccountConfiguration`) and read back with the first event (`GetAccountConfiguration`), both of
 /// which moto keeps.
 #[tokio::test]
-async fn the_accounts_days_before_expiry_is_read_at_cold_start() {
+async fn the_accounts_days_before_expiry_is_read_back() {
     let local = LocalStack::load();
     let sdk = local.sdk_config();
     let acm = aws_sdk_acm::Client::new(&sdk);

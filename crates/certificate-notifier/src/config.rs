@@ -17,8 +17,8 @@ pub struct Config {
     pub renewal_overdue_days: i64,
     /// The AWS Config rule whose compliance changes this function handles (`CONFIG_RULE_NAME`).
     pub config_rule: String,
-    /// The account's `DaysBeforeExpiry` when it is below the largest threshold (read at cold
-    /// start): ACM's first expiry event then comes on that day, which counts as a crossing.
+    /// The account's `DaysBeforeExpiry` when it is below the largest threshold (read with the
+    /// first event): ACM's first expiry event then comes on that day, which counts as a crossing.
     pub first_event_day: Option<i64>,
 }
 
@@ -69,7 +69,6 @@ impl Config {
             return None;
         }
         self.first_event_day = Some(days);
-        let fix = largest.min(MAX_DAYS_BEFORE_EXPIRY);
         let beyond = if largest > MAX_DAYS_BEFORE_EXPIRY {
             format!(
                 " (ACM allows at most {MAX_DAYS_BEFORE_EXPIRY}: thresholds above it are never reached by ACM's events)"
@@ -80,9 +79,20 @@ impl Config {
         Some(format!(
             "ACM's expiry events start {days} days before expiry (the account's DaysBeforeExpiry), below the largest \
              threshold of {largest} days: the thresholds above {days} days never get an event of their own. Fix it with: \
-             aws acm put-account-configuration --expiry-events DaysBeforeExpiry={fix} --idempotency-token config-keeper \
-             (or the stack's AcmDaysBeforeExpiry parameter){beyond}"
+             {}{beyond}",
+            self.days_before_expiry_fix()
         ))
+    }
+
+    /// The command that gives the largest threshold an event of its own (ACM allows at most
+    /// [`MAX_DAYS_BEFORE_EXPIRY`]).
+    #[must_use]
+    pub fn days_before_expiry_fix(&self) -> String {
+        let fix = self.largest_threshold().min(MAX_DAYS_BEFORE_EXPIRY);
+        format!(
+            "aws acm put-account-configuration --expiry-events DaysBeforeExpiry={fix} --idempotency-token config-keeper \
+             (or the stack's AcmDaysBeforeExpiry parameter)"
+        )
     }
 }
 

@@ -252,19 +252,35 @@ pub fn acm_verdict(
             let severity = expiry_severity(facts, config);
             let when = days_text(days);
             let what = format!("The certificate for {name} {when}.");
+            let mut message = body(e, facts, what);
+            // ACM's first event, on the account's DaysBeforeExpiry, when that is no threshold.
+            let first_event =
+                days > 0 && !config.thresholds.contains(&days) && config.first_event_day == Some(days);
+            if first_event {
+                // The person who reads this is the one to fix the account's setting.
+                message.facts.push((
+                    "ACM's expiry events".into(),
+                    format!(
+                        "start {days} days before expiry in this account (DaysBeforeExpiry), after the {}-day \
+                         threshold: {}",
+                        config.largest_threshold(),
+                        config.days_before_expiry_fix()
+                    ),
+                ));
+            }
             let n = Notification::new(
                 severity,
                 Kind::CertificateExpiring,
                 &facts.arn,
                 label,
                 &format!("Certificate {name} {when} ({tag})"),
-                &body(e, facts, what),
+                &message,
             );
             if crosses(days, config) {
-                let reason = if config.thresholds.contains(&days) || days <= 0 {
-                    "a days-left threshold was crossed"
-                } else {
+                let reason = if first_event {
                     "ACM's first expiry event (the account's DaysBeforeExpiry is below the largest threshold)"
+                } else {
+                    "a days-left threshold was crossed"
                 };
                 Verdict::Notify(n, reason)
             } else {

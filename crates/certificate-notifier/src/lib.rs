@@ -583,6 +583,21 @@ mod tests {
         let handler = Handler::new(&acm, &notifier, cfg);
         let d = handler.handle(approaching("first", json!(20)), now()).await.unwrap();
         assert_eq!((d.name(), severity(&d)), ("notified", Severity::Warning), "{}", d.reason);
+        // The notification says it too, with the fix, to the people who act on it.
+        let message = &notifier.sent()[0].message;
+        assert!(
+            message.contains(
+                "start 20 days before expiry in this account (DaysBeforeExpiry), after the 30-day threshold"
+            ) && message.contains("aws acm put-account-configuration --expiry-events DaysBeforeExpiry=30"),
+            "{message}"
+        );
+        acm.0.lock().unwrap().insert(ARN.into(), Ok(Some(cert(CertificateType::Imported, 14, true))));
+        handler.handle(approaching("second", json!(14)), now()).await.unwrap();
+        let second = &notifier.sent()[1].message;
+        assert!(
+            !second.contains("in this account (DaysBeforeExpiry)"),
+            "only the first event's says so: {second}"
+        );
         acm.0.lock().unwrap().insert("account".into(), account(45));
         let mut cfg = config(&[]);
         assert!(check_account(&&acm, &mut cfg).await.is_none());

@@ -76,10 +76,8 @@ impl<C: CertificateDirectory + Sync> notification::Rules for CertificateRules<C>
     }
 
     async fn look_up(&self, event: &CertificateEvent) -> Found<CertificateInfo> {
-        let Some(arn) = arn(event) else {
-            self.check_account_once().await;
-            return Ok(None);
-        };
+        // Every event read as handled names a certificate: `Other` is ignored before the look-up.
+        let Some(arn) = arn(event) else { return Ok(None) };
         let (found, ()) = tokio::join!(self.certificates.describe(arn), self.check_account_once());
         if let Ok(None) = found {
             tracing::warn!(
